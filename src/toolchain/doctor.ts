@@ -1,0 +1,96 @@
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { exec } from "../adapters/exec.js";
+import type { CommandContext } from "../context.js";
+import { type Outcome, outcome } from "../outcome.js";
+import { PACKAGE_ROOT } from "../package-root.js";
+import { pinnedVersion } from "./install.js";
+import { toolBinDir, toolPath } from "./paths.js";
+import { loadVersions, type PinnedTool, type Versions } from "./versions.js";
+
+export interface ToolReport {
+  name: string;
+  kind: PinnedTool["kind"];
+  pinned: string;
+  status: "found" | "missing";
+  path?: string;
+  version?: string;
+  fix?: string;
+}
+
+export interface DoctorResult {
+  ok: boolean;
+  prerequisites: ToolReport[];
+  tools: ToolReport[];
+}
+
+/** Programs the installer itself needs; they are not installed by it. */
+const PREREQUISITES: { name: string; args: string[]; fix: string }[] = [
+  { name: "node", args: ["--version"], fix: "install Node.js 20 or newer" },
+  { name: "go", args: ["version"], fix: "install Go 1.24 or newer (go.dev/dl or your package manager)" },
+  { name: "git", args: ["--version"], fix: "install git" },
+];
+
+export async function doctorCommand(ctx: CommandContext): Promise<Outcome<DoctorResult>> {
+  const versions = await loadVersions(PACKAGE_ROOT);
+  const env = { ...ctx.env, PATH: toolPath(ctx.env, versions) };
+  const prerequisites = await Promise.all(
+    PREREQUISITES.map(async (p) => {
+      const version = await firstLine(p.name, p.args, env);
+      const report: ToolReport = { name: p.name, kind: "apt", pinned: "-", status: version ? "found" : "missing" };
+      if (version) report.version = version;
+      else report.fix = p.fix;
+      return report;
+    }),
+  );
+  const tools = await Promise.all(versions.tools.map((tool) => inspect(tool, versions, env)));
+  const ok = [...prerequisites, ...tools].every((t) => t.status === "found");
+  return outcome({ ok, prerequisites, tools }, renderDoctor, ok ? 0 : 1);
+}
+
+async function inspect(tool: PinnedTool, versions: Versions, env: NodeJS.ProcessEnv): Promise<ToolReport> {
+  const dir = toolBinDir(env, versions, tool);
+  const bin = tool.bins[0] ?? tool.name;
+  const path = dir ? join(dir, bin) : which(bin, env.PATH ?? "");
+  const report: ToolReport = { name: tool.name, kind: tool.kind, pinned: pinnedVersion(tool), status: "missing" };
+  const complete = dir === undefined || existsSync(join(dir, "..", ".complete"));
+  if (path && existsSync(path) && complete) {
+    const version = await firstLine(path, tool.versionArgs, env);
+    if (version) {
+      report.status = "found";
+      report.path = path;
+      report.version = version;
+      return report;
+    }
+  }
+  report.fix = `./infra tools install ${tool.name}`;
+  return report;
+}
+
+function which(bin: string, path: string): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    if (dir && existsSync(join(dir, bin))) return join(dir, bin);
+  }
+  return undefined;
+}
+
+async function firstLine(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const result = await exec(command, args, { env, check: false, timeoutMs: 20_000 }).catch(() => undefined);
+  if (!result || result.exitCode !== 0) return undefined;
+  return (result.stdout || result.stderr).split("\n").find((l) => l.trim())?.trim() ?? "";
+}
+
+function renderDoctor(result: DoctorResult): string {
+  const rows = [...result.prerequisites, ...result.tools];
+  const width = Math.max(...rows.map((r) => r.name.length));
+  const line = (r: ToolReport) =>
+    r.status === "found"
+      ? `✓ ${r.name.padEnd(width)}  ${r.version ?? ""}`
+      : `✗ ${r.name.padEnd(width)}  missing (pinned ${r.pinned}) — fix: ${r.fix}`;
+  const summary = result.ok
+    ? "all tools found"
+    : "some tools are missing — `./infra tools install` installs every pinned tool";
+  return ["prerequisites:", ...result.prerequisites.map(line), "", "pinned tools:", ...result.tools.map(line), "", summary].join(
+    "\n",
+  );
+}

@@ -1,0 +1,243 @@
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { exec } from "../adapters/exec.js";
+import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
+import { type Outcome, outcome } from "../outcome.js";
+import { PACKAGE_ROOT } from "../package-root.js";
+import { withCacheLock } from "./lock.js";
+import { cacheRoot, goToolDir, toolBinDir, toolPath, venvDir } from "./paths.js";
+import { findPython } from "./python.js";
+import { loadVersions, type PinnedTool, type Versions } from "./versions.js";
+
+export interface InstallOptions {
+  names: string[];
+  list: boolean;
+}
+
+export interface ToolInstall {
+  name: string;
+  kind: PinnedTool["kind"];
+  version: string;
+  status: "cached" | "installed" | "listed";
+  seconds: number;
+  location: string;
+}
+
+export interface InstallResult {
+  cache: string;
+  tools: ToolInstall[];
+}
+
+const COMPLETE = ".complete";
+
+export function pinnedVersion(tool: PinnedTool): string {
+  return tool.kind === "apt" ? `debian:${tool.package}` : tool.version;
+}
+
+export async function installCommand(ctx: CommandContext, options: InstallOptions): Promise<Outcome<InstallResult>> {
+  const versions = await loadVersions(PACKAGE_ROOT);
+  const selected = selectTools(versions, options.names);
+  const result: InstallResult = { cache: cacheRoot(ctx.env), tools: [] };
+  if (options.list) {
+    for (const tool of selected) {
+      result.tools.push({
+        name: tool.name,
+        kind: tool.kind,
+        version: pinnedVersion(tool),
+        status: "listed",
+        seconds: 0,
+        location: toolBinDir(ctx.env, versions, tool) ?? "system PATH",
+      });
+    }
+    return outcome(result, renderInstall);
+  }
+  const installer = new Installer(ctx, versions);
+  // apt first (Go and venv builds may need its packages), then pip, then Go one at a time.
+  await installer.apt(selected.filter((t) => t.kind === "apt"), result);
+  await installer.pip(selected.filter((t) => t.kind === "pip"), result);
+  for (const tool of selected) if (tool.kind === "go") result.tools.push(await installer.go(tool));
+  return outcome(result, renderInstall);
+}
+
+function selectTools(versions: Versions, names: string[]): PinnedTool[] {
+  if (names.length === 0) return versions.tools;
+  return names.map((name) => {
+    const tool = versions.tools.find((t) => t.name === name);
+    if (!tool) {
+      throw new InfraError("TOOL_UNKNOWN", `no tool named "${name}" is pinned`, {
+        kind: "usage",
+        location: { file: "tools/versions.yaml" },
+        hint: `pinned tools: ${versions.tools.map((t) => t.name).join(", ")}`,
+      });
+    }
+    return tool;
+  });
+}
+
+function renderInstall(result: InstallResult): string {
+  const width = Math.max(...result.tools.map((t) => t.name.length), 4);
+  const lines = result.tools.map((t) => {
+    const took = t.status === "installed" ? ` (${t.seconds.toFixed(1)} s)` : "";
+    return `${t.name.padEnd(width)}  ${t.version.padEnd(18)} ${t.status}${took}  ${t.location}`;
+  });
+  return [`tool cache: ${result.cache}`, ...lines].join("\n");
+}
+
+class Installer {
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly versions: Versions,
+  ) {
+    this.env = { ...ctx.env, PATH: toolPath(ctx.env, versions) };
+  }
+
+  async apt(tools: PinnedTool[], result: InstallResult): Promise<void> {
+    const started = Date.now();
+    const missing: string[] = [];
+    for (const tool of tools) {
+      if (tool.kind !== "apt") continue;
+      const probe = await exec("dpkg-query", ["-W", "-f=${Status}", tool.package], { check: false }).catch(() => undefined);
+      if (!probe?.stdout.includes("install ok installed")) missing.push(tool.package);
+    }
+    if (missing.length > 0) {
+      const isRoot = process.getuid?.() === 0;
+      const hasApt = existsSync("/usr/bin/apt-get");
+      if (!isRoot || !hasApt) {
+        throw new InfraError("TOOL_INSTALL_FAILED", `Debian packages missing: ${missing.join(" ")}`, {
+          kind: "preflight",
+          hint: hasApt
+            ? `run: sudo apt-get install -y ${missing.join(" ")}`
+            : `install ${missing.join(", ")} with your system's package manager (see docs/toolchain.md)`,
+        });
+      }
+      this.ctx.reporter.phase(`Install Debian packages: ${missing.join(" ")}`);
+      const aptEnv = { ...this.env, DEBIAN_FRONTEND: "noninteractive" };
+      await withCacheLock(this.env, async () => {
+        await exec("apt-get", ["update", "-qq"], { env: aptEnv });
+        await exec("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { env: aptEnv });
+      }).catch((error: unknown) => {
+        throw new InfraError("TOOL_INSTALL_FAILED", `apt-get could not install ${missing.join(" ")}`, {
+          hint: "check that the Debian package mirror is reachable, then run `./infra tools install` again",
+          cause: error,
+          details: error instanceof InfraError ? [{ code: error.code, message: error.message }] : [],
+        });
+      });
+    }
+    const seconds = (Date.now() - started) / 1000;
+    for (const tool of tools) {
+      if (tool.kind !== "apt") continue;
+      result.tools.push({
+        name: tool.name,
+        kind: "apt",
+        version: pinnedVersion(tool),
+        status: missing.includes(tool.package) ? "installed" : "cached",
+        seconds: missing.includes(tool.package) ? seconds : 0,
+        location: "system PATH",
+      });
+    }
+  }
+
+  async pip(tools: PinnedTool[], result: InstallResult): Promise<void> {
+    if (tools.length === 0) return;
+    const dir = venvDir(this.env, this.versions);
+    const started = Date.now();
+    let status: ToolInstall["status"] = "cached";
+    if (!existsSync(join(dir, COMPLETE))) {
+      status = "installed";
+      await withCacheLock(this.env, async () => {
+        if (existsSync(join(dir, COMPLETE))) return;
+        const all = this.versions.tools.filter((t) => t.kind === "pip");
+        const pins = all.map((t) => `${t.name}==${pinnedVersion(t)}`);
+        this.ctx.reporter.phase(`Install Python tools into a virtualenv: ${pins.join(" ")}`);
+        const python = await findPython(this.versions.python, this.env);
+        await rm(dir, { recursive: true, force: true });
+        try {
+          await exec(python, ["-m", "venv", dir], { env: this.env });
+          const pip = join(dir, "bin", "pip");
+          await exec(pip, ["install", "--quiet", "--disable-pip-version-check", ...pins], { env: this.env });
+          await writeFile(join(dir, COMPLETE), `${JSON.stringify({ pins, python }, null, 2)}\n`);
+        } catch (error) {
+          await rm(dir, { recursive: true, force: true });
+          throw new InfraError("TOOL_INSTALL_FAILED", `pip could not install ${pins.join(" ")}`, {
+            hint: "check that PyPI is reachable and that Python >= 3.12 is installed, then run `./infra tools install` again",
+            cause: error,
+            details: error instanceof InfraError ? [{ code: error.code, message: error.message }] : [],
+          });
+        }
+      });
+    }
+    const seconds = (Date.now() - started) / 1000;
+    for (const tool of tools) {
+      result.tools.push({
+        name: tool.name,
+        kind: "pip",
+        version: pinnedVersion(tool),
+        status,
+        seconds: status === "installed" ? seconds : 0,
+        location: join(dir, "bin"),
+      });
+    }
+  }
+
+  async go(tool: PinnedTool & { kind: "go" }): Promise<ToolInstall> {
+    const dir = goToolDir(this.env, tool);
+    const done = (status: ToolInstall["status"], seconds: number): ToolInstall => ({
+      name: tool.name,
+      kind: "go",
+      version: tool.version,
+      status,
+      seconds,
+      location: join(dir, "bin"),
+    });
+    if (existsSync(join(dir, COMPLETE))) return done("cached", 0);
+    const started = Date.now();
+    await withCacheLock(this.env, async () => {
+      if (existsSync(join(dir, COMPLETE))) return;
+      this.ctx.reporter.phase(`Build ${tool.name} ${tool.version} from its Go module (first time only)`);
+      await rm(dir, { recursive: true, force: true });
+      const src = join(dir, "src");
+      await mkdir(src, { recursive: true });
+      try {
+        await writeFile(join(src, "go.mod"), goModFor(tool));
+        const goEnv = { ...this.env, GOFLAGS: "-mod=mod", CGO_ENABLED: tool.cgo ? "1" : "0", GOTOOLCHAIN: "local" };
+        await exec("go", ["get", `${tool.module}@${tool.version}`], { cwd: src, env: goEnv });
+        const args = ["build", "-trimpath", `-ldflags=${tool.ldflags}`, "-o", join(dir, "bin") + "/"];
+        if (tool.tags) args.push(`-tags=${tool.tags}`);
+        await exec("go", [...args, ...tool.packages], {
+          cwd: src,
+          env: goEnv,
+          onLine: (line, stream) => {
+            if (stream === "stderr" && line.trim()) this.ctx.reporter.step(tool.name, line);
+          },
+        });
+        for (const bin of tool.bins) {
+          if (!existsSync(join(dir, "bin", bin))) throw new Error(`the build produced no ${bin}`);
+        }
+        await writeFile(join(dir, COMPLETE), `${JSON.stringify({ ...tool, builtAt: new Date().toISOString() }, null, 2)}\n`);
+      } catch (error) {
+        await rm(dir, { recursive: true, force: true });
+        const noGo = error instanceof InfraError && error.code === "TOOL_NOT_FOUND";
+        throw new InfraError("TOOL_INSTALL_FAILED", `could not build ${tool.name} ${tool.version}`, {
+          hint: noGo
+            ? "install Go >= 1.24 (https://go.dev/dl or your package manager) and run `./infra tools install` again"
+            : `check that the Go module proxy serves ${tool.module}@${tool.version}, then run \`./infra tools install ${tool.name}\` again`,
+          cause: error,
+          details: [{ code: "GO_BUILD", message: error instanceof Error ? error.message : String(error) }],
+        });
+      }
+    });
+    return done("installed", (Date.now() - started) / 1000);
+  }
+}
+
+/** The generated tools module: requires exactly the pin, plus upstream's replace/godebug facts. */
+export function goModFor(tool: PinnedTool & { kind: "go" }): string {
+  const lines = [`module infra-k3s.local/tools/${tool.name}`, "", "go 1.24", ""];
+  if (tool.godebug.length > 0) lines.push("godebug (", ...tool.godebug.map((g) => `\t${g}`), ")", "");
+  if (tool.replace.length > 0) lines.push("replace (", ...tool.replace.map((r) => `\t${r}`), ")", "");
+  return `${lines.join("\n")}`;
+}

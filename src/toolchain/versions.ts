@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { InfraError } from "../errors.js";
+
+const common = {
+  bins: z.array(z.string().min(1)).min(1),
+  versionArgs: z.array(z.string()).default(["--version"]),
+};
+
+const PipTool = z.object({ kind: z.literal("pip"), version: z.string().min(1), ...common }).strict();
+const AptTool = z.object({ kind: z.literal("apt"), package: z.string().min(1), ...common }).strict();
+const GoTool = z
+  .object({
+    kind: z.literal("go"),
+    module: z.string().min(1),
+    version: z.string().regex(/^v\d/, "a Go module version starts with v"),
+    packages: z.array(z.string().min(1)).min(1),
+    /** `replace` lines upstream's own go.mod needs, copied as facts: "old => new version". */
+    replace: z.array(z.string()).default([]),
+    /** `godebug` settings upstream's go.mod declares, e.g. "x509negativeserial=1". */
+    godebug: z.array(z.string()).default([]),
+    ldflags: z.string().default("-s -w"),
+    /** Build tags, comma-separated (e.g. "ts_omit_aws"). */
+    tags: z.string().default(""),
+    cgo: z.boolean().default(false),
+    ...common,
+  })
+  .strict();
+
+const Tool = z.discriminatedUnion("kind", [PipTool, AptTool, GoTool]);
+const VersionsFile = z.object({ python: z.string(), tools: z.record(z.string(), Tool) }).strict();
+
+export type ToolSpec = z.infer<typeof Tool>;
+export type GoToolSpec = z.infer<typeof GoTool>;
+export type PinnedTool = ToolSpec & { name: string };
+export interface Versions {
+  python: string;
+  tools: PinnedTool[];
+}
+
+export const VERSIONS_FILE = join("tools", "versions.yaml");
+
+export async function loadVersions(root: string): Promise<Versions> {
+  const file = join(root, VERSIONS_FILE);
+  const { parse } = await import("yaml");
+  const parsed = VersionsFile.safeParse(parse(await readFile(file, "utf8")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InfraError("TOOLS_FILE_INVALID", `${issue?.message ?? "invalid"}`, {
+      kind: "config",
+      location: { file, path: issue?.path.join(".") },
+      hint: "fix the entry so it matches the kinds documented at the top of the file",
+    });
+  }
+  return {
+    python: parsed.data.python,
+    tools: Object.entries(parsed.data.tools).map(([name, spec]) => ({ name, ...spec })),
+  };
+}
+
+/** A short stable hash of a value, used to key cache directories by their recipe. */
+export function recipeHash(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 12);
+}
