@@ -30,7 +30,11 @@ export function tail(text: string, lines = 15): string {
  * Runs an external program without a shell. Every adapter goes through here, so failures
  * look alike: TOOL_FAILED with the command, its exit code and the tail of its stderr.
  */
-export function exec(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export function exec(
+  command: string,
+  args: readonly string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,

@@ -37,7 +37,12 @@ export async function doctorCommand(ctx: CommandContext): Promise<Outcome<Doctor
   const prerequisites = await Promise.all(
     PREREQUISITES.map(async (p) => {
       const version = await firstLine(p.name, p.args, env);
-      const report: ToolReport = { name: p.name, kind: "apt", pinned: "-", status: version ? "found" : "missing" };
+      const report: ToolReport = {
+        name: p.name,
+        kind: "apt",
+        pinned: "-",
+        status: version ? "found" : "missing",
+      };
       if (version) report.version = version;
       else report.fix = p.fix;
       return report;
@@ -52,7 +57,12 @@ async function inspect(tool: PinnedTool, versions: Versions, env: NodeJS.Process
   const dir = toolBinDir(env, versions, tool);
   const bin = tool.bins[0] ?? tool.name;
   const path = dir ? join(dir, bin) : which(bin, env.PATH ?? "");
-  const report: ToolReport = { name: tool.name, kind: tool.kind, pinned: pinnedVersion(tool), status: "missing" };
+  const report: ToolReport = {
+    name: tool.name,
+    kind: tool.kind,
+    pinned: pinnedVersion(tool),
+    status: "missing",
+  };
   const complete = dir === undefined || existsSync(join(dir, "..", ".complete"));
   if (path && existsSync(path) && complete) {
     const version = await firstLine(path, tool.versionArgs, env);
@@ -74,10 +84,19 @@ function which(bin: string, path: string): string | undefined {
   return undefined;
 }
 
-async function firstLine(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+async function firstLine(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
   const result = await exec(command, args, { env, check: false, timeoutMs: 20_000 }).catch(() => undefined);
-  if (!result || result.exitCode !== 0) return undefined;
-  return (result.stdout || result.stderr).split("\n").find((l) => l.trim())?.trim() ?? "";
+  if (result?.exitCode !== 0) return undefined;
+  return (
+    (result.stdout || result.stderr)
+      .split("\n")
+      .find((l) => l.trim())
+      ?.trim() ?? ""
+  );
 }
 
 function renderDoctor(result: DoctorResult): string {
@@ -90,7 +109,13 @@ function renderDoctor(result: DoctorResult): string {
   const summary = result.ok
     ? "all tools found"
     : "some tools are missing — `./infra tools install` installs every pinned tool";
-  return ["prerequisites:", ...result.prerequisites.map(line), "", "pinned tools:", ...result.tools.map(line), "", summary].join(
-    "\n",
-  );
+  return [
+    "prerequisites:",
+    ...result.prerequisites.map(line),
+    "",
+    "pinned tools:",
+    ...result.tools.map(line),
+    "",
+    summary,
+  ].join("\n");
 }

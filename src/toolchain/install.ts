@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exec } from "../adapters/exec.js";
 import type { CommandContext } from "../context.js";
@@ -9,7 +9,7 @@ import { PACKAGE_ROOT } from "../package-root.js";
 import { withCacheLock } from "./lock.js";
 import { cacheRoot, goToolDir, toolBinDir, toolPath, venvDir } from "./paths.js";
 import { findPython } from "./python.js";
-import { loadVersions, type PinnedTool, type Versions } from "./versions.js";
+import { type GoToolSpec, loadVersions, type PinnedTool, type Versions } from "./versions.js";
 
 export interface InstallOptions {
   names: string[];
@@ -36,7 +36,10 @@ export function pinnedVersion(tool: PinnedTool): string {
   return tool.kind === "apt" ? `debian:${tool.package}` : tool.version;
 }
 
-export async function installCommand(ctx: CommandContext, options: InstallOptions): Promise<Outcome<InstallResult>> {
+export async function installCommand(
+  ctx: CommandContext,
+  options: InstallOptions,
+): Promise<Outcome<InstallResult>> {
   const versions = await loadVersions(PACKAGE_ROOT);
   const selected = selectTools(versions, options.names);
   const result: InstallResult = { cache: cacheRoot(ctx.env), tools: [] };
@@ -55,8 +58,14 @@ export async function installCommand(ctx: CommandContext, options: InstallOption
   }
   const installer = new Installer(ctx, versions);
   // apt first (Go and venv builds may need its packages), then pip, then Go one at a time.
-  await installer.apt(selected.filter((t) => t.kind === "apt"), result);
-  await installer.pip(selected.filter((t) => t.kind === "pip"), result);
+  await installer.apt(
+    selected.filter((t) => t.kind === "apt"),
+    result,
+  );
+  await installer.pip(
+    selected.filter((t) => t.kind === "pip"),
+    result,
+  );
   for (const tool of selected) if (tool.kind === "go") result.tools.push(await installer.go(tool));
   return outcome(result, renderInstall);
 }
@@ -100,7 +109,10 @@ class Installer {
     const missing: string[] = [];
     for (const tool of tools) {
       if (tool.kind !== "apt") continue;
-      const probe = await exec("dpkg-query", ["-W", "-f=${Status}", tool.package], { check: false }).catch(() => undefined);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+      const probe = await exec("dpkg-query", ["-W", "-f=${Status}", tool.package], { check: false }).catch(
+        () => undefined,
+      );
       if (!probe?.stdout.includes("install ok installed")) missing.push(tool.package);
     }
     if (missing.length > 0) {
@@ -118,7 +130,9 @@ class Installer {
       const aptEnv = { ...this.env, DEBIAN_FRONTEND: "noninteractive" };
       await withCacheLock(this.env, async () => {
         await exec("apt-get", ["update", "-qq"], { env: aptEnv });
-        await exec("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { env: aptEnv });
+        await exec("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
+          env: aptEnv,
+        });
       }).catch((error: unknown) => {
         throw new InfraError("TOOL_INSTALL_FAILED", `apt-get could not install ${missing.join(" ")}`, {
           hint: "check that the Debian package mirror is reachable, then run `./infra tools install` again",
@@ -199,16 +213,13 @@ class Installer {
       if (existsSync(join(dir, COMPLETE))) return;
       this.ctx.reporter.phase(`Build ${tool.name} ${tool.version} from its Go module (first time only)`);
       await rm(dir, { recursive: true, force: true });
-      const src = join(dir, "src");
-      await mkdir(src, { recursive: true });
       try {
-        await writeFile(join(src, "go.mod"), goModFor(tool));
-        const goEnv = { ...this.env, GOFLAGS: "-mod=mod", CGO_ENABLED: tool.cgo ? "1" : "0", GOTOOLCHAIN: "local" };
-        await exec("go", ["get", `${tool.module}@${tool.version}`], { cwd: src, env: goEnv });
-        const args = ["build", "-trimpath", `-ldflags=${tool.ldflags}`, "-o", join(dir, "bin") + "/"];
+        const goEnv = { ...this.env, CGO_ENABLED: tool.cgo ? "1" : "0", GOTOOLCHAIN: "local" };
+        const cwd = await prepareGoModule(tool, dir, goEnv);
+        const args = ["build", "-trimpath", `-ldflags=${tool.ldflags}`, "-o", `${join(dir, "bin")}/`];
         if (tool.tags) args.push(`-tags=${tool.tags}`);
         await exec("go", [...args, ...tool.packages], {
-          cwd: src,
+          cwd,
           env: goEnv,
           onLine: (line, stream) => {
             if (stream === "stderr" && line.trim()) this.ctx.reporter.step(tool.name, line);
@@ -217,7 +228,10 @@ class Installer {
         for (const bin of tool.bins) {
           if (!existsSync(join(dir, "bin", bin))) throw new Error(`the build produced no ${bin}`);
         }
-        await writeFile(join(dir, COMPLETE), `${JSON.stringify({ ...tool, builtAt: new Date().toISOString() }, null, 2)}\n`);
+        await writeFile(
+          join(dir, COMPLETE),
+          `${JSON.stringify({ ...tool, builtAt: new Date().toISOString() }, null, 2)}\n`,
+        );
       } catch (error) {
         await rm(dir, { recursive: true, force: true });
         const noGo = error instanceof InfraError && error.code === "TOOL_NOT_FOUND";
@@ -234,8 +248,36 @@ class Installer {
   }
 }
 
-/** The generated tools module: requires exactly the pin, plus upstream's replace/godebug facts. */
-export function goModFor(tool: PinnedTool & { kind: "go" }): string {
+/**
+ * Where to run `go build` for a pinned tool. By default that is upstream's own module, unpacked
+ * from the module proxy, built as the main module: its go.mod (replace and godebug lines included)
+ * and its go.sum apply exactly as upstream tested them. Only a tool whose go.mod replaces modules
+ * with paths that are not in its module zip (k8s.io/kubernetes' ./staging) needs a generated
+ * module: it requires the pin, adds the `replace` lines from tools/versions.yaml and starts from
+ * upstream's go.sum.
+ */
+async function prepareGoModule(
+  tool: GoToolSpec & { name: string },
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  const download = await exec("go", ["mod", "download", "-json", `${tool.module}@${tool.version}`], {
+    env: { ...env, GOFLAGS: "-mod=mod" },
+  });
+  const upstream = (JSON.parse(download.stdout) as { Dir?: string }).Dir;
+  if (!upstream) throw new Error(`go mod download gave no directory for ${tool.module}@${tool.version}`);
+  if (tool.replace.length === 0 && tool.godebug.length === 0) return upstream;
+  const src = join(dir, "src");
+  await mkdir(src, { recursive: true });
+  await writeFile(join(src, "go.mod"), goModFor(tool));
+  await copyFile(join(upstream, "go.sum"), join(src, "go.sum")).catch(() => undefined);
+  const modEnv = { ...env, GOFLAGS: "-mod=mod" };
+  await exec("go", ["get", `${tool.module}@${tool.version}`], { cwd: src, env: modEnv });
+  return src;
+}
+
+/** The generated tools module: requires exactly the pin, plus the replace/godebug facts. */
+export function goModFor(tool: GoToolSpec & { name: string }): string {
   const lines = [`module infra-k3s.local/tools/${tool.name}`, "", "go 1.24", ""];
   if (tool.godebug.length > 0) lines.push("godebug (", ...tool.godebug.map((g) => `\t${g}`), ")", "");
   if (tool.replace.length > 0) lines.push("replace (", ...tool.replace.map((r) => `\t${r}`), ")", "");

@@ -10,7 +10,9 @@ export function cacheRoot(env: NodeJS.ProcessEnv): string {
 
 /** One virtualenv for all pip tools, keyed by the Python series and every pip pin. */
 export function venvDir(env: NodeJS.ProcessEnv, versions: Versions): string {
-  const pins = versions.tools.filter((t) => t.kind === "pip").map((t) => `${t.name}==${"version" in t ? t.version : ""}`);
+  const pins = versions.tools
+    .filter((t) => t.kind === "pip")
+    .map((t) => `${t.name}==${"version" in t ? t.version : ""}`);
   return join(cacheRoot(env), "venv", `py${versions.python}-${recipeHash(pins)}`);
 }
 

@@ -10,7 +10,8 @@ export async function findPython(minimum: string, env: NodeJS.ProcessEnv): Promi
   const candidates = ["python3.14", "python3.13", "python3.12", "python3"];
   const pyenv = join(env.PYENV_ROOT ?? join(homedir(), ".pyenv"), "versions");
   if (existsSync(pyenv)) {
-    for (const dir of readdirSync(pyenv).sort().reverse()) candidates.push(join(pyenv, dir, "bin", "python3"));
+    for (const dir of readdirSync(pyenv).sort().reverse())
+      candidates.push(join(pyenv, dir, "bin", "python3"));
   }
   const seen: string[] = [];
   for (const candidate of candidates) {
@@ -18,7 +19,7 @@ export async function findPython(minimum: string, env: NodeJS.ProcessEnv): Promi
       env,
       check: false,
     }).catch(() => undefined);
-    if (!probe || probe.exitCode !== 0) continue;
+    if (probe?.exitCode !== 0) continue;
     const [major = 0, minor = 0] = probe.stdout.trim().split(".").map(Number);
     seen.push(`${candidate} (${probe.stdout.trim()})`);
     if (major > wantMajor || (major === wantMajor && minor >= wantMinor)) return candidate;
