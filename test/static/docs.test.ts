@@ -1,0 +1,117 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { type Command, CommanderError } from "commander";
+import { describe, expect, it } from "vitest";
+import { buildProgram } from "../../src/cli.js";
+import { PACKAGE_ROOT } from "../../src/package-root.js";
+import { silentReporter } from "../../src/ui/reporter.js";
+import { extractCommands, extractLinks, extractMermaid } from "../helpers/docs.js";
+import { repoFiles } from "../helpers/tools.js";
+
+const markdownFiles = repoFiles(["*.md"]).filter(
+  (f) => !f.startsWith("node_modules/") && existsSync(join(PACKAGE_ROOT, f)),
+);
+const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), "utf8");
+
+/** The real command tree with every action replaced by a no-op: parsing only, nothing runs. */
+function parserOnly(): Command {
+  const program = buildProgram(
+    { cwd: PACKAGE_ROOT, env: process.env, reporter: silentReporter, interactive: false },
+    () => undefined,
+  );
+  const silence = (command: Command) => {
+    command.exitOverride();
+    command.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+    // Only leaves run actions; giving a group an action would make it accept stray arguments.
+    if (command.commands.length === 0) command.action(() => undefined);
+    for (const sub of command.commands) silence(sub);
+  };
+  silence(program);
+  return program;
+}
+
+async function parseError(argv: string[]): Promise<string | undefined> {
+  try {
+    await parserOnly().parseAsync(argv, { from: "user" });
+    return undefined;
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) return undefined; // --help / --version
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+describe("documentation", () => {
+  it("has the README and docs to check", () => {
+    expect(markdownFiles).toEqual(expect.arrayContaining(["README.md", "docs/testing.md"]));
+  });
+
+  it("every `infra ...` command it shows parses with the real CLI", async () => {
+    const failures: string[] = [];
+    let count = 0;
+    for (const file of markdownFiles) {
+      for (const command of extractCommands(file, read(file))) {
+        for (const argv of command.variants) {
+          count++;
+          const error = await parseError(argv);
+          if (error)
+            failures.push(
+              `${command.file}:${command.line}: \`${command.source}\` → infra ${argv.join(" ")}: ${error}`,
+            );
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(10);
+    expect(failures, failures.join("\n")).toEqual([]);
+  });
+
+  it("the command checker rejects what the CLI rejects", async () => {
+    expect(await parseError(["plan"])).toBeUndefined();
+    expect(await parseError(["frobnicate"])).toMatch(/unknown command/);
+    expect(await parseError(["backup", "create", "--no-such-flag"])).toMatch(/unknown option/);
+    expect(await parseError(["node", "add"])).toMatch(/missing required argument/);
+  });
+
+  it("every relative link resolves to a file in the repository", () => {
+    const broken: string[] = [];
+    for (const file of markdownFiles) {
+      for (const link of extractLinks(file, read(file))) {
+        const path = link.target.split("#")[0] ?? "";
+        if (path && !existsSync(join(PACKAGE_ROOT, dirname(file), decodeURIComponent(path)))) {
+          broken.push(`${link.file}:${link.line}: ${link.target}`);
+        }
+      }
+    }
+    expect(broken, broken.join("\n")).toEqual([]);
+  });
+
+  it("every Mermaid block parses", async () => {
+    const { JSDOM } = await import("jsdom");
+    const dom = new JSDOM("<!doctype html><html><body></body></html>");
+    Object.assign(globalThis, { window: dom.window, document: dom.window.document });
+    const { default: mermaid } = await import("mermaid");
+    const failures: string[] = [];
+    let count = 0;
+    for (const file of markdownFiles) {
+      for (const block of extractMermaid(file, read(file))) {
+        count++;
+        try {
+          await mermaid.parse(block.text);
+        } catch (error) {
+          failures.push(
+            `${block.file}:${block.line}: ${(error as Error).message.split("\n").slice(0, 3).join(" ")}`,
+          );
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(0);
+    expect(failures, failures.join("\n")).toEqual([]);
+  });
+
+  it("passes markdownlint", async () => {
+    const { lint } = await import("markdownlint/promise");
+    const config = JSON.parse(read(".markdownlint.json")) as Record<string, unknown>;
+    const results = await lint({ files: markdownFiles.map((f) => join(PACKAGE_ROOT, f)), config });
+    const text = results.toString();
+    expect(text, text).toBe("");
+  });
+});
