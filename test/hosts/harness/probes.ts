@@ -1,0 +1,126 @@
+/** Small checks run inside a VM or against it, shared by the tests and the benchmark. */
+import { chmod, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { exec } from "../../../src/adapters/exec.js";
+import type { Vm } from "./vm.js";
+
+export type PortState = "open" | "refused" | "filtered" | "error";
+
+/** TCP connect from inside `from` to address:port: open, refused (RST) or filtered (no answer). */
+export async function tcpProbe(
+  from: Vm,
+  address: string,
+  port: number,
+  timeoutSeconds = 5,
+): Promise<PortState> {
+  const script = [
+    "import socket, sys",
+    "try:",
+    `    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=${timeoutSeconds}).close(); print('open')`,
+    "except socket.timeout: print('filtered')",
+    "except ConnectionRefusedError: print('refused')",
+    "except OSError as e: print('error', e)",
+  ].join("\n");
+  const result = await from.ssh(
+    `python3 -c "$(echo ${Buffer.from(script).toString("base64")} | base64 -d)" ${address} ${port}`,
+  );
+  const state = result.stdout.trim().split(" ")[0] as PortState;
+  return state;
+}
+
+/** Starts a TCP listener on every address of the VM (a transient unit), as K3s would listen. */
+export async function startListener(vm: Vm, port: number): Promise<void> {
+  await vm.ssh(
+    `systemctl stop probe-${port}.service 2>/dev/null; systemd-run --unit=probe-${port} --collect python3 -m http.server ${port} --bind 0.0.0.0 >/dev/null`,
+  );
+  for (let i = 0; i < 30; i++) {
+    const listening = await vm.ssh(`ss -ltnH 'sport = :${port}'`, { check: false });
+    if (listening.stdout.includes(`:${port}`)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${vm.name}: the test listener on ${port} did not start`);
+}
+
+export async function stopListener(vm: Vm, port: number): Promise<void> {
+  await vm.ssh(`systemctl stop probe-${port}.service`, { check: false });
+}
+
+/**
+ * Tries an SSH password login as root with the given password (through SSH_ASKPASS, no key offered).
+ * Returns the exit code and stderr: 0 means the password was accepted.
+ */
+export async function passwordLogin(
+  vm: Vm,
+  password: string,
+  dir: string,
+): Promise<{ exitCode: number; stderr: string }> {
+  const askpass = join(dir, "askpass.sh");
+  await writeFile(askpass, '#!/bin/sh\nprintf "%s\\n" "$INFRA_TEST_PASSWORD"\n');
+  await chmod(askpass, 0o700);
+  const result = await exec(
+    "ssh",
+    [
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "PubkeyAuthentication=no",
+      "-o",
+      "PreferredAuthentications=password,keyboard-interactive",
+      "-o",
+      "NumberOfPasswordPrompts=1",
+      "-o",
+      "ConnectTimeout=15",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "IdentityFile=/dev/null",
+      "-p",
+      String(vm.spec.sshPort),
+      "root@127.0.0.1",
+      "true",
+    ],
+    {
+      check: false,
+      timeoutMs: 60_000,
+      input: "",
+      env: {
+        ...process.env,
+        SSH_ASKPASS: askpass,
+        SSH_ASKPASS_REQUIRE: "force",
+        DISPLAY: ":0",
+        INFRA_TEST_PASSWORD: password,
+      },
+    },
+  );
+  return { exitCode: result.exitCode, stderr: result.stderr };
+}
+
+/** `sshd -T` as a map of lower-case keyword -> value (first value). */
+export async function sshdEffective(vm: Vm): Promise<Record<string, string>> {
+  const out = (await vm.ssh("sshd -T")).stdout;
+  const map: Record<string, string> = {};
+  for (const line of out.split("\n")) {
+    const [key, ...rest] = line.trim().split(" ");
+    if (key && !(key in map)) map[key] = rest.join(" ");
+  }
+  return map;
+}
+
+export interface TailscaleStatus {
+  BackendState: string;
+  Self: { HostName: string; TailscaleIPs: string[] };
+  Peer?: Record<
+    string,
+    { HostName: string; TailscaleIPs: string[]; Online: boolean; CurAddr: string; Relay: string }
+  >;
+}
+
+export async function tailscaleStatus(vm: Vm): Promise<TailscaleStatus> {
+  return JSON.parse((await vm.ssh("tailscale status --json")).stdout) as TailscaleStatus;
+}
+
+export async function tailscaleIp4(vm: Vm): Promise<string> {
+  return (await vm.ssh("tailscale ip -4")).stdout.trim();
+}

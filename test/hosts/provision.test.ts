@@ -1,0 +1,278 @@
+/**
+ * Host tier (DESIGN.md §6): the real playbooks — bootstrap.yml (common, firewall, tailscale) and
+ * the k3s_prereq role — against two fresh Debian 12 VMs under QEMU software emulation, joined by a
+ * private link on loopback (their "public internet") and by a real Tailscale mesh coordinated by a
+ * local headscale. Run 1 is interrupted for the agent (its network is cut after the run started);
+ * run 2, with the agent back, must converge; run 3 must change nothing. Then each host is inspected.
+ *
+ * Requires root (debootstrap, QEMU), and the tools of tools/versions.yaml: `./infra tools install`.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describeRun, type PlaybookRun } from "./harness/ansible.js";
+import { startCluster, type TestCluster, tailscaleIpFacts } from "./harness/cluster.js";
+import {
+  passwordLogin,
+  sshdEffective,
+  startListener,
+  stopListener,
+  tailscaleIp4,
+  tailscaleStatus,
+  tcpProbe,
+} from "./harness/probes.js";
+
+const SERVER = "server-1";
+const AGENT = "agent-1";
+const log = (line: string) => console.log(`[hosts] ${line}`);
+
+let cluster: TestCluster;
+let failed = false;
+const runs: Record<string, PlaybookRun> = {};
+
+beforeAll(async () => {
+  cluster = await startCluster({ log });
+});
+
+afterEach(({ task }) => {
+  if (task.result?.state === "fail") failed = true;
+});
+
+afterAll(async () => {
+  if (!cluster) return;
+  for (const [label, run] of Object.entries(runs)) {
+    log(
+      `run ${label}: ${run.seconds.toFixed(0)}s total; per VM: ${Object.entries(run.hostSeconds)
+        .map(([h, s]) => `${h} ${s.toFixed(0)}s`)
+        .join(", ")}`,
+    );
+  }
+  log(`apt proxy: ${JSON.stringify(cluster.aptProxy.stats)}`);
+  if (failed) log(`artifacts kept in ${await cluster.keepArtifacts("provision")}`);
+  await cluster.stop();
+});
+
+describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a real Tailscale mesh", () => {
+  it("starts from a fresh-VPS image: password login possible, swap in use, no firewall", async () => {
+    for (const vm of cluster.vms) {
+      const login = await passwordLogin(vm, cluster.rootPassword, cluster.dir);
+      expect(login.exitCode, `${vm.name}: password login before hardening: ${login.stderr}`).toBe(0);
+      expect((await vm.ssh("swapon --show=NAME --noheadings")).stdout).toContain("/swapfile");
+      expect((await vm.ssh("command -v ufw || echo none")).stdout.trim()).toBe("none");
+      expect((await vm.ssh("command -v tailscale || echo none")).stdout.trim()).toBe("none");
+    }
+  });
+
+  it("fault: the agent made unreachable after the run starts fails clearly while the server completes", async () => {
+    const agent = cluster.vm(AGENT);
+    let cut = false;
+    const run = await cluster.run("1-fault", {
+      onLine: (line) => {
+        // Cut the agent's network once the run is well under way: at the first task of the firewall role.
+        if (!cut && /^TASK \[firewall : /.test(line)) {
+          cut = true;
+          log(`cutting ${AGENT}'s network at: ${line}`);
+          void agent.setLink("net0", false);
+        }
+      },
+    });
+    runs["1-fault"] = run;
+    log(describeRun(run));
+    expect(cut, "the fault was injected (the firewall role started)").toBe(true);
+    expect(run.exitCode, describeRun(run)).not.toBe(0);
+    expect(run.recap[AGENT]?.unreachable, describeRun(run)).toBe(1);
+    expect(run.failures[AGENT]?.unreachable).toBe(true);
+    expect(run.failures[AGENT]?.message).toMatch(/UNREACHABLE/);
+    expect(run.recap[SERVER]?.failed, describeRun(run)).toBe(0);
+    expect(run.recap[SERVER]?.unreachable, describeRun(run)).toBe(0);
+    // The server went through every play, including the prerequisites and the fact report.
+    expect(tailscaleIpFacts(run)[SERVER]).toMatch(/^100\./);
+    expect(tailscaleIpFacts(run)[AGENT]).toBeUndefined();
+    await agent.setLink("net0", true);
+  });
+
+  it("a re-run with the agent back converges both hosts", async () => {
+    await cluster.vm(AGENT).waitForSsh(120_000);
+    const run = await cluster.run("2-converge");
+    runs["2-converge"] = run;
+    log(describeRun(run));
+    expect(run.exitCode, describeRun(run)).toBe(0);
+    for (const host of [SERVER, AGENT]) {
+      expect(run.recap[host]?.failed, describeRun(run)).toBe(0);
+      expect(run.recap[host]?.unreachable, describeRun(run)).toBe(0);
+    }
+    expect(run.recap[AGENT]?.changed, "the agent still had work to do").toBeGreaterThan(0);
+  });
+
+  it("a third run changes nothing", async () => {
+    const run = await cluster.run("3-idempotence");
+    runs["3-idempotence"] = run;
+    log(describeRun(run));
+    expect(run.exitCode, describeRun(run)).toBe(0);
+    expect(run.changedTasks, "tasks that reported changed on the re-run").toEqual({});
+    for (const host of [SERVER, AGENT]) expect(run.recap[host]?.changed).toBe(0);
+  });
+
+  it("sshd: password and keyboard-interactive login off, root by key only", async () => {
+    for (const vm of cluster.vms) {
+      const sshd = await sshdEffective(vm);
+      expect(sshd.passwordauthentication, vm.name).toBe("no");
+      expect(sshd.kbdinteractiveauthentication, vm.name).toBe("no");
+      expect(["without-password", "prohibit-password"], vm.name).toContain(sshd.permitrootlogin);
+      expect(sshd.pubkeyauthentication, vm.name).toBe("yes");
+    }
+  });
+
+  it("an SSH password login attempt is refused", async () => {
+    for (const vm of cluster.vms) {
+      const login = await passwordLogin(vm, cluster.rootPassword, cluster.dir);
+      expect(login.exitCode, vm.name).not.toBe(0);
+      expect(login.stderr, vm.name).toMatch(/Permission denied \(publickey\)/);
+    }
+  });
+
+  it("the firewall rules are the designed ones", async () => {
+    for (const vm of cluster.vms) {
+      const isServer = vm.name === SERVER;
+      const status = (await vm.ssh("ufw status verbose")).stdout;
+      expect(status).toMatch(/Status: active/);
+      expect(status).toMatch(/Default: deny \(incoming\), allow \(outgoing\), allow \(routed\)/);
+      const rules = ufwRules(status);
+      const expected = [
+        "22/tcp ALLOW IN Anywhere",
+        "41641/udp ALLOW IN Anywhere",
+        "6443/tcp on tailscale0 ALLOW IN Anywhere",
+        "10250/tcp on tailscale0 ALLOW IN Anywhere",
+        "8472/udp on tailscale0 ALLOW IN Anywhere",
+        ...(isServer ? ["2379:2380/tcp on tailscale0 ALLOW IN Anywhere"] : []),
+        "Anywhere ALLOW IN 10.42.0.0/16",
+        "Anywhere ALLOW IN 10.43.0.0/16",
+        ...(isServer ? ["80/tcp ALLOW IN Anywhere", "443/tcp ALLOW IN Anywhere"] : []),
+      ];
+      expect(new Set(rules.v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(new Set(expected));
+    }
+  });
+
+  it("6443 and 10250 answer over Tailscale but not over the private link; SSH and UDP 41641 stay open on it", async () => {
+    const server = cluster.vm(SERVER);
+    const agent = cluster.vm(AGENT);
+    const ips: Record<string, string> = {
+      [SERVER]: await tailscaleIp4(server),
+      [AGENT]: await tailscaleIp4(agent),
+    };
+    const link = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.publicIp]));
+    for (const vm of cluster.vms) for (const port of [6443, 10250]) await startListener(vm, port);
+    try {
+      for (const [from, to] of [
+        [server, agent],
+        [agent, server],
+      ] as const) {
+        for (const port of [6443, 10250]) {
+          expect(
+            await tcpProbe(from, ips[to.name] ?? "", port),
+            `${from.name} -> ${to.name} tailnet :${port}`,
+          ).toBe("open");
+          expect(
+            await tcpProbe(from, link[to.name] ?? "", port),
+            `${from.name} -> ${to.name} link :${port}`,
+          ).toBe("filtered");
+          // The listener does listen on the link address: the block is the firewall's doing.
+          expect(await tcpProbe(to, link[to.name] ?? "", port), `${to.name} local :${port}`).toBe("open");
+        }
+        expect(await tcpProbe(from, link[to.name] ?? "", 22), `${from.name} -> ${to.name} link :22`).toBe(
+          "open",
+        );
+      }
+    } finally {
+      for (const vm of cluster.vms) for (const port of [6443, 10250]) await stopListener(vm, port);
+    }
+    // No DERP relay exists here: a working path between the peers is a direct WireGuard path,
+    // UDP 41641 over the private link, through both firewalls.
+    const ping = await server.ssh(`tailscale ping --c 10 ${ips[AGENT]}`, { check: false });
+    expect(ping.stdout, ping.stderr).toMatch(
+      new RegExp(`pong from ${AGENT} .* via ${link[AGENT]?.replace(/\./g, "\\.")}:41641`),
+    );
+  });
+
+  it("tailscale status shows the peer", async () => {
+    for (const [self, peer] of [
+      [SERVER, AGENT],
+      [AGENT, SERVER],
+    ] as const) {
+      const status = await tailscaleStatus(cluster.vm(self));
+      expect(status.BackendState).toBe("Running");
+      expect(status.Self.HostName).toBe(self);
+      const peers = Object.values(status.Peer ?? {});
+      const found = peers.find((p) => p.HostName === peer);
+      expect(found, `${self} sees ${peer}: ${JSON.stringify(peers)}`).toBeDefined();
+      expect(found?.TailscaleIPs).toContain(await tailscaleIp4(cluster.vm(peer)));
+    }
+  });
+
+  it("swap is off and gone from fstab", async () => {
+    for (const vm of cluster.vms) {
+      expect((await vm.ssh("swapon --show --noheadings")).stdout.trim(), vm.name).toBe("");
+      const fstab = (await vm.ssh("cat /etc/fstab")).stdout;
+      const active = fstab.split("\n").filter((l) => !l.trim().startsWith("#") && /\sswap\s/.test(l));
+      expect(active, `${vm.name} /etc/fstab`).toEqual([]);
+    }
+  });
+
+  it("br_netfilter and overlay are loaded and persisted", async () => {
+    for (const vm of cluster.vms) {
+      const lsmod = (await vm.ssh("lsmod")).stdout;
+      const persisted = (await vm.ssh("cat /etc/modules-load.d/*.conf")).stdout;
+      for (const module of ["br_netfilter", "overlay"]) {
+        expect(lsmod, `${vm.name}: ${module} loaded`).toMatch(new RegExp(`^${module}\\s`, "m"));
+        expect(persisted, `${vm.name}: ${module} in /etc/modules-load.d`).toMatch(
+          new RegExp(`^${module}$`, "m"),
+        );
+      }
+    }
+  });
+
+  it("the kernel parameters are set", async () => {
+    const expected: Record<string, (v: number) => boolean> = {
+      "net.ipv4.ip_forward": (v) => v === 1,
+      "net.bridge.bridge-nf-call-iptables": (v) => v === 1,
+      "net.bridge.bridge-nf-call-ip6tables": (v) => v === 1,
+      "fs.inotify.max_user_instances": (v) => v >= 1024,
+      "fs.inotify.max_user_watches": (v) => v >= 524288,
+      // The kubelet's protect-kernel-defaults (CIS) set.
+      "vm.panic_on_oom": (v) => v === 0,
+      "vm.overcommit_memory": (v) => v === 1,
+      "kernel.panic": (v) => v === 10,
+      "kernel.panic_on_oops": (v) => v === 1,
+    };
+    for (const vm of cluster.vms) {
+      const out = (await vm.ssh(`sysctl ${Object.keys(expected).join(" ")}`)).stdout;
+      for (const [key, ok] of Object.entries(expected)) {
+        const m = new RegExp(`^${key.replace(/\./g, "\\.")} = (\\d+)`, "m").exec(out);
+        expect(m, `${vm.name}: ${key} in:\n${out}`).not.toBeNull();
+        expect(ok(Number(m?.[1])), `${vm.name}: ${key} = ${m?.[1]}`).toBe(true);
+      }
+    }
+  });
+
+  it("the tailscale_ip fact equals `tailscale ip -4`", async () => {
+    const facts = tailscaleIpFacts(runs["3-idempotence"] as PlaybookRun);
+    for (const vm of cluster.vms) {
+      expect(facts[vm.name], vm.name).toBe(await tailscaleIp4(vm));
+      expect(facts[vm.name]).toMatch(/^100\.\d+\.\d+\.\d+$/);
+    }
+  });
+});
+
+/** The IPv4 rules of `ufw status`, normalised to "to action from" with single spaces. */
+function ufwRules(status: string): { v4: string[]; v6: string[] } {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  const lines = status.split("\n");
+  const start = lines.findIndex((l) => /^-{2,}/.test(l.trim()));
+  for (const raw of lines.slice(start + 1)) {
+    const line = raw.replace(/\s+#.*$/, "").trim();
+    if (!line) continue;
+    const normalised = line.replace(/\s{2,}/g, " ");
+    if (normalised.includes("(v6)")) v6.push(normalised);
+    else v4.push(normalised);
+  }
+  return { v4, v6 };
+}
