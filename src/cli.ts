@@ -41,7 +41,14 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
     .command("configure")
     .description("render the Ansible inventory, OpenTofu variables and cluster values from cluster.yaml")
     .option("--check", "exit non-zero when a rendered file is stale; write nothing")
-    .action(pending("configure", 3));
+    .action(
+      act(async (ctx, o) =>
+        (await import("./render/configure.js")).configureCommand(ctx, {
+          config: o.config as string | undefined,
+          check: o.check === true,
+        }),
+      ),
+    );
 
   program
     .command("check")
@@ -51,7 +58,11 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
   program
     .command("plan")
     .description("show what `infra up` would do, without credentials and without changing anything")
-    .action(pending("plan", 3));
+    .action(
+      act(async (ctx, o) =>
+        (await import("./plan/plan-command.js")).planCommand(ctx, { config: o.config as string | undefined }),
+      ),
+    );
 
   program
     .command("up")

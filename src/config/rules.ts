@@ -1,0 +1,187 @@
+/**
+ * Cross-field rules of cluster.yaml that a schema cannot express: unique names and addresses,
+ * server counts, network overlaps, ingress, zone membership. Each finding has a stable code,
+ * a field path and a hint; warnings do not block.
+ */
+
+import { relativeName } from "./derived.js";
+import { type Cidr, cidrsOverlap, classifyPublic, parseCidr, parseIPv4, TAILSCALE_RANGE } from "./net.js";
+import type { ClusterConfig } from "./schema.js";
+
+export type PathSegment = string | number;
+
+export interface Finding {
+  code: string;
+  severity: "error" | "warning";
+  message: string;
+  hint?: string;
+  path: PathSegment[];
+}
+
+const NODE_CIDR_MASK = 24; // K3s default node-cidr-mask-size: one /24 of the pod network per node
+
+export function checkRules(config: ClusterConfig): Finding[] {
+  const findings: Finding[] = [];
+  const error = (code: string, path: PathSegment[], message: string, hint: string) =>
+    findings.push({ code, severity: "error", path, message, hint });
+  const warn = (code: string, path: PathSegment[], message: string, hint: string) =>
+    findings.push({ code, severity: "warning", path, message, hint });
+
+  // Unique names and addresses.
+  const firstIndex = (
+    key: (n: ClusterConfig["nodes"][number]) => string | undefined,
+    code: string,
+    field: string,
+    what: string,
+  ) => {
+    const seen = new Map<string, number>();
+    config.nodes.forEach((node, index) => {
+      const value = key(node);
+      if (value === undefined) return;
+      const first = seen.get(value);
+      if (first === undefined) seen.set(value, index);
+      else
+        error(
+          code,
+          ["nodes", index, field],
+          `${what} "${value}" is already used by nodes[${first}]`,
+          `every node needs its own ${what}; rename or remove one of them`,
+        );
+    });
+  };
+  firstIndex((n) => n.name, "NODE_NAME_DUPLICATE", "name", "node name");
+  firstIndex((n) => n.publicIPv4, "PUBLIC_IP_DUPLICATE", "publicIPv4", "public address");
+  firstIndex((n) => n.tailscaleIPv4, "TAILSCALE_IP_DUPLICATE", "tailscaleIPv4", "Tailscale address");
+
+  // Servers: at least one, odd when HA, preferably one provider.
+  const servers = config.nodes
+    .map((node, index) => ({ node, index }))
+    .filter(({ node }) => node.role === "server");
+  if (servers.length === 0) {
+    error(
+      "NO_SERVER",
+      ["nodes"],
+      "no node has role: server",
+      "set `role: server` on one node (or three for high availability); servers run the control plane and etcd",
+    );
+  } else if (servers.length > 1 && servers.length % 2 === 0) {
+    error(
+      "SERVER_COUNT_EVEN",
+      ["nodes", servers[servers.length - 1]?.index ?? 0, "role"],
+      `${servers.length} servers: embedded etcd needs an odd number of servers when there is more than one`,
+      `use ${servers.length - 1} or ${servers.length + 1} servers; an even count tolerates no more failures than one less`,
+    );
+  }
+  const providers = [...new Set(servers.map(({ node }) => node.provider))];
+  if (providers.length > 1) {
+    const second = servers.find(({ node }) => node.provider !== servers[0]?.node.provider);
+    warn(
+      "SERVERS_ACROSS_PROVIDERS",
+      ["nodes", second?.index ?? 0, "provider"],
+      `servers run at ${providers.length} providers (${providers.join(", ")}): etcd is sensitive to the latency between them`,
+      "keep the servers at one provider, ideally one metro; agents can be anywhere",
+    );
+  }
+
+  // Ingress.
+  if (!config.nodes.some((node) => node.ingress)) {
+    error(
+      "NO_INGRESS_NODE",
+      ["nodes"],
+      "no node has ingress: true",
+      "set `ingress: true` on the node(s) whose public IP should serve HTTP(S); DNS points the ingress record at them",
+    );
+  }
+
+  // Public addresses from documentation ranges: fine for the example, not for a real cluster.
+  config.nodes.forEach((node, index) => {
+    const address = parseIPv4(node.publicIPv4);
+    if (address !== undefined && classifyPublic(address).kind === "documentation") {
+      warn(
+        "PUBLIC_IP_DOCUMENTATION",
+        ["nodes", index, "publicIPv4"],
+        `${node.publicIPv4} is in a documentation range (RFC 5737); no real host has it`,
+        "fine for the example; put the host's real public IPv4 here before `infra up`",
+      );
+    }
+  });
+
+  // Networks: pod and service CIDRs vs each other and Tailscale.
+  const blocks: { block: Cidr; path: PathSegment[]; what: string }[] = [];
+  const clusterCidr = parseCidr(config.k3s.clusterCidr);
+  const serviceCidr = parseCidr(config.k3s.serviceCidr);
+  if (typeof clusterCidr !== "string")
+    blocks.push({ block: clusterCidr, path: ["k3s", "clusterCidr"], what: "pod network" });
+  if (typeof serviceCidr !== "string")
+    blocks.push({ block: serviceCidr, path: ["k3s", "serviceCidr"], what: "service network" });
+  for (const { block, path, what } of blocks) {
+    if (cidrsOverlap(block, TAILSCALE_RANGE)) {
+      error(
+        "CIDR_OVERLAPS_TAILSCALE",
+        path,
+        `the ${what} ${block.text} overlaps Tailscale's 100.64.0.0/10`,
+        "pick a block outside 100.64.0.0/10, e.g. 10.42.0.0/16 (pods) and 10.43.0.0/16 (services)",
+      );
+    }
+  }
+  const [pods, services] = blocks;
+  if (pods && services && pods.what !== services.what && cidrsOverlap(pods.block, services.block)) {
+    error(
+      "CIDR_OVERLAP",
+      ["k3s", "serviceCidr"],
+      `the service network ${services.block.text} overlaps the pod network ${pods.block.text}`,
+      "give them disjoint blocks, e.g. 10.42.0.0/16 and 10.43.0.0/16",
+    );
+  }
+  if (typeof clusterCidr !== "string") {
+    if (clusterCidr.prefix > NODE_CIDR_MASK - 1) {
+      error(
+        "CLUSTER_CIDR_TOO_SMALL",
+        ["k3s", "clusterCidr"],
+        `the pod network ${clusterCidr.text} is smaller than two /${NODE_CIDR_MASK} node blocks`,
+        "K3s gives every node a /24 of the pod network; use /16 (room for 256 nodes)",
+      );
+    } else if (2 ** (NODE_CIDR_MASK - clusterCidr.prefix) < config.nodes.length) {
+      error(
+        "CLUSTER_CIDR_TOO_SMALL",
+        ["k3s", "clusterCidr"],
+        `the pod network ${clusterCidr.text} has room for ${2 ** (NODE_CIDR_MASK - clusterCidr.prefix)} nodes, the config has ${config.nodes.length}`,
+        "K3s gives every node a /24 of the pod network; use a larger block, e.g. /16",
+      );
+    }
+  }
+  if (typeof serviceCidr !== "string" && serviceCidr.prefix < 12) {
+    error(
+      "SERVICE_CIDR_TOO_LARGE",
+      ["k3s", "serviceCidr"],
+      `the service network ${serviceCidr.text} is larger than /12, which Kubernetes refuses`,
+      "use /12 to /24, e.g. 10.43.0.0/16",
+    );
+  }
+
+  // The domain must be in the Cloudflare zone.
+  const zone = config.cloudflare.zone;
+  if (zone && config.domain !== zone && !config.domain.endsWith(`.${zone}`)) {
+    error(
+      "DOMAIN_NOT_IN_ZONE",
+      ["cloudflare", "zone"],
+      `the domain ${config.domain} is not inside the zone ${zone}`,
+      `set cloudflare.zone to the zone that holds ${config.domain} (or leave it out when they are equal)`,
+    );
+  }
+
+  // Extra DNS records must not collide with the ones derived from the nodes.
+  const reserved = [relativeName(config, "k8s-api"), relativeName(config, "ingress")];
+  config.dns.records.forEach((record, index) => {
+    if (reserved.includes(record.name)) {
+      error(
+        "DNS_RECORD_RESERVED",
+        ["dns", "records", index, "name"],
+        `"${record.name}" is managed from the nodes (k8s-api: servers' Tailscale IPs, ingress: ingress nodes)`,
+        "choose another name; these two records follow the nodes automatically",
+      );
+    }
+  });
+
+  return findings;
+}

@@ -1,0 +1,76 @@
+/**
+ * `infra configure`: validates cluster.yaml and writes the rendered files; with --check it writes
+ * nothing and fails when a rendered file differs from what the config renders to. An invalid
+ * config never writes anything (validation happens before the first write).
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { loadClusterConfig } from "../config/load.js";
+import type { CommandContext } from "../context.js";
+import { type Outcome, outcome } from "../outcome.js";
+import { renderAll } from "./render.js";
+
+export interface ConfigureOptions {
+  config?: string;
+  check?: boolean;
+}
+
+export type FileState = "written" | "unchanged" | "stale" | "missing";
+
+export interface ConfigureResult {
+  source: string;
+  check: boolean;
+  files: { path: string; state: FileState }[];
+  ok: boolean;
+}
+
+export async function configureCommand(
+  ctx: CommandContext,
+  options: ConfigureOptions,
+): Promise<Outcome<ConfigureResult>> {
+  const { config, source } = await loadClusterConfig(ctx, options.config);
+  const rendered = renderAll(config, source.path);
+  const check = options.check === true;
+  const files: ConfigureResult["files"] = [];
+  for (const file of rendered) {
+    const target = join(ctx.cwd, file.path);
+    const current = existsSync(target) ? await readFile(target, "utf8") : undefined;
+    if (current === file.content) {
+      files.push({ path: file.path, state: "unchanged" });
+    } else if (check) {
+      files.push({ path: file.path, state: current === undefined ? "missing" : "stale" });
+    } else {
+      await mkdir(dirname(target), { recursive: true });
+      const temporary = `${target}.tmp-${process.pid}`;
+      await writeFile(temporary, file.content);
+      await rename(temporary, target);
+      files.push({ path: file.path, state: "written" });
+    }
+  }
+  const ok = files.every((f) => f.state === "unchanged" || f.state === "written");
+  return outcome({ source: source.display, check, files, ok }, renderConfigure, ok ? 0 : 1);
+}
+
+function renderConfigure(result: ConfigureResult): string {
+  const mark: Record<FileState, string> = {
+    written: "✓ wrote",
+    unchanged: "= unchanged",
+    stale: "✗ stale",
+    missing: "✗ missing",
+  };
+  const lines = result.files.map((f) => `${mark[f.state]}  ${f.path}`);
+  if (!result.ok) {
+    lines.push(
+      "",
+      `rendered files are out of date with ${result.source}; run \`infra configure\` and commit the result`,
+    );
+  } else if (result.check) {
+    lines.push("", `all rendered files match ${result.source}`);
+  } else if (result.files.some((f) => f.state === "written")) {
+    lines.push("", "next: review with `git diff`, then `infra plan`");
+  } else {
+    lines.push("", "nothing to do: every rendered file is up to date");
+  }
+  return lines.join("\n");
+}
