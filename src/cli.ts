@@ -53,7 +53,12 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
   program
     .command("check")
     .description("validate the repository offline: manifests, schemas, stack rules, secrets")
-    .action(pending("check", 6));
+    .option("--no-schemas", "skip schema validation (builds and stack rules only)")
+    .action(
+      act(async (ctx, o) =>
+        (await import("./check/check-command.js")).checkCommand(ctx, { schemas: o.schemas !== false }),
+      ),
+    );
 
   program
     .command("plan")
@@ -112,7 +117,14 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
     .argument("<name>", "application name (DNS-1123 label)")
     .description("scaffold kubernetes/apps/<name> from the template and register it")
     .option("--dry-run", "print the files that would be written")
-    .action(pending("app new", 6));
+    .action(
+      act(async (ctx, o) =>
+        (await import("./app/new.js")).appNewCommand(ctx, {
+          name: String((o.args as string[] | undefined)?.[0] ?? ""),
+          dryRun: o.dryRun === true,
+        }),
+      ),
+    );
 
   program
     .command("status")

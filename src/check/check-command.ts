@@ -1,0 +1,206 @@
+/**
+ * `infra check`: validates the GitOps tree offline — builds every kustomization (KSOPS secrets
+ * decrypted when an age key is at hand), validates every resource against the schema of its exact
+ * apiVersion and kind, and runs the stack rules. Exit 1 when any error is found.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { homedir, tmpdir } from "node:os";
+import { delimiter, join, relative } from "node:path";
+import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
+import { type Outcome, outcome } from "../outcome.js";
+import { PACKAGE_ROOT } from "../package-root.js";
+import { cacheRoot, toolPath } from "../toolchain/paths.js";
+import { loadVersions } from "../toolchain/versions.js";
+import { buildAll } from "./build.js";
+import { type Finding, sortFindings, where } from "./findings.js";
+import { ensureKsopsFunction } from "./ksops-function.js";
+import type { Tree } from "./resources.js";
+import { RULES, runRules } from "./rules/index.js";
+import { ensureSchemas } from "./schema-cache.js";
+import { loadSources, toPosix } from "./source.js";
+import { validateBuilds } from "./validate.js";
+
+export interface CheckOptions {
+  /** Skip schema validation (rules and builds only). */
+  schemas?: boolean;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  errors: number;
+  warnings: number;
+  findings: Finding[];
+  notes: string[];
+  kustomizations: number;
+  resources: number;
+  rules: { id: string; title: string; reason: string }[];
+  durationMs: number;
+}
+
+const TOOLS = ["kustomize", "kubeconform", "sops"];
+
+function onPath(bin: string, path: string): boolean {
+  return path.split(delimiter).some((dir) => dir && existsSync(join(dir, bin)));
+}
+
+/** True when sops would find an age identity (so a decryption failure is the user's to fix). */
+export function hasAgeKey(env: NodeJS.ProcessEnv): boolean {
+  if (env.SOPS_AGE_KEY || env.SOPS_AGE_KEY_CMD) return true;
+  if (env.SOPS_AGE_KEY_FILE) return existsSync(env.SOPS_AGE_KEY_FILE);
+  const config = env.XDG_CONFIG_HOME ?? join(env.HOME ?? homedir(), ".config");
+  return existsSync(join(config, "sops", "age", "keys.txt"));
+}
+
+export async function checkCommand(
+  ctx: CommandContext,
+  options: CheckOptions = {},
+): Promise<Outcome<CheckReport>> {
+  const started = performance.now();
+  const root = ctx.cwd;
+  if (!existsSync(join(root, "kubernetes"))) {
+    throw new InfraError("CHECK_NO_TREE", `no kubernetes/ folder in ${root}`, {
+      kind: "usage",
+      location: { file: join(root, "kubernetes") },
+      hint: "run `infra check` from the repository root",
+    });
+  }
+  const versions = await loadVersions(PACKAGE_ROOT);
+  const PATH = toolPath(ctx.env, versions);
+  const missing = TOOLS.filter((tool) => !onPath(tool, PATH));
+  if (missing.length > 0) {
+    throw new InfraError("CHECK_TOOLS_MISSING", `infra check needs ${missing.join(", ")}`, {
+      kind: "preflight",
+      hint: `run \`./infra tools install ${missing.join(" ")}\``,
+    });
+  }
+  const work = await mkdtemp(join(tmpdir(), "infra-check-"));
+  try {
+    const report = join(work, "ksops-report.jsonl");
+    const ksopsDir = await ensureKsopsFunction(
+      join(cacheRoot(ctx.env), "check"),
+      createRequire(import.meta.url).resolve("yaml"),
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...ctx.env,
+      PATH: `${ksopsDir}${delimiter}${PATH}`,
+      INFRA_KSOPS_REPORT: report,
+    };
+
+    ctx.reporter.phase("Load kubernetes/");
+    const sources = await loadSources(root);
+    const findings: Finding[] = [...sources.findings];
+    const notes: string[] = [];
+    const valuesComponent = "kubernetes/cluster-values/kustomization.yaml";
+    if (
+      existsSync(join(root, valuesComponent)) &&
+      !existsSync(join(root, "kubernetes/cluster-values/values.yaml"))
+    ) {
+      findings.push({
+        rule: "cluster-values-missing",
+        severity: "error",
+        message: "kubernetes/cluster-values/values.yaml is missing: the tree has no cluster-specific values",
+        fix: "run `infra configure` (it renders the file from cluster.yaml) and commit it",
+        file: valuesComponent,
+        line: 1,
+      });
+    }
+
+    const schemas =
+      options.schemas === false ? undefined : ensureSchemas(ctx.env, (t) => ctx.reporter.phase(t));
+    ctx.reporter.phase("Build every kustomization");
+    const builds = await buildAll({ root, sources, env });
+    for (const build of builds) {
+      findings.push(...build.findings);
+      if (build.remote.length > 0) {
+        notes.push(
+          `${build.dir}: ${build.remote.length} remote resource(s) are pinned but not fetched offline`,
+        );
+      }
+    }
+    findings.push(...(await ksopsFindings(report, root, ctx.env, notes)));
+
+    ctx.reporter.phase("Run the stack rules");
+    const tree: Tree = { root, sources, resources: builds.flatMap((b) => b.resources) };
+    findings.push(...runRules(tree));
+
+    if (schemas) {
+      ctx.reporter.phase("Validate every resource against its schema");
+      findings.push(...(await validateBuilds(builds, await schemas, env)));
+    } else notes.push("schema validation skipped (--no-schemas)");
+
+    const sorted = sortFindings(dedupe(findings));
+    const errors = sorted.filter((f) => f.severity === "error").length;
+    const data: CheckReport = {
+      ok: errors === 0,
+      errors,
+      warnings: sorted.length - errors,
+      findings: sorted,
+      notes,
+      kustomizations: builds.length,
+      resources: tree.resources.length,
+      rules: RULES.map(({ id, title, reason }) => ({ id, title, reason })),
+      durationMs: Math.round(performance.now() - started),
+    };
+    return outcome(data, renderCheck, errors > 0 ? 1 : 0);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function ksopsFindings(
+  report: string,
+  root: string,
+  env: NodeJS.ProcessEnv,
+  notes: string[],
+): Promise<Finding[]> {
+  let text = "";
+  try {
+    text = await readFile(report, "utf8");
+  } catch {
+    return [];
+  }
+  const failures = new Map<string, string>();
+  for (const line of text.split("\n").filter(Boolean)) {
+    const entry = JSON.parse(line) as { file: string; error: string };
+    failures.set(toPosix(relative(root, entry.file)), entry.error);
+  }
+  if (!hasAgeKey(env)) {
+    notes.push(
+      `${failures.size} SOPS file(s) not decrypted (no age key: set SOPS_AGE_KEY_FILE); their structure and encryption were checked`,
+    );
+    return [];
+  }
+  return [...failures].map(([file, error]) => ({
+    rule: "sops-decrypt",
+    severity: "error" as const,
+    message: `cannot decrypt with your age key: ${error}`,
+    fix: "re-encrypt the file for the cluster's recipients (docs/runbooks/rotate-secrets.md), or point SOPS_AGE_KEY_FILE at the right key",
+    file,
+    line: 1,
+  }));
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.rule}|${f.file}|${f.line ?? ""}|${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function renderCheck(data: CheckReport): string {
+  const lines: string[] = [];
+  for (const f of data.findings) {
+    lines.push(`${where(f)}: ${f.severity} [${f.rule}] ${f.message}`);
+    lines.push(`    fix: ${f.fix}`);
+  }
+  for (const note of data.notes) lines.push(`note: ${note}`);
+  const summary = `${data.kustomizations} kustomizations built, ${data.resources} resources checked: ${data.errors} error(s), ${data.warnings} warning(s) (${(data.durationMs / 1000).toFixed(1)} s)`;
+  lines.push(data.ok ? `✓ ${summary}` : `✗ ${summary}`);
+  return lines.join("\n");
+}

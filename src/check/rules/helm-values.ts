@@ -1,0 +1,75 @@
+/** Helm values of Argo CD Applications and K3s HelmChartConfigs, with the path to each value. */
+import { parse } from "yaml";
+import { get, is, type Resource, str } from "../resources.js";
+import { isObject, type Json, type PathPart } from "../source.js";
+
+export interface HelmSource {
+  resource: Resource;
+  /** Path to the source within the Application (spec.source or spec.sources[i]). */
+  sourcePath: PathPart[];
+  chart: string | undefined;
+  repoURL: string | undefined;
+  /** Values and the path prefix under which a value's path is found in the resource. */
+  values: Json;
+  valuesPath: PathPart[];
+}
+
+export function applicationSources(resource: Resource): { source: Json; path: PathPart[] }[] {
+  if (!is(resource, "Application", "argoproj.io")) return [];
+  const out: { source: Json; path: PathPart[] }[] = [];
+  const single = get(resource.object, "spec", "source");
+  if (single !== undefined) out.push({ source: single, path: ["spec", "source"] });
+  const many = get(resource.object, "spec", "sources");
+  if (Array.isArray(many))
+    for (const [i, source] of many.entries()) out.push({ source, path: ["spec", "sources", i] });
+  return out;
+}
+
+function parseValues(text: string): Json {
+  try {
+    return (parse(text) ?? {}) as Json;
+  } catch {
+    return {};
+  }
+}
+
+/** Every Helm source: Applications (valuesObject or values) and HelmChartConfig/HelmChart valuesContent. */
+export function helmSources(resources: readonly Resource[]): HelmSource[] {
+  const out: HelmSource[] = [];
+  for (const resource of resources) {
+    for (const { source, path } of applicationSources(resource)) {
+      const helm = get(source, "helm");
+      const chart = str(get(source, "chart"));
+      if (!chart && helm === undefined) continue;
+      const valuesObject = get(helm, "valuesObject");
+      const values = isObject(valuesObject) ? valuesObject : parseValues(str(get(helm, "values")) ?? "");
+      out.push({
+        resource,
+        sourcePath: path,
+        chart,
+        repoURL: str(get(source, "repoURL")),
+        values,
+        valuesPath: isObject(valuesObject) ? [...path, "helm", "valuesObject"] : [...path, "helm", "values"],
+      });
+    }
+    if (is(resource, "HelmChartConfig", "helm.cattle.io") || is(resource, "HelmChart", "helm.cattle.io")) {
+      out.push({
+        resource,
+        sourcePath: ["spec"],
+        chart: is(resource, "HelmChart")
+          ? str(get(resource.object, "spec", "chart"))
+          : str(get(resource.object, "metadata", "name")),
+        repoURL: str(get(resource.object, "spec", "repo")),
+        values: parseValues(str(get(resource.object, "spec", "valuesContent")) ?? ""),
+        valuesPath: ["spec", "valuesContent"],
+      });
+    }
+  }
+  return out;
+}
+
+/** The path of a value inside the resource (valuesContent/values strings point at the string itself). */
+export function valuePath(source: HelmSource, path: readonly PathPart[]): PathPart[] {
+  const last = source.valuesPath[source.valuesPath.length - 1];
+  return last === "valuesObject" ? [...source.valuesPath, ...path] : source.valuesPath;
+}

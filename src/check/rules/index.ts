@@ -1,0 +1,36 @@
+import type { Finding } from "../findings.js";
+import type { Tree } from "../resources.js";
+import { argocdApplicationHealth, argocdAppPath, ksopsHelmApp } from "./argocd.js";
+import { issuerSecretNamespace } from "./cert-manager.js";
+import { dnsNameCollision } from "./dns.js";
+import { externalDnsOwnerId, externalDnsPolicy } from "./external-dns.js";
+import { gatewayCertNamespace, gatewayHttpsListener, gatewayListenerPort } from "./gateway.js";
+import { pinnedVersions } from "./pins.js";
+import type { Rule } from "./rule.js";
+import { secretPlaintext, sopsEncrypted } from "./secrets.js";
+import { localPathVolumeType, veleroAwsPlugin, veleroR2Checksum, veleroUpgradeCrds } from "./velero.js";
+
+/** Every stack rule, in the order the docs list them. */
+export const RULES: readonly Rule[] = [
+  veleroR2Checksum,
+  veleroAwsPlugin,
+  veleroUpgradeCrds,
+  localPathVolumeType,
+  gatewayListenerPort,
+  gatewayHttpsListener,
+  gatewayCertNamespace,
+  externalDnsPolicy,
+  externalDnsOwnerId,
+  issuerSecretNamespace,
+  secretPlaintext,
+  sopsEncrypted,
+  ksopsHelmApp,
+  argocdAppPath,
+  argocdApplicationHealth,
+  pinnedVersions,
+  dnsNameCollision,
+];
+
+export function runRules(tree: Tree, rules: readonly Rule[] = RULES): Finding[] {
+  return rules.flatMap((rule) => rule.check(tree));
+}
