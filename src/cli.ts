@@ -108,8 +108,8 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
     .option("-y, --yes", "do not ask for confirmation")
     .action(pending("dns apply", 7));
 
-  registerBackup(program, pending);
-  registerDr(program, pending);
+  registerBackup(program, act);
+  registerDr(program, act);
 
   const app = program.command("app").description("applications deployed through Argo CD");
   app
@@ -126,10 +126,11 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
       ),
     );
 
-  program
-    .command("status")
-    .description("nodes, Argo CD applications and backups at a glance")
-    .action(pending("status", 8));
+  clusterOptions(
+    program.command("status").description("nodes, Argo CD applications and backups at a glance"),
+  ).action(
+    act(async (ctx, o) => (await import("./dr/status.js")).statusCommand(ctx, { ...clusterAccess(o) })),
+  );
 
   program
     .command("doctor")
@@ -158,84 +159,235 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
   return program;
 }
 
-function registerBackup(program: Command, pending: (name: string, issue: number) => (...a: unknown[]) => Promise<void>) {
+type Act = (body: Action) => (...args: unknown[]) => Promise<void>;
+
+/** How the backup and DR commands reach the cluster (added to each of them). */
+function clusterOptions(command: Command): Command {
+  return command
+    .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context to use (default: its current context)")
+    .option("--velero-namespace <ns>", "namespace Velero runs in (default: $VELERO_NAMESPACE, else velero)");
+}
+
+function clusterAccess(o: Record<string, unknown>) {
+  return {
+    kubeconfig: o.kubeconfig as string | undefined,
+    context: o.context as string | undefined,
+    veleroNamespace: o.veleroNamespace as string | undefined,
+  };
+}
+
+const str = (value: unknown) => value as string | undefined;
+const list = (value: unknown) => value as string[] | undefined;
+const flag = (value: unknown) => value === true;
+
+function registerBackup(program: Command, act: Act) {
   const backup = program.command("backup").description("Velero backups to R2");
   const wait = () => new Option("--wait", "wait until the operation finishes, with progress");
   const timeout = () => new Option("--timeout <duration>", "give up waiting after this long").default("30m");
-  backup
-    .command("create")
-    .argument("[name]", "backup name (default: generated)")
-    .description("create a Velero backup")
-    .option("-n, --namespace <ns...>", "namespaces to include (default: all)")
-    .option("-l, --selector <selector>", "label selector of the resources to include")
-    .option("--ttl <duration>", "how long to keep the backup", "720h0m0s")
-    .option("--include-volumes", "back up pod volumes with Kopia (file-system backup)")
-    .option("--dry-run", "print the Backup object; create nothing")
-    .addOption(wait())
-    .addOption(timeout())
-    .action(pending("backup create", 8));
-  backup.command("list").description("backups and schedules").action(pending("backup list", 8));
-  backup
-    .command("describe")
-    .argument("<name>")
-    .description("phase, progress, errors and warnings of a backup")
-    .action(pending("backup describe", 8));
-  backup
-    .command("logs")
-    .argument("<name>")
-    .description("the backup's log (through a DownloadRequest)")
-    .action(pending("backup logs", 8));
-  backup
-    .command("delete")
-    .argument("<name>")
-    .description("delete a backup and its data (through a DeleteBackupRequest)")
-    .option("--dry-run", "print what would be deleted")
-    .option("-y, --yes", "do not ask for confirmation")
-    .addOption(wait())
-    .addOption(timeout())
-    .action(pending("backup delete", 8));
-  backup
-    .command("restore")
-    .argument("<name>", "backup to restore")
-    .description("restore a backup")
-    .option("-n, --namespace <ns...>", "namespaces to restore (default: all in the backup)")
-    .option("--namespace-mapping <map...>", "restore namespace a into b (a:b)")
-    .option("--existing-resource-policy <policy>", "none or update", "none")
-    .option("--allow-non-empty", "restore into namespaces that already hold objects")
-    .option("--dry-run", "print the Restore object; create nothing")
-    .option("-y, --yes", "do not ask for confirmation")
-    .addOption(wait())
-    .addOption(timeout())
-    .action(pending("backup restore", 8));
+  clusterOptions(
+    backup
+      .command("create")
+      .argument("[name]", "backup name (default: generated)")
+      .description("create a Velero backup")
+      .option("-n, --namespace <ns...>", "namespaces to include (default: all)")
+      .option("-l, --selector <selector>", "label selector of the resources to include")
+      .option("--ttl <duration>", "how long to keep the backup", "720h0m0s")
+      .option("--include-volumes", "back up pod volumes with Kopia (file-system backup)")
+      .option("--storage-location <name>", "backup storage location (default: Velero's default)")
+      .option("--dry-run", "print the Backup object; create nothing")
+      .addOption(wait())
+      .addOption(timeout()),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./backup/create.js")).backupCreateCommand(ctx, {
+        ...clusterAccess(o),
+        name: (o.args as string[])[0],
+        namespaces: list(o.namespace),
+        selector: str(o.selector),
+        ttl: str(o.ttl),
+        includeVolumes: flag(o.includeVolumes),
+        storageLocation: str(o.storageLocation),
+        dryRun: flag(o.dryRun),
+        wait: flag(o.wait),
+        timeout: str(o.timeout),
+      }),
+    ),
+  );
+  clusterOptions(backup.command("list").description("backups, schedules and storage locations")).action(
+    act(async (ctx, o) => (await import("./backup/list.js")).backupListCommand(ctx, clusterAccess(o))),
+  );
+  clusterOptions(
+    backup
+      .command("describe")
+      .argument("<name>")
+      .description("phase, progress, errors and warnings of a backup"),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./backup/describe.js")).backupDescribeCommand(ctx, {
+        ...clusterAccess(o),
+        name: (o.args as string[])[0] as string,
+      }),
+    ),
+  );
+  clusterOptions(
+    backup
+      .command("logs")
+      .argument("<name>")
+      .description("the backup's log (through a DownloadRequest)")
+      .option("--restore", "NAME is a restore: print the restore's log"),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./backup/logs.js")).backupLogsCommand(ctx, {
+        ...clusterAccess(o),
+        name: (o.args as string[])[0] as string,
+        restore: flag(o.restore),
+      }),
+    ),
+  );
+  clusterOptions(
+    backup
+      .command("delete")
+      .argument("<name>")
+      .description("delete a backup and its data (through a DeleteBackupRequest)")
+      .option("--dry-run", "print what would be deleted")
+      .option("-y, --yes", "do not ask for confirmation")
+      .addOption(wait())
+      .addOption(timeout()),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./backup/delete.js")).backupDeleteCommand(ctx, {
+        ...clusterAccess(o),
+        name: (o.args as string[])[0] as string,
+        dryRun: flag(o.dryRun),
+        yes: flag(o.yes),
+        wait: flag(o.wait),
+        timeout: str(o.timeout),
+      }),
+    ),
+  );
+  clusterOptions(
+    backup
+      .command("restore")
+      .argument("<name>", "backup to restore")
+      .description("restore a backup")
+      .option("-n, --namespace <ns...>", "namespaces to restore (default: all in the backup)")
+      .option("--namespace-mapping <map...>", "restore namespace a into b (a:b)")
+      .option("--existing-resource-policy <policy>", "none or update", "none")
+      .option("--allow-non-empty", "restore into namespaces that already hold objects")
+      .option("--restore-name <name>", "name of the Restore object (default: <backup>-<timestamp>)")
+      .option("--dry-run", "print the Restore object; create nothing")
+      .option("-y, --yes", "do not ask for confirmation")
+      .addOption(wait())
+      .addOption(timeout()),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./backup/restore.js")).backupRestoreCommand(ctx, {
+        ...clusterAccess(o),
+        name: (o.args as string[])[0] as string,
+        restoreName: str(o.restoreName),
+        namespaces: list(o.namespace),
+        namespaceMapping: list(o.namespaceMapping),
+        existingResourcePolicy: str(o.existingResourcePolicy),
+        allowNonEmpty: flag(o.allowNonEmpty),
+        dryRun: flag(o.dryRun),
+        yes: flag(o.yes),
+        wait: flag(o.wait),
+        timeout: str(o.timeout),
+      }),
+    ),
+  );
 }
 
-function registerDr(program: Command, pending: (name: string, issue: number) => (...a: unknown[]) => Promise<void>) {
+function registerDr(program: Command, act: Act) {
   const dr = program.command("dr").description("disaster recovery");
-  dr.command("restore-workload")
-    .argument("<app>", "application (namespace) to restore")
-    .description("restore an app from the latest completed backup that contains it")
-    .option("--dry-run", "print what would be restored")
-    .option("-y, --yes", "do not ask for confirmation")
-    .option("--timeout <duration>", "give up waiting after this long", "30m")
-    .action(pending("dr restore-workload", 8));
-  dr.command("failover")
-    .argument("<node>", "the failed node")
-    .description("cordon and drain a failed node and restore its workloads where needed")
-    .option("--to <node>", "move the workloads to this node")
-    .option("--dry-run", "print what would move")
-    .option("-y, --yes", "do not ask for confirmation")
-    .action(pending("dr failover", 8));
-  dr.command("node-recovery")
-    .argument("<node>", "the node to rebuild")
-    .description("remove the stale Node object and re-provision the host with the playbooks")
-    .option("--dry-run", "print what would be done")
-    .option("-y, --yes", "do not ask for confirmation")
-    .action(pending("dr node-recovery", 8));
-  dr.command("drill")
-    .description("back up a namespace, restore it into a scratch namespace, compare, clean up")
-    .option("-n, --namespace <ns>", "namespace to drill", "default")
-    .option("--timeout <duration>", "give up waiting after this long", "30m")
-    .action(pending("dr drill", 8));
+  clusterOptions(
+    dr
+      .command("restore-workload")
+      .argument("<app>", "application (namespace) to restore")
+      .description("restore an app from the latest completed backup that contains it")
+      .option("--backup <name>", "use this backup instead of the latest one that contains the app")
+      .option("--allow-non-empty", "restore into the namespace even though it still holds objects")
+      .option("--existing-resource-policy <policy>", "none or update", "none")
+      .option("--dry-run", "print what would be restored")
+      .option("-y, --yes", "do not ask for confirmation")
+      .option("--timeout <duration>", "give up waiting after this long", "30m"),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./dr/restore-workload.js")).restoreWorkloadCommand(ctx, {
+        ...clusterAccess(o),
+        app: (o.args as string[])[0] as string,
+        backup: str(o.backup),
+        allowNonEmpty: flag(o.allowNonEmpty),
+        existingResourcePolicy: str(o.existingResourcePolicy),
+        dryRun: flag(o.dryRun),
+        yes: flag(o.yes),
+        timeout: str(o.timeout),
+      }),
+    ),
+  );
+  clusterOptions(
+    dr
+      .command("failover")
+      .argument("<node>", "the failed node")
+      .description("cordon and drain a failed node and restore its workloads where needed")
+      .option("--to <node>", "move the workloads to this node")
+      .option("--dry-run", "print what would move")
+      .option("-y, --yes", "do not ask for confirmation")
+      .option("--timeout <duration>", "give up waiting after this long", "30m"),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./dr/failover.js")).failoverCommand(ctx, {
+        ...clusterAccess(o),
+        node: (o.args as string[])[0] as string,
+        to: str(o.to),
+        dryRun: flag(o.dryRun),
+        yes: flag(o.yes),
+        timeout: str(o.timeout),
+      }),
+    ),
+  );
+  clusterOptions(
+    dr
+      .command("node-recovery")
+      .argument("<node>", "the node to rebuild")
+      .description("remove the stale Node object and re-provision the host with the playbooks")
+      .option("--force", "recover even though the node reports Ready")
+      .option("--skip-playbooks", "only clean up the cluster side; re-provision the host yourself")
+      .option("--dry-run", "print what would be done")
+      .option("-y, --yes", "do not ask for confirmation")
+      .option("--timeout <duration>", "give up waiting for the node to rejoin after this long", "30m"),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./dr/node-recovery.js")).nodeRecoveryCommand(ctx, {
+        ...clusterAccess(o),
+        node: (o.args as string[])[0] as string,
+        config: str(o.config),
+        force: flag(o.force),
+        skipPlaybooks: flag(o.skipPlaybooks),
+        dryRun: flag(o.dryRun),
+        yes: flag(o.yes),
+        timeout: str(o.timeout),
+      }),
+    ),
+  );
+  clusterOptions(
+    dr
+      .command("drill")
+      .description("back up a namespace, restore it into a scratch namespace, compare, clean up")
+      .option("-n, --namespace <ns>", "namespace to drill", "default")
+      .option("--keep", "keep the scratch namespace and the drill backup for inspection")
+      .option("--timeout <duration>", "give up waiting after this long", "30m"),
+  ).action(
+    act(async (ctx, o) =>
+      (await import("./dr/drill.js")).drillCommand(ctx, {
+        ...clusterAccess(o),
+        namespace: str(o.namespace) ?? "default",
+        keep: flag(o.keep),
+        timeout: str(o.timeout),
+      }),
+    ),
+  );
 }
 
 export type { GlobalOptions };

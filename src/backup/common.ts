@@ -1,0 +1,79 @@
+/** What every backup and DR command shares: reaching the cluster, confirming, rendering. */
+import { createInterface } from "node:readline/promises";
+import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
+import { connect, type KubeClient } from "../kube/client.js";
+import { formatDuration } from "../kube/wait.js";
+import { Velero } from "./velero.js";
+
+export interface ClusterOptions {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  /** Namespace Velero runs in (default: $VELERO_NAMESPACE, else "velero"). */
+  veleroNamespace?: string | undefined;
+}
+
+export async function openKube(ctx: CommandContext, options: ClusterOptions): Promise<KubeClient> {
+  return connect({ kubeconfig: options.kubeconfig, context: options.context }, ctx.env, ctx.cwd);
+}
+
+/** Connects and checks that Velero is there; reads only. */
+export async function openVelero(ctx: CommandContext, options: ClusterOptions): Promise<Velero> {
+  const kube = await openKube(ctx, options);
+  const velero = new Velero(kube, options.veleroNamespace ?? ctx.env.VELERO_NAMESPACE ?? "velero");
+  await velero.preflight();
+  return velero;
+}
+
+/**
+ * Asks before a change. `--yes` skips the question; without a terminal the command refuses
+ * (a script must say --yes explicitly), so nothing changes by accident.
+ */
+export async function confirm(
+  ctx: CommandContext,
+  question: string,
+  yes: boolean | undefined,
+): Promise<void> {
+  if (yes) return;
+  if (!ctx.interactive) {
+    throw new InfraError("CONFIRMATION_REQUIRED", `${question} — refusing without confirmation`, {
+      kind: "usage",
+      hint: "re-run with --yes to confirm, or with --dry-run to see what would change",
+    });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      throw new InfraError("CANCELLED", "cancelled; nothing was changed", { kind: "interrupted" });
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+export function age(timestamp: string | undefined, now = Date.now()): string {
+  if (!timestamp) return "-";
+  return formatDuration(now - Date.parse(timestamp));
+}
+
+export function until(timestamp: string | undefined, now = Date.now()): string {
+  if (!timestamp) return "-";
+  const ms = Date.parse(timestamp) - now;
+  return ms < 0 ? "expired" : formatDuration(ms);
+}
+
+/** A plain text table: header row + rows, columns padded to the widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export function count(n: number | undefined): string {
+  return n === undefined ? "-" : String(n);
+}

@@ -1,0 +1,112 @@
+/** Waiting for a Backup or Restore to reach a terminal phase, with progress lines. */
+import type { CommandContext } from "../context.js";
+import { waitFor } from "../kube/wait.js";
+import {
+  type Backup,
+  backupPhaseState,
+  isTerminal,
+  type PhaseState,
+  type Restore,
+  restorePhaseState,
+  type Velero,
+} from "./velero.js";
+
+const STALL_WARNING_MS = 60_000;
+
+interface Tracked {
+  phase: string;
+  state: PhaseState;
+  done?: number | undefined;
+  total?: number | undefined;
+  queuePosition?: number | undefined;
+}
+
+async function track<T>(
+  ctx: CommandContext,
+  subject: string,
+  read: () => Promise<T>,
+  view: (object: T) => Tracked,
+  options: { timeoutMs: number; intervalMs?: number; what: string; hint: string },
+): Promise<T> {
+  let last = "";
+  let warnedUnknown = "";
+  const started = Date.now();
+  let stallWarned = false;
+  return waitFor(
+    async () => {
+      const object = await read();
+      const v = view(object);
+      const progress = v.total ? ` ${v.done ?? 0}/${v.total} items` : "";
+      const queue = v.queuePosition ? ` (queue position ${v.queuePosition})` : "";
+      const line = `${v.phase || "New"}${progress}${queue}`;
+      if (line !== last) ctx.reporter.step(subject, line);
+      last = line;
+      if (v.state === "unknown" && warnedUnknown !== v.phase) {
+        warnedUnknown = v.phase;
+        ctx.reporter.warn(`${subject}: phase "${v.phase}" is new to this CLI; waiting for a phase it knows`);
+      }
+      if (
+        v.state === "pending" &&
+        !stallWarned &&
+        Date.now() - started > STALL_WARNING_MS &&
+        !v.queuePosition
+      ) {
+        stallWarned = true;
+        ctx.reporter.warn(
+          `${subject}: Velero has not started it after a minute — is the Velero server running?`,
+        );
+      }
+      return isTerminal(v.state) ? object : undefined;
+    },
+    { signal: ctx.signal, intervalMs: options.intervalMs ?? 1000, ...options },
+  );
+}
+
+export async function waitForBackup(
+  ctx: CommandContext,
+  velero: Velero,
+  name: string,
+  timeoutMs: number,
+): Promise<Backup> {
+  return track(
+    ctx,
+    `backup ${name}`,
+    () => velero.backup(name),
+    (b) => ({
+      phase: b.status?.phase ?? "",
+      state: backupPhaseState(b.status?.phase),
+      done: b.status?.progress?.itemsBackedUp,
+      total: b.status?.progress?.totalItems,
+      queuePosition: b.status?.queuePosition,
+    }),
+    {
+      timeoutMs,
+      what: `backup ${name} to finish`,
+      hint: `the backup continues in the cluster; follow it with \`infra backup describe ${name}\``,
+    },
+  );
+}
+
+export async function waitForRestore(
+  ctx: CommandContext,
+  velero: Velero,
+  name: string,
+  timeoutMs: number,
+): Promise<Restore> {
+  return track(
+    ctx,
+    `restore ${name}`,
+    () => velero.restore(name),
+    (r) => ({
+      phase: r.status?.phase ?? "",
+      state: restorePhaseState(r.status?.phase),
+      done: r.status?.progress?.itemsRestored,
+      total: r.status?.progress?.totalItems,
+    }),
+    {
+      timeoutMs,
+      what: `restore ${name} to finish`,
+      hint: `the restore continues in the cluster; follow it with \`infra backup logs ${name} --restore\``,
+    },
+  );
+}

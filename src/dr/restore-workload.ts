@@ -1,0 +1,168 @@
+/**
+ * `infra dr restore-workload APP`: find the latest completed backup that holds the app's namespace,
+ * restore that namespace from it, then wait until every object the backup holds for it exists.
+ */
+import { type ClusterOptions, openVelero } from "../backup/common.js";
+import { backupRestoreCommand, type RestoreResult } from "../backup/restore.js";
+import { type Backup, isRestorable, type Velero } from "../backup/velero.js";
+import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
+import { resourcePath } from "../kube/client.js";
+import { discoverResources } from "../kube/discovery.js";
+import { durationOption, waitFor } from "../kube/wait.js";
+import { type Outcome, outcome } from "../outcome.js";
+
+export interface RestoreWorkloadOptions extends ClusterOptions {
+  app: string;
+  backup?: string | undefined;
+  allowNonEmpty?: boolean | undefined;
+  existingResourcePolicy?: string | undefined;
+  dryRun?: boolean | undefined;
+  yes?: boolean | undefined;
+  timeout?: string | undefined;
+}
+
+export interface RestoreWorkloadResult {
+  app: string;
+  backup: string;
+  backupCompleted?: string | undefined;
+  dryRun: boolean;
+  restore?: RestoreResult | undefined;
+  expected: number;
+  present: number;
+  missing: string[];
+}
+
+export async function restoreWorkloadCommand(
+  ctx: CommandContext,
+  options: RestoreWorkloadOptions,
+): Promise<Outcome<RestoreWorkloadResult>> {
+  const timeoutMs = durationOption("--timeout", options.timeout ?? "30m");
+  const velero = await openVelero(ctx, options);
+  const { backup, items } = await latestBackupWith(velero, options.app, options.backup, ctx.signal);
+  const base = {
+    app: options.app,
+    backup: backup.metadata.name as string,
+    backupCompleted: backup.status?.completionTimestamp,
+    expected: items.length,
+  };
+  ctx.reporter.step(`app ${options.app}`, `using backup ${base.backup} (${items.length} objects)`);
+  const restore = await backupRestoreCommand(ctx, {
+    ...options,
+    name: base.backup,
+    namespaces: [options.app],
+    wait: true,
+    timeout: options.timeout,
+  });
+  if (options.dryRun) {
+    return outcome(
+      { ...base, dryRun: true, restore: restore.data, present: 0, missing: [] },
+      (r) =>
+        `Dry run: would restore ${r.expected} objects of ${r.app} from backup ${r.backup} (completed ${r.backupCompleted ?? "-"}); nothing changed.`,
+    );
+  }
+  if (restore.data.state !== "completed") {
+    return outcome({ ...base, dryRun: false, restore: restore.data, present: 0, missing: [] }, render, 1);
+  }
+  ctx.reporter.phase(`Wait until the objects of ${options.app} exist`);
+  const paths = await objectPaths(velero, items);
+  let missing: string[] = [];
+  await waitFor(
+    async () => {
+      missing = [];
+      for (const [label, path] of paths) if (!(await velero.kube.find(path))) missing.push(label);
+      return missing.length === 0 ? true : undefined;
+    },
+    {
+      timeoutMs,
+      signal: ctx.signal,
+      what: `the objects of ${options.app} to exist`,
+      hint: `check the restore's log: infra backup logs ${restore.data.name} --restore`,
+    },
+  ).catch((error: unknown) => {
+    if (!(error instanceof InfraError && error.code === "WAIT_TIMEOUT")) throw error;
+  });
+  const result = {
+    ...base,
+    dryRun: false,
+    restore: restore.data,
+    present: paths.length - missing.length,
+    missing,
+  };
+  return outcome(result, render, missing.length ? 1 : undefined);
+}
+
+/** The newest restorable backup whose stored resource list has objects in the namespace. */
+export async function latestBackupWith(
+  velero: Velero,
+  namespace: string,
+  wanted: string | undefined,
+  signal?: AbortSignal,
+): Promise<{ backup: Backup; items: string[] }> {
+  const candidates = wanted
+    ? [await velero.backup(wanted)]
+    : (await velero.backups())
+        .filter((b) => isRestorable(b) && covers(b, namespace))
+        .sort((a, b) =>
+          (b.status?.completionTimestamp ?? "").localeCompare(a.status?.completionTimestamp ?? ""),
+        );
+  for (const backup of candidates) {
+    if (!isRestorable(backup)) break;
+    const list = await velero.resourceList(backup.metadata.name as string, signal);
+    const items: string[] = [];
+    for (const [type, names] of Object.entries(list)) {
+      for (const name of names) if (name.startsWith(`${namespace}/`)) items.push(`${type}|${name}`);
+    }
+    if (items.length > 0) return { backup, items };
+  }
+  throw new InfraError(
+    "NO_BACKUP_FOR_APP",
+    wanted
+      ? `backup ${wanted} holds no objects of ${namespace}${isRestorable(candidates[0] as Backup) ? "" : ` (it is ${candidates[0]?.status?.phase || "New"})`}`
+      : `no Completed or PartiallyFailed backup holds objects in namespace ${namespace}`,
+    {
+      hint: "list backups with `infra backup list`; create one with `infra backup create -n <namespace> --wait`",
+    },
+  );
+}
+
+function covers(backup: Backup, namespace: string): boolean {
+  const included = backup.spec.includedNamespaces ?? [];
+  if ((backup.spec.excludedNamespaces ?? []).includes(namespace)) return false;
+  return included.length === 0 || included.includes("*") || included.includes(namespace);
+}
+
+/** "apps/v1/Deployment|ns/name" -> [label, REST path] using discovery for the plural. */
+async function objectPaths(velero: Velero, items: string[]): Promise<[string, string][]> {
+  const types = await discoverResources(velero.kube);
+  const out: [string, string][] = [];
+  for (const item of items) {
+    const [type = "", ref = ""] = item.split("|");
+    const slash = type.lastIndexOf("/");
+    const apiVersion = type.slice(0, slash);
+    const kind = type.slice(slash + 1);
+    const [ns, name] = ref.split("/");
+    const resource = types.find((t) => t.apiVersion === apiVersion && t.kind === kind);
+    if (!resource || !ns || !name) continue;
+    out.push([`${kind}/${name}`, resourcePath(apiVersion, resource.plural, ns, name)]);
+  }
+  return out;
+}
+
+function render(r: RestoreWorkloadResult): string {
+  const lines: string[] = [];
+  if (r.restore && r.restore.state !== "completed") {
+    lines.push(`✗ Restoring ${r.app} from ${r.backup}: restore ${r.restore.name} ended ${r.restore.phase}.`);
+    lines.push(`  See why: infra backup logs ${r.restore.name} --restore`);
+    return lines.join("\n");
+  }
+  if (r.missing.length) {
+    lines.push(`✗ ${r.app}: ${r.present}/${r.expected} objects back after restoring ${r.backup}; missing:`);
+    for (const m of r.missing.slice(0, 20)) lines.push(`  ${m}`);
+  } else {
+    lines.push(
+      `✓ ${r.app} restored from ${r.backup}: all ${r.expected} objects exist (restore ${r.restore?.name}).`,
+    );
+  }
+  return lines.join("\n");
+}

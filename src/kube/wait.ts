@@ -1,0 +1,100 @@
+/**
+ * Waiting for the cluster: poll a condition until it holds, the timeout passes or the user
+ * interrupts. Polling (not a watch) because it survives flaky Tailscale links and proxies
+ * that cut long requests; the interval is short enough for progress to feel live.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { InfraError } from "../errors.js";
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  signal?: AbortSignal | undefined;
+  /** What is being waited for, for the timeout message ("backup nightly to finish"). */
+  what: string;
+  /** What to do when the wait times out. */
+  hint: string;
+}
+
+/** Calls `check` until it returns a value other than undefined. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, options: WaitOptions): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  const interval = options.intervalMs ?? 1000;
+  for (;;) {
+    if (options.signal?.aborted) {
+      throw new InfraError("INTERRUPTED", `interrupted while waiting for ${options.what}`, {
+        kind: "interrupted",
+        hint: options.hint,
+      });
+    }
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) {
+      throw new InfraError(
+        "WAIT_TIMEOUT",
+        `timed out after ${formatDuration(options.timeoutMs)} waiting for ${options.what}`,
+        {
+          hint: options.hint,
+        },
+      );
+    }
+    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), undefined, {
+      signal: options.signal,
+    }).catch(() => undefined);
+  }
+}
+
+const UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Parses a Go duration ("30m", "720h0m0s", "1h30m", "90s") into milliseconds; undefined if invalid. */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "0") return 0;
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(match[1]) * (UNITS[match[2] as string] ?? 0);
+  }
+  return total;
+}
+
+/** A duration option, or a usage error naming the flag. */
+export function durationOption(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new InfraError("INVALID_DURATION", `${flag} "${text}" is not a duration`, {
+      kind: "usage",
+      location: { path: flag },
+      hint: 'use a Go duration such as "30m", "2h" or "720h0m0s"',
+    });
+  }
+  return ms;
+}
+
+/** Milliseconds as Go formats a duration ("1h2m3s"), for Velero's ttl field. */
+export function goDuration(ms: number): string {
+  const totalSeconds = Math.round(ms / 1000);
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  return `${h}h${m}m${s}s`;
+}
+
+/** Short human duration: "42s", "3m05s", "2h10m", "3d4h". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, "0")}s`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h${String(minutes % 60).padStart(2, "0")}m`;
+  return `${Math.floor(hours / 24)}d${hours % 24}h`;
+}
