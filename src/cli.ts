@@ -35,7 +35,30 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
   program
     .command("init")
     .description("create cluster.yaml (interactively or from flags) and an age key with .sops.yaml")
-    .action(pending("init", 3));
+    .option("--name <name>", "cluster name (DNS-1123 label)")
+    .option("--domain <domain>", "base domain in your Cloudflare zone")
+    .option("--cloudflare-account-id <id>", "Cloudflare account id (32 hex characters)")
+    .option("--acme-email <email>", "e-mail for Let's Encrypt")
+    .option("--acme-environment <env>", "staging or production (default: staging)")
+    .option("--git-repo-url <url>", "Git repository Argo CD syncs from")
+    .option("--git-revision <rev>", "Git revision (default: main)")
+    .option("--k3s-version <version>", "pinned K3s release (default: the tested pin)")
+    .option("--bucket <name>", "R2 bucket for backups (default: <name>-backups)")
+    .option(
+      "--node <spec...>",
+      "a node: name=,role=,provider=,region=,ip=[,tailscale-ip=][,user=][,ingress] (repeatable)",
+    )
+    .option(
+      "--age-key-file <path>",
+      "where the age private key goes (default: ~/.config/sops/age/<name>.txt)",
+    )
+    .option("-y, --yes", "replace an existing cluster.yaml / .sops.yaml without asking")
+    .action(
+      act(async (ctx, o) => {
+        const init = await import("./init/init.js");
+        return init.initCommand(ctx, init.initOptions(o));
+      }),
+    );
 
   program
     .command("configure")
