@@ -8,6 +8,7 @@ import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { withCacheLock } from "./lock.js";
 import { cacheRoot, goToolDir, toolBinDir, toolPath, venvDir } from "./paths.js";
+import { layOutProvider } from "./provider-mirror.js";
 import { findPython } from "./python.js";
 import { type GoToolSpec, loadVersions, type PinnedTool, type Versions } from "./versions.js";
 
@@ -228,6 +229,7 @@ class Installer {
         for (const bin of tool.bins) {
           if (!existsSync(join(dir, "bin", bin))) throw new Error(`the build produced no ${bin}`);
         }
+        await layOutProvider(tool, dir);
         await writeFile(
           join(dir, COMPLETE),
           `${JSON.stringify({ ...tool, builtAt: new Date().toISOString() }, null, 2)}\n`,
@@ -261,17 +263,22 @@ async function prepareGoModule(
   dir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
+  const modEnv: NodeJS.ProcessEnv = { ...env, GOFLAGS: "-mod=mod" };
+  // A pinned `sum` stands in for the checksum database, which cannot vouch for every version.
+  if (tool.sum) modEnv.GONOSUMDB = [env.GONOSUMDB, tool.module].filter(Boolean).join(",");
   const download = await exec("go", ["mod", "download", "-json", `${tool.module}@${tool.version}`], {
-    env: { ...env, GOFLAGS: "-mod=mod" },
+    env: modEnv,
   });
-  const upstream = (JSON.parse(download.stdout) as { Dir?: string }).Dir;
+  const { Dir: upstream, Sum: sum } = JSON.parse(download.stdout) as { Dir?: string; Sum?: string };
   if (!upstream) throw new Error(`go mod download gave no directory for ${tool.module}@${tool.version}`);
+  if (tool.sum && sum !== tool.sum) {
+    throw new Error(`${tool.module}@${tool.version} has the checksum ${sum}, not the pinned ${tool.sum}`);
+  }
   if (tool.replace.length === 0 && tool.godebug.length === 0) return upstream;
   const src = join(dir, "src");
   await mkdir(src, { recursive: true });
   await writeFile(join(src, "go.mod"), goModFor(tool));
   await copyFile(join(upstream, "go.sum"), join(src, "go.sum")).catch(() => undefined);
-  const modEnv = { ...env, GOFLAGS: "-mod=mod" };
   await exec("go", ["get", `${tool.module}@${tool.version}`], { cwd: src, env: modEnv });
   return src;
 }

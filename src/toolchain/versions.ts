@@ -25,6 +25,22 @@ const GoTool = z
     /** Build tags, comma-separated (e.g. "ts_omit_aws"). */
     tags: z.string().default(""),
     cgo: z.boolean().default(false),
+    /**
+     * The module's go.sum hash ("h1:..."), pinned here for a version the checksum database cannot
+     * vouch for (a pseudo-version of a tag the module path does not allow); the download must match.
+     */
+    sum: z
+      .string()
+      .regex(/^h1:[A-Za-z0-9+/]{43}=$/, "a go.sum hash looks like h1:<44 base64 characters>")
+      .optional(),
+    /** For an OpenTofu provider: lay the binary out in the provider filesystem mirror under this address. */
+    terraformProvider: z
+      .object({
+        source: z.string().regex(/^[a-z0-9.-]+\/[a-z0-9-]+\/[a-z0-9-]+$/, "hostname/namespace/type"),
+        version: z.string().regex(/^\d+\.\d+\.\d+$/, "the provider's semantic version, e.g. 5.22.0"),
+      })
+      .strict()
+      .optional(),
     ...common,
   })
   .strict();
