@@ -124,12 +124,20 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
     .action(pending("node remove", 4));
 
   const dns = program.command("dns").description("Cloudflare DNS records and the R2 bucket (OpenTofu)");
-  dns.command("plan").description("tofu plan with the rendered variables").action(pending("dns plan", 7));
+  dns
+    .command("plan")
+    .description("tofu plan with the rendered variables")
+    .action(act(async (ctx) => (await import("./dns/dns.js")).dnsPlan(ctx)));
   dns
     .command("apply")
     .description("tofu apply with the rendered variables")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(pending("dns apply", 7));
+    .option("--dry-run", "plan only: show what would change, change nothing")
+    .action(
+      act(async (ctx, o) =>
+        (await import("./dns/dns.js")).dnsApply(ctx, { yes: o.yes === true, dryRun: o.dryRun === true }),
+      ),
+    );
 
   registerBackup(program, act);
   registerDr(program, act);

@@ -1,0 +1,208 @@
+/**
+ * `infra dns plan` and `infra dns apply`: OpenTofu in tofu/ with the variables `infra configure`
+ * rendered from cluster.yaml, providers from the local mirror, progress from tofu's -json stream.
+ */
+import { join } from "node:path";
+import { createInterface } from "node:readline/promises";
+import {
+  type ChangeAction,
+  type ChangeSummary,
+  type PlannedChange,
+  runJson,
+  type TofuMessage,
+  type TofuRun,
+  tofuEnv,
+  tofuInit,
+} from "../adapters/tofu.js";
+import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
+import { type Outcome, outcome } from "../outcome.js";
+import { type DnsPreflight, dnsPreflight } from "./preflight.js";
+
+export interface DnsApplyOptions {
+  yes: boolean;
+  dryRun: boolean;
+}
+
+export interface DnsResult {
+  operation: "plan" | "apply";
+  zone: string;
+  bucket: string;
+  /** True when tofu apply ran and changed something. */
+  applied: boolean;
+  changes: PlannedChange[];
+  summary: ChangeSummary;
+  warnings: string[];
+}
+
+/** Inside .terraform/ (git-ignored): a plan file can hold sensitive values. */
+const PLAN_FILE = join(".terraform", "infra-dns.tfplan");
+
+export async function dnsPlan(ctx: CommandContext): Promise<Outcome<DnsResult>> {
+  const pre = await dnsPreflight(ctx.cwd, ctx.env);
+  const env = await tofuEnv(ctx.env);
+  const planned = await plan(ctx, pre, env);
+  return outcome(result("plan", pre, planned, false), renderResult);
+}
+
+export async function dnsApply(ctx: CommandContext, options: DnsApplyOptions): Promise<Outcome<DnsResult>> {
+  const pre = await dnsPreflight(ctx.cwd, ctx.env);
+  const env = await tofuEnv(ctx.env);
+  const planned = await plan(ctx, pre, env);
+  const summary = summaryOf(planned);
+  if (options.dryRun || total(summary) === 0)
+    return outcome(result("plan", pre, planned, false), renderResult);
+  await confirm(
+    ctx,
+    `Apply to Cloudflare (zone ${pre.vars.zone_name}, bucket ${pre.vars.r2_bucket.name}): ${sentence(summary)}?`,
+    options.yes,
+  );
+  ctx.reporter.phase("Apply the plan");
+  const applied = await runJson(["apply", "-json", "-input=false", "-lock-timeout=60s", PLAN_FILE], {
+    cwd: pre.tofuDir,
+    env,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    onMessage: (m) => progress(ctx, m),
+  });
+  const done = result("apply", pre, planned, true);
+  done.summary = applied.summary ?? summary;
+  done.warnings.push(...applied.warnings.map((w) => w.summary));
+  return outcome(done, renderResult);
+}
+
+async function plan(ctx: CommandContext, pre: DnsPreflight, env: NodeJS.ProcessEnv): Promise<TofuRun> {
+  ctx.reporter.phase("Initialise OpenTofu (providers from the local mirror, lock file read-only)");
+  await tofuInit(pre.tofuDir, env);
+  ctx.reporter.phase(
+    `Plan DNS records in ${pre.vars.zone_name} and the R2 bucket ${pre.vars.r2_bucket.name}`,
+  );
+  return runJson(
+    ["plan", "-json", "-input=false", "-detailed-exitcode", "-lock-timeout=60s", `-out=${PLAN_FILE}`],
+    {
+      cwd: pre.tofuDir,
+      env,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      okExitCodes: [2],
+      onMessage: (m) => progress(ctx, m),
+    },
+  );
+}
+
+/** One progress line per planned change and per resource being applied. */
+export function progress(ctx: CommandContext, message: TofuMessage): void {
+  const address = message.change?.resource?.addr ?? message.hook?.resource?.addr;
+  switch (message.type) {
+    case "planned_change":
+      if (address && message.change?.action)
+        ctx.reporter.step(address, `will be ${pastTense(message.change.action)}`);
+      break;
+    case "apply_start":
+      if (address) ctx.reporter.step(address, `${message.hook?.action ?? "apply"}…`);
+      break;
+    case "apply_complete":
+      if (address) ctx.reporter.step(address, `done (${message.hook?.elapsed_seconds ?? 0} s)`);
+      break;
+    case "apply_errored":
+      if (address) ctx.reporter.step(address, "failed");
+      break;
+    case "diagnostic":
+      if (message.diagnostic?.severity === "warning") ctx.reporter.warn(message.diagnostic.summary);
+      break;
+    default:
+      break;
+  }
+}
+
+function result(
+  operation: DnsResult["operation"],
+  pre: DnsPreflight,
+  run: TofuRun,
+  applied: boolean,
+): DnsResult {
+  return {
+    operation,
+    zone: pre.vars.zone_name,
+    bucket: pre.vars.r2_bucket.name,
+    applied,
+    changes: run.changes.filter((c) => c.action !== "noop" && c.action !== "read"),
+    summary: summaryOf(run),
+    warnings: run.warnings.map((w) => w.summary),
+  };
+}
+
+/** The change_summary message; counted from the planned changes if tofu sent none. */
+export function summaryOf(run: Pick<TofuRun, "summary" | "changes">): ChangeSummary {
+  if (run.summary) return run.summary;
+  const count = (...actions: ChangeAction[]) => run.changes.filter((c) => actions.includes(c.action)).length;
+  return { add: count("create", "replace"), change: count("update"), remove: count("delete", "replace") };
+}
+
+function total(summary: ChangeSummary): number {
+  return summary.add + summary.change + summary.remove;
+}
+
+export function sentence(summary: ChangeSummary): string {
+  return `${summary.add} to add, ${summary.change} to change, ${summary.remove} to destroy`;
+}
+
+const SYMBOL: Record<string, string> = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  replace: "-/+",
+  move: "→",
+  import: "<=",
+};
+
+function pastTense(action: ChangeAction): string {
+  const words: Record<string, string> = {
+    create: "created",
+    update: "updated in place",
+    delete: "destroyed",
+    replace: "replaced",
+    read: "read",
+    noop: "left unchanged",
+    move: "moved",
+    import: "imported",
+    forget: "forgotten",
+  };
+  return words[action] ?? action;
+}
+
+export function renderResult(r: DnsResult): string {
+  const lines = r.changes.map((c) => `  ${(SYMBOL[c.action] ?? "?").padEnd(3)} ${c.address}`);
+  if (r.operation === "apply") {
+    lines.push(
+      `Applied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} destroyed.`,
+    );
+  } else if (total(r.summary) === 0) {
+    lines.push(`No changes: zone ${r.zone} and bucket ${r.bucket} match the configuration.`);
+  } else {
+    lines.push(`Plan: ${sentence(r.summary)}.`, "Tip: infra dns apply");
+  }
+  for (const warning of r.warnings) lines.push(`warning: ${warning}`);
+  return lines.join("\n");
+}
+
+/**
+ * Asks before a change. `--yes` skips the question; without a terminal the command refuses
+ * (a script must say --yes), so nothing changes by accident.
+ */
+async function confirm(ctx: CommandContext, question: string, yes: boolean): Promise<void> {
+  if (yes) return;
+  if (!ctx.interactive) {
+    throw new InfraError("CONFIRMATION_REQUIRED", `${question} — refusing without confirmation`, {
+      kind: "usage",
+      hint: "re-run with --yes to confirm, or with --dry-run to only see the plan",
+    });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      throw new InfraError("CANCELLED", "cancelled; nothing was changed", { kind: "interrupted" });
+    }
+  } finally {
+    rl.close();
+  }
+}
