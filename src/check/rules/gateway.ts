@@ -65,7 +65,7 @@ export const gatewayListenerPort: Rule = {
   title: "Traefik Gateway listeners use the entrypoint ports (8000/8443), not 80/443",
   reason:
     "Traefik matches a listener to the entrypoint with the same port; 80/443 are only the Service's ports " +
-    "(traefik-helm-chart: listener port must equal an entrypoint port, the template fails otherwise)",
+    "(traefik/traefik-helm-chart templates/gateway.yaml fails otherwise; Traefik docs, Kubernetes Gateway provider)",
   check(tree) {
     const findings: Finding[] = [];
     for (const listener of listeners(tree.resources)) {
