@@ -1,0 +1,181 @@
+/** Test workloads: a namespace holding ConfigMaps, Secrets, Deployments and Services. */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../../src/package-root.js";
+import type { ControlPlane } from "./harness.js";
+
+export interface Workload {
+  namespace: string;
+  objects: { kind: string; name: string }[];
+}
+
+/** About `count` objects: 40% ConfigMaps, 30% Secrets, 15% Deployments, 15% Services. */
+export function workloadManifest(
+  namespace: string,
+  count: number,
+): { list: unknown; objects: Workload["objects"] } {
+  const items: unknown[] = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { app: namespace } } },
+  ];
+  const objects: Workload["objects"] = [];
+  const configMaps = Math.round(count * 0.4);
+  const secrets = Math.round(count * 0.3);
+  const deployments = Math.round(count * 0.15);
+  const services = count - configMaps - secrets - deployments;
+  for (let i = 0; i < configMaps; i++) {
+    const name = `config-${i}`;
+    items.push({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name,
+        namespace,
+        labels: { app: namespace, index: String(i) },
+        annotations: { note: `cm ${i}` },
+      },
+      data: {
+        "settings.yaml": `index: ${i}\nlevel: info\n`,
+        "feature-flags": `a=${i % 2 === 0},b=${i % 3 === 0}`,
+      },
+      binaryData: { blob: Buffer.from([i, 255 - i, 7]).toString("base64") },
+    });
+    objects.push({ kind: "ConfigMap", name });
+  }
+  for (let i = 0; i < secrets; i++) {
+    const name = `secret-${i}`;
+    items.push({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace, labels: { app: namespace } },
+      type: "Opaque",
+      data: {
+        password: Buffer.from(`pw-${i}-${"x".repeat(i)}`).toString("base64"),
+        user: Buffer.from(`u${i}`).toString("base64"),
+      },
+    });
+    objects.push({ kind: "Secret", name });
+  }
+  for (let i = 0; i < deployments; i++) {
+    const name = `web-${i}`;
+    items.push({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name, namespace, labels: { app: name } },
+      spec: {
+        replicas: 1 + (i % 3),
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            containers: [
+              {
+                name: "web",
+                image: `registry.example/web:${i}.0.0`,
+                ports: [{ containerPort: 8080 }],
+                env: [{ name: "INDEX", value: String(i) }],
+                envFrom: [{ configMapRef: { name: `config-${i % Math.max(configMaps, 1)}` } }],
+                resources: { requests: { cpu: "10m", memory: "16Mi" } },
+              },
+            ],
+          },
+        },
+      },
+    });
+    objects.push({ kind: "Deployment", name });
+  }
+  for (let i = 0; i < services; i++) {
+    const name = `svc-${i}`;
+    items.push({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace, labels: { app: namespace } },
+      spec: { selector: { app: `web-${i}` }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+    });
+    objects.push({ kind: "Service", name });
+  }
+  return { list: { apiVersion: "v1", kind: "List", items }, objects };
+}
+
+export async function createWorkload(
+  plane: ControlPlane,
+  namespace: string,
+  count: number,
+): Promise<Workload> {
+  const { list, objects } = workloadManifest(namespace, count);
+  await plane.kubectl(["apply", "-f", "-"], JSON.stringify(list));
+  return { namespace, objects };
+}
+
+/** Every object of the workload as JSON, keyed "Kind/name". */
+export async function snapshot(
+  plane: ControlPlane,
+  namespace: string,
+): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  const json = await plane.kubectl([
+    "-n",
+    namespace,
+    "get",
+    "configmaps,secrets,deployments,services",
+    "-o",
+    "json",
+  ]);
+  for (const item of (JSON.parse(json) as { items: Record<string, unknown>[] }).items) {
+    const meta = item.metadata as { name: string };
+    if (meta.name === "kube-root-ca.crt") continue;
+    out.set(`${item.kind}/${meta.name}`, item);
+  }
+  return out;
+}
+
+/** The parts a restore must bring back unchanged, per kind (written independently of src/dr/compare.ts). */
+export function essence(item: Record<string, unknown>): unknown {
+  const meta = item.metadata as { labels?: Record<string, string>; annotations?: Record<string, string> };
+  const labels = Object.fromEntries(
+    Object.entries(meta.labels ?? {}).filter(([k]) => !k.startsWith("velero.io/")),
+  );
+  const annotations = Object.fromEntries(
+    Object.entries(meta.annotations ?? {}).filter(([k]) => k !== "deployment.kubernetes.io/revision"),
+  );
+  switch (item.kind) {
+    case "ConfigMap":
+      return { labels, annotations, data: item.data, binaryData: item.binaryData };
+    case "Secret":
+      return { labels, annotations, type: item.type, data: item.data };
+    case "Deployment":
+      return { labels, annotations, spec: item.spec };
+    case "Service": {
+      const { clusterIP: _a, clusterIPs: _b, ...spec } = item.spec as Record<string, unknown>;
+      return { labels, annotations, spec };
+    }
+    default:
+      return item;
+  }
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `infra` entry point (src/bin.ts through tsx), as an operator would. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(PACKAGE_ROOT, "src", "bin.ts"), ...args], {
+      cwd: PACKAGE_ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

@@ -1,0 +1,509 @@
+/**
+ * A real control plane on loopback for the backup/DR tests: etcd, kube-apiserver (RBAC on, client
+ * certificates generated here), kube-controller-manager (namespace finalisation, garbage collection,
+ * service accounts), an S3-compatible object store (versitygw, posix backend, path-style, region "auto"
+ * like R2) and a Velero server running out of cluster with the AWS plugin and the Kopia uploader.
+ *
+ * There is no scheduler and no kubelet: Deployments get no pods. Objects round-trip through the API,
+ * Velero and the bucket exactly as in a cluster; pod volumes are not exercised here.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { exec } from "../../src/adapters/exec.js";
+import type { CommandContext } from "../../src/context.js";
+import { PACKAGE_ROOT } from "../../src/package-root.js";
+import { toolBinDir } from "../../src/toolchain/paths.js";
+import { loadVersions } from "../../src/toolchain/versions.js";
+import type { Reporter } from "../../src/ui/reporter.js";
+
+export interface ControlPlane {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  bin: Record<ToolBinary, string>;
+  s3: {
+    endpoint: string;
+    bucket: string;
+    prefix: string;
+    accessKey: string;
+    secretKey: string;
+    root: string;
+  };
+  veleroNamespace: string;
+  /** A kubeconfig for a user authenticated by a client certificate (CN=user, O=groups). */
+  userKubeconfig(user: string, groups?: string[]): Promise<string>;
+  kubectl(args: string[], input?: string): Promise<string>;
+  /** A CommandContext for calling `infra` commands in-process against this control plane. */
+  context(options?: { kubeconfig?: string; lines?: string[] }): CommandContext;
+  stopVelero(): Promise<void>;
+  startVelero(): Promise<void>;
+  stop(keep: boolean): Promise<void>;
+}
+
+type ToolBinary =
+  | "etcd"
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "velero"
+  | "velero-plugin-for-aws"
+  | "versitygw";
+
+const TOOLS: Record<ToolBinary, { tool: string; bin: string }> = {
+  etcd: { tool: "etcd", bin: "server" },
+  "kube-apiserver": { tool: "kubernetes", bin: "kube-apiserver" },
+  "kube-controller-manager": { tool: "kubernetes", bin: "kube-controller-manager" },
+  velero: { tool: "velero", bin: "velero" },
+  "velero-plugin-for-aws": { tool: "velero-plugin-for-aws", bin: "velero-plugin-for-aws" },
+  versitygw: { tool: "versitygw", bin: "versitygw" },
+};
+
+/** Exact paths of the pinned binaries; a missing one fails with the install command. */
+export async function toolBinaries(): Promise<Record<ToolBinary, string>> {
+  const versions = await loadVersions(PACKAGE_ROOT);
+  const out = {} as Record<ToolBinary, string>;
+  const missing = new Set<string>();
+  for (const [key, { tool, bin }] of Object.entries(TOOLS) as [ToolBinary, { tool: string; bin: string }][]) {
+    const spec = versions.tools.find((t) => t.name === tool);
+    const dir = spec ? toolBinDir(process.env, versions, spec) : undefined;
+    const path = dir ? join(dir, bin) : "";
+    if (!path || !existsSync(path)) missing.add(tool);
+    out[key] = path;
+  }
+  if (missing.size > 0) {
+    throw new Error(`control-plane tools missing: run ./infra tools install ${[...missing].join(" ")}`);
+  }
+  return out;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  await exec("openssl", args, { cwd: dir });
+}
+
+interface Pki {
+  ca: string;
+  caKey: string;
+}
+
+async function makeCert(
+  dir: string,
+  pki: Pki,
+  name: string,
+  subject: string,
+  extensions: string,
+): Promise<{ cert: string; key: string }> {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.crt`);
+  const ext = join(dir, `${name}.ext`);
+  await writeFile(ext, extensions);
+  await openssl(
+    dir,
+    ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"].concat([
+      "-keyout",
+      key,
+      "-out",
+      csr,
+      "-subj",
+      subject,
+    ]),
+  );
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    pki.ca,
+    "-CAkey",
+    pki.caKey,
+    "-CAcreateserial",
+    "-out",
+    cert,
+    "-days",
+    "2",
+    "-extfile",
+    ext,
+  ]);
+  return { cert, key };
+}
+
+function kubeconfigYaml(server: string, ca: string, cert: string, key: string, user: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    `- name: test\n  cluster:\n    server: ${server}\n    certificate-authority: ${ca}`,
+    "users:",
+    `- name: ${user}\n  user:\n    client-certificate: ${cert}\n    client-key: ${key}`,
+    "contexts:",
+    `- name: ${user}@test\n  context:\n    cluster: test\n    user: ${user}`,
+    `current-context: ${user}@test`,
+    "",
+  ].join("\n");
+}
+
+class Processes {
+  private readonly children = new Map<string, ChildProcess>();
+  constructor(private readonly logs: string) {}
+
+  start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const log = createWriteStream(join(this.logs, `${name}.log`), { flags: "a" });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.children.set(name, child);
+    return child;
+  }
+
+  alive(name: string): boolean {
+    const child = this.children.get(name);
+    return !!child && child.exitCode === null && child.signalCode === null;
+  }
+
+  async stop(name: string): Promise<void> {
+    const child = this.children.get(name);
+    this.children.delete(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const name of [...this.children.keys()].reverse()) await this.stop(name);
+  }
+}
+
+async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  logs: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${what} (${lastError}); logs in ${logs}`);
+}
+
+export async function startControlPlane(options: { velero?: boolean } = {}): Promise<ControlPlane> {
+  const bin = await toolBinaries();
+  const dir = await mkdtemp(join(tmpdir(), "infra-cp-"));
+  const logs = join(dir, "logs");
+  const pki = join(dir, "pki");
+  for (const sub of [
+    logs,
+    pki,
+    join(dir, "etcd"),
+    join(dir, "s3"),
+    join(dir, "s3meta"),
+    join(dir, "plugins"),
+    join(dir, "tmp"),
+    join(dir, "home"),
+  ]) {
+    await mkdir(sub, { recursive: true });
+  }
+  const procs = new Processes(logs);
+  const stop = async (keep: boolean) => {
+    await procs.stopAll();
+    if (!keep) await rm(dir, { recursive: true, force: true });
+    else process.stderr.write(`control-plane logs kept in ${logs}\n`);
+  };
+  try {
+    // --- certificates
+    const caKey = join(pki, "ca.key");
+    const ca = join(pki, "ca.crt");
+    await openssl(
+      pki,
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"].concat([
+        "-keyout",
+        caKey,
+        "-out",
+        ca,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=infra-test-ca",
+      ]),
+    );
+    const authority = { ca, caKey };
+    const serving = await makeCert(
+      pki,
+      authority,
+      "apiserver",
+      "/CN=kube-apiserver",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n",
+    );
+    const clientExt = "extendedKeyUsage=clientAuth\n";
+    const admin = await makeCert(pki, authority, "admin", "/O=system:masters/CN=infra-admin", clientExt);
+    const kcm = await makeCert(pki, authority, "kcm", "/CN=system:kube-controller-manager", clientExt);
+    const saKey = join(pki, "sa.key");
+    const saPub = join(pki, "sa.pub");
+    await openssl(pki, ["genrsa", "-out", saKey, "2048"]);
+    await openssl(pki, ["rsa", "-in", saKey, "-pubout", "-out", saPub]);
+
+    // --- etcd
+    const [etcdClient, etcdPeer, apiPort, s3Port] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    procs.start("etcd", bin.etcd, [
+      "--name=test",
+      `--data-dir=${join(dir, "etcd")}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=test=http://127.0.0.1:${etcdPeer}`,
+      "--unsafe-no-fsync",
+      "--log-level=warn",
+    ]);
+    await until("etcd", async () => (await fetch(`${etcdUrl}/health`)).ok, 60_000, logs);
+
+    // --- kube-apiserver
+    const server = `https://127.0.0.1:${apiPort}`;
+    procs.start("kube-apiserver", bin["kube-apiserver"], [
+      `--etcd-servers=${etcdUrl}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, "apiserver")}`,
+      `--tls-cert-file=${serving.cert}`,
+      `--tls-private-key-file=${serving.key}`,
+      `--client-ca-file=${ca}`,
+      "--authorization-mode=RBAC",
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      "--service-cluster-ip-range=10.43.0.0/16",
+      // Endpoints may not hold loopback addresses, so don't maintain the `kubernetes` Service's
+      "--endpoint-reconciler-type=none",
+      "--enable-priority-and-fairness=false",
+      "--profiling=false",
+      "--allow-privileged=true",
+      "--v=1",
+    ]);
+    const kubeconfig = join(dir, "admin.kubeconfig");
+    await writeFile(kubeconfig, kubeconfigYaml(server, ca, admin.cert, admin.key, "admin"));
+    const kubectl = async (args: string[], input?: string) =>
+      (await exec("kubectl", ["--kubeconfig", kubeconfig, ...args], input === undefined ? {} : { input }))
+        .stdout;
+    await until(
+      "kube-apiserver /readyz",
+      async () => {
+        if (!procs.alive("kube-apiserver")) throw new Error("kube-apiserver exited");
+        return (await kubectl(["get", "--raw", "/readyz"])).trim() === "ok";
+      },
+      180_000,
+      logs,
+    );
+
+    // --- kube-controller-manager: namespace deletion, garbage collection, service accounts
+    const kcmConfig = join(dir, "kcm.kubeconfig");
+    await writeFile(kcmConfig, kubeconfigYaml(server, ca, kcm.cert, kcm.key, "kcm"));
+    procs.start("kube-controller-manager", bin["kube-controller-manager"], [
+      `--kubeconfig=${kcmConfig}`,
+      `--authentication-kubeconfig=${kcmConfig}`,
+      `--authorization-kubeconfig=${kcmConfig}`,
+      "--bind-address=127.0.0.1",
+      `--secure-port=${await freePort()}`,
+      `--cert-dir=${join(dir, "kcm")}`,
+      "--leader-elect=false",
+      `--service-account-private-key-file=${saKey}`,
+      `--root-ca-file=${ca}`,
+      "--use-service-account-credentials=false",
+      "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller",
+      "--v=1",
+    ]);
+
+    // --- S3-compatible object store (versitygw, posix backend)
+    const accessKey = `AK${randomBytes(8).toString("hex").toUpperCase()}`;
+    const secretKey = randomBytes(24).toString("base64url");
+    const s3Root = join(dir, "s3");
+    const bucket = "velero-test";
+    await mkdir(join(s3Root, bucket));
+    const endpoint = `http://127.0.0.1:${s3Port}`;
+    procs.start("versitygw", bin.versitygw, [
+      "--port",
+      `127.0.0.1:${s3Port}`,
+      "--access",
+      accessKey,
+      "--secret",
+      secretKey,
+      "--region",
+      "auto",
+      "--quiet",
+      "posix",
+      "--sidecar",
+      join(dir, "s3meta"),
+      s3Root,
+    ]);
+    await until("versitygw", async () => (await fetch(`${endpoint}/`)).status > 0, 30_000, logs);
+
+    const veleroNamespace = "velero";
+    const plane: ControlPlane = {
+      dir,
+      kubeconfig,
+      server,
+      bin,
+      s3: { endpoint, bucket, prefix: "k3s-test", accessKey, secretKey, root: s3Root },
+      veleroNamespace,
+      kubectl,
+      async userKubeconfig(user, groups = []) {
+        const subject = `${groups.map((g) => `/O=${g}`).join("")}/CN=${user}`;
+        const pair = await makeCert(pki, authority, `user-${user}`, subject, clientExt);
+        const file = join(dir, `${user}.kubeconfig`);
+        await writeFile(file, kubeconfigYaml(server, ca, pair.cert, pair.key, user));
+        return file;
+      },
+      context(opts = {}) {
+        const lines = opts.lines ?? [];
+        const reporter: Reporter = {
+          phase: (t) => lines.push(`==> ${t}`),
+          step: (s, m) => lines.push(`${s}: ${m}`),
+          info: (m) => lines.push(m),
+          warn: (m) => lines.push(`warning: ${m}`),
+        };
+        return {
+          cwd: PACKAGE_ROOT,
+          env: {
+            ...process.env,
+            KUBECONFIG: opts.kubeconfig ?? kubeconfig,
+            VELERO_NAMESPACE: veleroNamespace,
+          },
+          reporter,
+          interactive: false,
+        };
+      },
+      startVelero: async () => {
+        const metrics = await freePort();
+        const profiler = await freePort();
+        procs.start(
+          "velero",
+          bin.velero,
+          [
+            "server",
+            `--kubeconfig=${kubeconfig}`,
+            `--namespace=${veleroNamespace}`,
+            `--plugin-dir=${join(dir, "plugins")}`,
+            "--uploader-type=kopia",
+            `--metrics-address=127.0.0.1:${metrics}`,
+            `--profiler-address=127.0.0.1:${profiler}`,
+            "--store-validation-frequency=5s",
+            "--backup-sync-period=10s",
+            "--garbage-collection-frequency=1h",
+            "--log-level=info",
+          ],
+          {
+            ...process.env,
+            TMPDIR: join(dir, "tmp"),
+            HOME: join(dir, "home"),
+            VELERO_NAMESPACE: veleroNamespace,
+          },
+        );
+        await until(
+          "the backup storage location to be Available",
+          async () => {
+            if (!procs.alive("velero")) throw new Error("velero server exited");
+            const phase = await kubectl([
+              "-n",
+              veleroNamespace,
+              "get",
+              "backupstoragelocation",
+              "default",
+              "-o",
+              "jsonpath={.status.phase}",
+            ]);
+            return phase === "Available";
+          },
+          120_000,
+          logs,
+        );
+      },
+      stopVelero: () => procs.stop("velero"),
+      stop,
+    };
+
+    if (options.velero !== false) await installVelero(plane);
+    return plane;
+  } catch (error) {
+    await stop(true);
+    throw error;
+  }
+}
+
+/** Velero's CRDs (printed by the built binary), its namespace, credentials, location and server. */
+export async function installVelero(plane: ControlPlane): Promise<void> {
+  const crds = (await exec(plane.bin.velero, ["install", "--crds-only", "--dry-run", "-o", "yaml"])).stdout;
+  await plane.kubectl(["apply", "--server-side", "-f", "-"], crds);
+  await plane.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+  await symlink(plane.bin["velero-plugin-for-aws"], join(plane.dir, "plugins", "velero-plugin-for-aws"));
+  const credentials = `[default]\naws_access_key_id=${plane.s3.accessKey}\naws_secret_access_key=${plane.s3.secretKey}\n`;
+  const manifest = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: plane.veleroNamespace } },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "velero-r2", namespace: plane.veleroNamespace },
+      stringData: { cloud: credentials },
+    },
+    {
+      apiVersion: "velero.io/v1",
+      kind: "BackupStorageLocation",
+      metadata: { name: "default", namespace: plane.veleroNamespace },
+      spec: {
+        provider: "aws",
+        default: true,
+        accessMode: "ReadWrite",
+        objectStorage: { bucket: plane.s3.bucket, prefix: plane.s3.prefix },
+        credential: { name: "velero-r2", key: "cloud" },
+        config: {
+          region: "auto",
+          s3ForcePathStyle: "true",
+          s3Url: plane.s3.endpoint,
+          checksumAlgorithm: "",
+        },
+      },
+    },
+  ];
+  await plane.kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: manifest }),
+  );
+  await plane.startVelero();
+}
+
+/** The last lines of a component's log, for assertion messages. */
+export async function logTail(plane: ControlPlane, name: string, lines = 40): Promise<string> {
+  const text = await readFile(join(plane.dir, "logs", `${name}.log`), "utf8").catch(() => "");
+  return text.split("\n").slice(-lines).join("\n");
+}
