@@ -105,7 +105,14 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
     .description("bootstrap all hosts and install the first K3s server")
     .option("--dry-run", "run the playbooks in check mode with diff; change nothing")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(pending("cluster init", 4));
+    .action(
+      act(async (ctx, o) =>
+        (await import("./cluster/init.js")).clusterInitCommand(ctx, {
+          dryRun: o.dryRun === true,
+          yes: o.yes === true,
+        }),
+      ),
+    );
 
   const node = program.command("node").description("add and remove nodes");
   node
@@ -114,14 +121,30 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
     .description("bootstrap one host and join it to the cluster")
     .option("--dry-run", "run the playbooks in check mode with diff; change nothing")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(pending("node add", 4));
+    .action(
+      act(async (ctx, o) =>
+        (await import("./node/add.js")).nodeAddCommand(ctx, {
+          name: String((o.args as string[] | undefined)?.[0] ?? ""),
+          dryRun: o.dryRun === true,
+          yes: o.yes === true,
+        }),
+      ),
+    );
   node
     .command("remove")
     .argument("<name>", "node name")
     .description("drain the node, delete it from Kubernetes and uninstall K3s from the host")
     .option("--dry-run", "show what would be done; change nothing")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(pending("node remove", 4));
+    .action(
+      act(async (ctx, o) =>
+        (await import("./node/remove.js")).nodeRemoveCommand(ctx, {
+          name: String((o.args as string[] | undefined)?.[0] ?? ""),
+          dryRun: o.dryRun === true,
+          yes: o.yes === true,
+        }),
+      ),
+    );
 
   const dns = program.command("dns").description("Cloudflare DNS records and the R2 bucket (OpenTofu)");
   dns

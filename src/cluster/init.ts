@@ -1,0 +1,25 @@
+/** `infra cluster init`: bootstrap every host and install the first K3s server. */
+import type { CommandContext } from "../context.js";
+import type { Outcome } from "../outcome.js";
+import { type AnsibleCommandResult, runAnsibleCommand } from "../phases/ansible-command.js";
+import { clusterInitPhases } from "../phases/cluster-init.js";
+
+export interface ClusterInitOptions {
+  dryRun: boolean;
+  yes: boolean;
+}
+
+export async function clusterInitCommand(
+  ctx: CommandContext,
+  options: ClusterInitOptions,
+): Promise<Outcome<AnsibleCommandResult>> {
+  return runAnsibleCommand(
+    ctx,
+    {
+      command: "cluster-init",
+      dryRun: options.dryRun,
+      tip: "export KUBECONFIG=$PWD/.infra/kubeconfig, then add the other nodes: infra node add <name>",
+    },
+    (session) => clusterInitPhases(session),
+  );
+}

@@ -1,0 +1,22 @@
+/** `infra node add NAME`: bootstrap one host of cluster.yaml and join it to the cluster. */
+import type { CommandContext } from "../context.js";
+import type { Outcome } from "../outcome.js";
+import { type AnsibleCommandResult, runAnsibleCommand } from "../phases/ansible-command.js";
+import { nodeAddPhases } from "../phases/node-add.js";
+
+export interface NodeAddOptions {
+  name: string;
+  dryRun: boolean;
+  yes: boolean;
+}
+
+export async function nodeAddCommand(
+  ctx: CommandContext,
+  options: NodeAddOptions,
+): Promise<Outcome<AnsibleCommandResult>> {
+  return runAnsibleCommand(
+    ctx,
+    { command: `node-add-${options.name}`, dryRun: options.dryRun, tip: "infra status" },
+    (session) => nodeAddPhases(session, options.name),
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * The shared body of the commands that drive Ansible through phases (cluster init, node add, node
+ * remove): open a session (log file per run), run the phases, and return the data plus a human summary.
+ */
+import { relative } from "node:path";
+import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
+import { type Outcome, outcome } from "../outcome.js";
+import { type AnsibleSession, openAnsibleSession } from "./ansible-phases.js";
+import { formatDuration, Manager, type ManagerResult } from "./manager.js";
+import type { Phase } from "./phase.js";
+
+export interface AnsibleCommandResult extends ManagerResult {
+  command: string;
+  logFile: string;
+  playbooks: { playbook: string; check: boolean; recap: AnsibleSession["results"][number]["recap"] }[];
+  tip?: string;
+}
+
+export interface AnsibleCommandOptions {
+  command: string;
+  dryRun: boolean;
+  tip?: string;
+  /** For tests: the session to use instead of a real one. */
+  session?: AnsibleSession;
+}
+
+export async function runAnsibleCommand(
+  ctx: CommandContext,
+  options: AnsibleCommandOptions,
+  build: (session: AnsibleSession) => Phase[],
+): Promise<Outcome<AnsibleCommandResult>> {
+  const session = options.session ?? (await openAnsibleSession(ctx.cwd, ctx.env, options.command));
+  const managerOptions: ConstructorParameters<typeof Manager>[0] = {
+    reporter: ctx.reporter,
+    dryRun: options.dryRun,
+  };
+  if (ctx.signal) managerOptions.signal = ctx.signal;
+  const manager = new Manager(managerOptions);
+  const logFile = relative(ctx.cwd, session.logFile) || session.logFile;
+  let result: ManagerResult;
+  try {
+    result = await manager.run(build(session));
+  } catch (error) {
+    if (error instanceof InfraError && !(error.hint ?? "").includes("log:") && session.results.length > 0) {
+      throw new InfraError(error.code, error.message, {
+        kind: error.kind,
+        details: error.details,
+        hint: `${error.hint ? `${error.hint}; ` : ""}log: ${logFile}`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const data: AnsibleCommandResult = {
+    ...result,
+    command: options.command,
+    logFile,
+    playbooks: session.results.map((r) => ({ playbook: r.playbook, check: r.check, recap: r.recap })),
+  };
+  if (options.tip) data.tip = options.tip;
+  return outcome(data, renderAnsibleCommand);
+}
+
+export function renderAnsibleCommand(data: AnsibleCommandResult): string {
+  const lines: string[] = [];
+  if (data.dryRun) {
+    if (data.dryRunActions.length === 0)
+      lines.push("dry-run: no cluster state altering actions would be performed");
+    else {
+      lines.push("dry-run: these changes would be made:");
+      for (const action of data.dryRunActions) lines.push(`  ${action.subject}: ${action.message}`);
+    }
+  }
+  lines.push(`==> Finished in ${formatDuration(data.durationMs)}`);
+  lines.push(`log: ${data.logFile}`);
+  if (data.tip && !data.dryRun) lines.push(`Tip: ${data.tip}`);
+  return lines.join("\n");
+}

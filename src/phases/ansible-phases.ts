@@ -1,0 +1,196 @@
+/**
+ * Phases that drive Ansible: check the vault, find a node in the inventory, run the preflight play,
+ * run a playbook (check mode with --diff in a dry run) with progress per play and per host.
+ */
+
+import {
+  ansibleDirFor,
+  checkVault,
+  type PlaybookEvent,
+  type PlaybookOptions,
+  type PlaybookResult,
+  pinnedPath,
+  playbookEnv,
+  readInventoryNodes,
+  runLogPath,
+  runPlaybook,
+} from "../adapters/ansible.js";
+import { InfraError } from "../errors.js";
+import type { Phase, PhaseContext } from "./phase.js";
+
+export type NodeRole = "server" | "agent";
+
+/** What the Ansible phases of one command share: where Ansible runs, its environment, the log. */
+export interface AnsibleSession {
+  cwd: string;
+  ansibleDir: string;
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  /** Results of the playbooks run so far, in order. */
+  results: PlaybookResult[];
+  /** The node a node command acts on (set by ResolveNode). */
+  target?: { name: string; role: NodeRole };
+  /** The first server of the inventory (set by ResolveNode / ReadInventory). */
+  firstServer?: string;
+  /** Runs a playbook; replaceable in tests. */
+  runPlaybook: typeof runPlaybook;
+}
+
+export async function openAnsibleSession(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  command: string,
+): Promise<AnsibleSession> {
+  const ansibleDir = ansibleDirFor(cwd);
+  return {
+    cwd,
+    ansibleDir,
+    env: playbookEnv(env, ansibleDir, await pinnedPath(env)),
+    logFile: runLogPath(cwd, command),
+    results: [],
+    runPlaybook,
+  };
+}
+
+/** Stops before any host is touched when the vault is plaintext, missing or cannot be opened. */
+export class CheckVault implements Phase {
+  readonly title = "Check the Ansible vault";
+  constructor(
+    private readonly session: AnsibleSession,
+    private readonly needSecrets: boolean,
+  ) {}
+  async run(ctx: PhaseContext): Promise<void> {
+    const state = await checkVault(
+      this.session.ansibleDir,
+      this.session.env,
+      this.session.cwd,
+      this.needSecrets,
+    );
+    ctx.reporter.step("vault", state === "encrypted" ? "encrypted, password file set" : "not used");
+  }
+}
+
+/** Reads the inventory's servers and agents; for node commands, finds the node by name. */
+export class ReadInventory implements Phase {
+  readonly title = "Read the inventory";
+  constructor(
+    private readonly session: AnsibleSession,
+    private readonly nodeName?: string,
+  ) {}
+  async run(ctx: PhaseContext): Promise<void> {
+    const nodes = await readInventoryNodes(this.session.ansibleDir, this.session.cwd);
+    const first = nodes.servers[0];
+    if (!first) {
+      throw new InfraError("NO_SERVER", "the inventory has no K3s server (group k3s_masters is empty)", {
+        kind: "config",
+        hint: "give at least one node the server role in cluster.yaml, then run infra configure",
+      });
+    }
+    this.session.firstServer = first;
+    ctx.reporter.step(
+      "inventory",
+      `${nodes.servers.length} server(s), ${nodes.agents.length} agent(s); first server ${first}`,
+    );
+    if (this.nodeName === undefined) return;
+    const role: NodeRole | undefined = nodes.servers.includes(this.nodeName)
+      ? "server"
+      : nodes.agents.includes(this.nodeName)
+        ? "agent"
+        : undefined;
+    if (!role) {
+      const known = [...nodes.servers, ...nodes.agents].join(", ") || "(none)";
+      throw new InfraError("NODE_NOT_FOUND", `there is no node "${this.nodeName}" in the inventory`, {
+        kind: "usage",
+        hint: `known nodes: ${known}. Add the node to cluster.yaml and run infra configure first.`,
+      });
+    }
+    this.session.target = { name: this.nodeName, role };
+    ctx.reporter.step(this.nodeName, role);
+  }
+}
+
+export interface RunPlaybookSpec {
+  title: string;
+  /** The playbook file in ansible/playbooks, or a function choosing it when the phase runs. */
+  playbook: string | ((session: AnsibleSession) => string);
+  /** Hosts to limit to, computed when the phase runs (after the inventory was read). */
+  limit?: (session: AnsibleSession) => string[] | undefined;
+  extraVars?: Record<string, unknown>;
+}
+
+/** Runs one playbook; in a dry run, in check mode with --diff, reporting what would change. */
+export class RunPlaybook implements Phase {
+  readonly title: string;
+  constructor(
+    private readonly session: AnsibleSession,
+    private readonly spec: RunPlaybookSpec,
+  ) {
+    this.title = spec.title;
+  }
+
+  async run(ctx: PhaseContext): Promise<void> {
+    const playbook =
+      typeof this.spec.playbook === "function" ? this.spec.playbook(this.session) : this.spec.playbook;
+    const options: PlaybookOptions = { playbook };
+    const limit = this.spec.limit?.(this.session);
+    if (limit && limit.length > 0) options.limit = limit;
+    if (this.spec.extraVars) options.extraVars = this.spec.extraVars;
+    if (ctx.dryRun) {
+      options.check = true;
+      options.diff = true;
+    }
+    ctx.reporter.step(
+      playbook,
+      `${ctx.dryRun ? "check mode --diff, " : ""}${limit ? `limit ${limit.join(",")}` : "all hosts"}`,
+    );
+    const runner: Parameters<typeof runPlaybook>[1] = {
+      ansibleDir: this.session.ansibleDir,
+      env: this.session.env,
+      logFile: this.session.logFile,
+      onEvent: (event) => reportEvent(ctx, event, ctx.dryRun),
+    };
+    if (ctx.signal) runner.signal = ctx.signal;
+    const result = await this.session.runPlaybook(options, runner);
+    this.session.results.push(result);
+    for (const change of result.changes) ctx.noteDryRun(change.host, change.task);
+    for (const [host, recap] of Object.entries(result.recap)) {
+      ctx.reporter.step(
+        host,
+        `ok=${recap.ok} changed=${recap.changed} failed=${recap.failures} unreachable=${recap.unreachable}`,
+      );
+    }
+  }
+}
+
+/** Progress: one line per play, one per host result that changed (or would), failed or was unreachable. */
+export function reportEvent(ctx: PhaseContext, event: PlaybookEvent, dryRun: boolean): void {
+  if (event.type === "play") ctx.reporter.info(`  play: ${event.name}`);
+  else if (event.type === "result") {
+    if (event.status === "changed")
+      ctx.reporter.step(event.host, `${dryRun ? "would change" : "changed"}: ${event.task}`);
+    else if (event.status === "failed")
+      ctx.reporter.step(event.host, `failed: ${event.task}${event.message ? ` — ${event.message}` : ""}`);
+    else if (event.status === "unreachable")
+      ctx.reporter.step(event.host, `unreachable${event.message ? `: ${event.message}` : ""}`);
+  }
+}
+
+/** The preflight play alone, with every check on: nothing is changed on any host if it fails. */
+export function preflightPhase(
+  session: AnsibleSession,
+  checks: { tailscaleKey: boolean; k3sToken: boolean; firstServer: boolean },
+  limit?: (session: AnsibleSession) => string[] | undefined,
+): RunPlaybook {
+  const spec: RunPlaybookSpec = {
+    title: "Check every host before changing anything",
+    playbook: "preflight.yml",
+    extraVars: {
+      preflight_hosts: "k3s_cluster",
+      preflight_check_tailscale_key: checks.tailscaleKey,
+      preflight_check_k3s_token: checks.k3sToken,
+      preflight_check_first_server: checks.firstServer,
+    },
+  };
+  if (limit) spec.limit = limit;
+  return new RunPlaybook(session, spec);
+}

@@ -1,0 +1,29 @@
+/** `infra node add NAME`: bootstrap one host and join it as a server or an agent (seed join-node.sh). */
+import {
+  type AnsibleSession,
+  CheckVault,
+  preflightPhase,
+  ReadInventory,
+  RunPlaybook,
+} from "./ansible-phases.js";
+import type { Phase } from "./phase.js";
+
+export function nodeAddPhases(session: AnsibleSession, name: string): Phase[] {
+  const only = () => [name];
+  return [
+    new ReadInventory(session, name),
+    new CheckVault(session, true),
+    preflightPhase(session, { tailscaleKey: true, k3sToken: true, firstServer: true }, only),
+    new RunPlaybook(session, {
+      title: `Bootstrap ${name} (common, firewall, tailscale)`,
+      playbook: "bootstrap.yml",
+      limit: only,
+    }),
+    new RunPlaybook(session, {
+      title: `Join ${name} to the cluster`,
+      // A server joins through k3s-master.yml, an agent through k3s-worker.yml (by its inventory group).
+      playbook: (s) => (s.target?.role === "server" ? "k3s-master.yml" : "k3s-worker.yml"),
+      limit: only,
+    }),
+  ];
+}
