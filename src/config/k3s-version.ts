@@ -29,9 +29,10 @@ export function parseK3sVersion(text: string): K3sVersion | undefined {
 
 /** Undefined when the version is new enough, else the minimum to upgrade to. */
 export function k3sMinimumFor(version: K3sVersion): string | undefined {
-  if (version.major !== 1) return version.major > 1 ? undefined : `v1.${K3S_NEWEST_PATCHED_MINOR}.2+k3s1`;
+  const oldest = `v1.${K3S_OLDEST_MINOR}.${K3S_MINIMUM_PATCH[K3S_OLDEST_MINOR]}+k3s1`;
+  if (version.major !== 1) return version.major > 1 ? undefined : oldest;
   if (version.minor > K3S_NEWEST_PATCHED_MINOR) return undefined;
-  if (version.minor < K3S_OLDEST_MINOR) return `v1.${K3S_NEWEST_PATCHED_MINOR}.2+k3s1`;
+  if (version.minor < K3S_OLDEST_MINOR) return oldest;
   const minimum = K3S_MINIMUM_PATCH[version.minor] ?? 0;
   return version.patch >= minimum ? undefined : `v1.${version.minor}.${minimum}+k3s1`;
 }

@@ -159,10 +159,15 @@ export function validateConfigText(
     ...at(offsetOf(doc.contents, path, key)),
     path: formatPath(path),
   });
+  const sourceText = (path: PathSegment[]) => {
+    const node = doc.getIn(path, true) as Node | undefined;
+    const range = node && "range" in node ? node.range : undefined;
+    return range ? text.slice(range[0], range[1]).trim() : undefined;
+  };
 
   const parsed = ClusterConfig.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => fromIssue(issue, locate));
+    const problems = parsed.error.issues.flatMap((issue) => fromIssue(issue, locate, sourceText));
     return { config: undefined, problems: sortProblems(problems) };
   }
   const problems = checkRules(parsed.data).map((finding) => fromFinding(finding, locate));
@@ -192,7 +197,11 @@ function fromFinding(finding: Finding, locate: Locate): ConfigProblem {
 
 type Issue = z.core.$ZodIssue;
 
-function fromIssue(issue: Issue, locate: Locate): ConfigProblem[] {
+function fromIssue(
+  issue: Issue,
+  locate: Locate,
+  sourceText: (path: PathSegment[]) => string | undefined,
+): ConfigProblem[] {
   const path = issue.path as PathSegment[];
   const problem = (
     code: string,
@@ -243,7 +252,7 @@ function fromIssue(issue: Issue, locate: Locate): ConfigProblem[] {
             : `a ${issue.expected}`;
       const hint =
         issue.expected === "string" && (typeof input === "number" || typeof input === "boolean")
-          ? `quote the value: "${String(input)}"`
+          ? `quote it so YAML reads text, not a ${typeof input}: "${sourceText(path) ?? String(input)}"`
           : `write ${expected} here`;
       return [problem("CONFIG_TYPE", `expected ${expected}, got ${got}`, hint)];
     }

@@ -6,7 +6,7 @@
  * `params`; cross-field rules (duplicates, counts, overlaps) live in rules.ts.
  */
 import { z } from "zod";
-import { K3S_VERSION_PATTERN, k3sMinimumFor, parseK3sVersion } from "./k3s-version.js";
+import { K3S_OLDEST_MINOR, K3S_VERSION_PATTERN, k3sMinimumFor, parseK3sVersion } from "./k3s-version.js";
 import { cidrContains, classifyPublic, networkOf, parseCidr, parseIPv4, TAILSCALE_RANGE } from "./net.js";
 
 export const CONFIG_VERSION = 1;
@@ -151,7 +151,10 @@ const k3sVersion = z
     if (minimum) {
       ctx.addIssue({
         code: "custom",
-        message: `K3s ${value} is older than ${minimum}, the first ${version.major}.${version.minor < 33 ? "x" : version.minor} release with the Tailscale/flannel fix`,
+        message:
+          version.minor < K3S_OLDEST_MINOR
+            ? `K3s ${value} is from a line without the Tailscale/flannel fix; the oldest fixed release is ${minimum}`
+            : `K3s ${value} is older than ${minimum}, the first 1.${version.minor} release with the Tailscale/flannel fix`,
         params: {
           code: "K3S_VERSION_TOO_OLD",
           hint: "older releases lose flannel.1 whenever tailscaled restarts (k3s-io/k3s#12436); use v1.36.2+, v1.35.6+, v1.34.9+ or v1.33.13+",
