@@ -1,0 +1,209 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { PlaybookOptions, PlaybookResult, RunnerOptions } from "../../../src/adapters/ansible.js";
+import type { CommandContext } from "../../../src/context.js";
+import { nodeRemoveCommand } from "../../../src/node/remove.js";
+import { runAnsibleCommand } from "../../../src/phases/ansible-command.js";
+import type { AnsibleSession } from "../../../src/phases/ansible-phases.js";
+import { clusterInitPhases } from "../../../src/phases/cluster-init.js";
+import { nodeAddPhases } from "../../../src/phases/node-add.js";
+import { nodeRemovePhases } from "../../../src/phases/node-remove.js";
+import type { Reporter } from "../../../src/ui/reporter.js";
+
+const INVENTORY = `k3s_cluster:
+  children:
+    k3s_masters:
+      hosts:
+        cp-1: {}
+        cp-2: {}
+    k3s_workers:
+      hosts:
+        wk-1: {}
+`;
+
+let dir = "";
+let lines: string[] = [];
+let calls: PlaybookOptions[] = [];
+
+const reporter: Reporter = {
+  phase: (t) => lines.push(`==> Running phase: ${t}`),
+  step: (s, m) => lines.push(`${s}: ${m}`),
+  info: (m) => lines.push(m),
+  warn: (m) => lines.push(`warning: ${m}`),
+};
+
+function session(behaviour: { fail?: Error; changes?: PlaybookResult["changes"] } = {}): AnsibleSession {
+  return {
+    cwd: dir,
+    ansibleDir: join(dir, "ansible"),
+    env: { ANSIBLE_VAULT_PASSWORD_FILE: join(dir, "vault-pass") },
+    logFile: join(dir, ".infra", "logs", "test.log"),
+    results: [],
+    runPlaybook: async (options: PlaybookOptions, runner: RunnerOptions) => {
+      calls.push(options);
+      runner.onEvent?.({ type: "play", name: `play of ${options.playbook}` });
+      if (behaviour.fail) throw behaviour.fail;
+      return {
+        playbook: options.playbook,
+        exitCode: 0,
+        check: options.check === true,
+        recap: {
+          "cp-1": { ok: 3, changed: 1, failures: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 },
+        },
+        failures: [],
+        changes: options.check ? (behaviour.changes ?? []) : [],
+        durationMs: 5,
+      };
+    },
+  };
+}
+
+function context(): CommandContext {
+  return { cwd: dir, env: {}, reporter, interactive: false };
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "infra-phases-"));
+  lines = [];
+  calls = [];
+  await mkdir(join(dir, "ansible", "inventory", "group_vars", "all"), { recursive: true });
+  await writeFile(join(dir, "ansible", "inventory", "hosts.yml"), INVENTORY);
+  await writeFile(
+    join(dir, "ansible", "inventory", "group_vars", "all", "vault.yml"),
+    "$ANSIBLE_VAULT;1.1;AES256\n3132\n",
+  );
+  await writeFile(join(dir, "vault-pass"), "not-a-real-password\n");
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("cluster init phases", () => {
+  it("checks every host, bootstraps all of them, then installs only the first server", async () => {
+    const out = await runAnsibleCommand(
+      context(),
+      { command: "cluster-init", dryRun: false, session: session(), tip: "infra status" },
+      clusterInitPhases,
+    );
+    expect(calls.map((c) => [c.playbook, c.limit ?? "all", c.check ?? false])).toEqual([
+      ["preflight.yml", "all", false],
+      ["bootstrap.yml", "all", false],
+      ["k3s-master.yml", ["cp-1"], false],
+    ]);
+    expect(calls[0]?.extraVars).toEqual({
+      preflight_hosts: "k3s_cluster",
+      preflight_check_tailscale_key: true,
+      preflight_check_k3s_token: true,
+      preflight_check_first_server: false,
+    });
+    expect(lines).toContain("==> Running phase: Bootstrap every host (common, firewall, tailscale)");
+    expect(lines).toContain("  play: play of k3s-master.yml");
+    expect(lines).toContain("cp-1: ok=3 changed=1 failed=0 unreachable=0");
+    expect(out.data.playbooks.map((p) => p.playbook)).toEqual([
+      "preflight.yml",
+      "bootstrap.yml",
+      "k3s-master.yml",
+    ]);
+    expect(out.human(out.data)).toMatch(
+      /==> Finished in \d+s\nlog: .infra\/logs\/test.log\nTip: infra status$/,
+    );
+  });
+
+  it("dry run: check mode with --diff everywhere, and the changes it found are listed", async () => {
+    const out = await runAnsibleCommand(
+      context(),
+      {
+        command: "cluster-init",
+        dryRun: true,
+        session: session({ changes: [{ host: "wk-1", task: "Ensure ufw is enabled [Debian]" }] }),
+      },
+      clusterInitPhases,
+    );
+    expect(calls.every((c) => c.check === true && c.diff === true)).toBe(true);
+    expect(out.data.dryRun).toBe(true);
+    expect(out.human(out.data)).toContain(
+      "dry-run: these changes would be made:\n  wk-1: Ensure ufw is enabled [Debian]",
+    );
+  });
+
+  it("stops before any playbook when the vault password is missing", async () => {
+    const s = session();
+    s.env = {};
+    await expect(
+      runAnsibleCommand(context(), { command: "cluster-init", dryRun: false, session: s }, clusterInitPhases),
+    ).rejects.toMatchObject({
+      code: "VAULT_PASSWORD_MISSING",
+      kind: "preflight",
+    });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe("node add phases", () => {
+  it("an agent: preflight, bootstrap and k3s-worker.yml, each limited to the node", async () => {
+    await runAnsibleCommand(context(), { command: "node-add", dryRun: false, session: session() }, (s) =>
+      nodeAddPhases(s, "wk-1"),
+    );
+    expect(calls.map((c) => [c.playbook, c.limit])).toEqual([
+      ["preflight.yml", ["wk-1"]],
+      ["bootstrap.yml", ["wk-1"]],
+      ["k3s-worker.yml", ["wk-1"]],
+    ]);
+    expect(calls[0]?.extraVars).toMatchObject({
+      preflight_check_first_server: true,
+      preflight_check_k3s_token: true,
+    });
+  });
+
+  it("a server joins through k3s-master.yml", async () => {
+    await runAnsibleCommand(context(), { command: "node-add", dryRun: false, session: session() }, (s) =>
+      nodeAddPhases(s, "cp-2"),
+    );
+    expect(calls.map((c) => c.playbook)).toEqual(["preflight.yml", "bootstrap.yml", "k3s-master.yml"]);
+  });
+
+  it("an unknown node is a usage error listing the known ones; nothing runs", async () => {
+    await expect(
+      runAnsibleCommand(context(), { command: "node-add", dryRun: false, session: session() }, (s) =>
+        nodeAddPhases(s, "ghost"),
+      ),
+    ).rejects.toMatchObject({
+      code: "NODE_NOT_FOUND",
+      kind: "usage",
+      hint: expect.stringContaining("cp-1, cp-2, wk-1"),
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it("a failing playbook is reported with the phase and the log", async () => {
+    const error = await runAnsibleCommand(
+      context(),
+      { command: "node-add", dryRun: false, session: session({ fail: new Error("boom") }) },
+      (s) => nodeAddPhases(s, "wk-1"),
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "PHASE_FAILED",
+      message: "check every host before changing anything: boom",
+    });
+  });
+});
+
+describe("node remove", () => {
+  it("runs k3s-node-remove.yml limited to the node", async () => {
+    await runAnsibleCommand(context(), { command: "node-remove", dryRun: false, session: session() }, (s) =>
+      nodeRemovePhases(s, "wk-1"),
+    );
+    expect(calls.map((c) => [c.playbook, c.limit])).toEqual([["k3s-node-remove.yml", ["wk-1"]]]);
+  });
+
+  it("asks for --yes unless it is a dry run", async () => {
+    await expect(
+      nodeRemoveCommand(context(), { name: "wk-1", dryRun: false, yes: false }),
+    ).rejects.toMatchObject({
+      code: "CONFIRMATION_REQUIRED",
+      kind: "usage",
+    });
+  });
+});
