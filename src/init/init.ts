@@ -297,9 +297,11 @@ async function gatherAnswers(
     ["acmeEmail", "--acme-email"],
     ["gitRepoUrl", "--git-repo-url"],
   ];
+  const missing = required.filter(([key]) => !o[key]).map(([, flag]) => flag);
+  if (!o.node || o.node.length === 0) missing.push("--node");
+  // Everything required came as flags: take the defaults for the rest instead of asking.
+  const chat = missing.length > 0 ? io : undefined;
   if (!io) {
-    const missing = required.filter(([key]) => !o[key]).map(([, flag]) => flag);
-    if (!o.node || o.node.length === 0) missing.push("--node");
     if (missing.length > 0) {
       throw new InfraError(
         "INIT_MISSING_FLAGS",
@@ -313,7 +315,7 @@ async function gatherAnswers(
   }
   const ask = async (value: string | undefined, question: string, fallback?: string): Promise<string> => {
     if (value) return value;
-    const answer = (await io?.ask(question, fallback))?.trim() ?? "";
+    const answer = (await chat?.ask(question, fallback))?.trim() ?? "";
     return answer || fallback || "";
   };
   const name = await ask(o.name, "Cluster name (a DNS label)", "prod");
@@ -321,18 +323,18 @@ async function gatherAnswers(
   const accountId = await ask(o.cloudflareAccountId, "Cloudflare account id (32 hex characters)");
   const email = await ask(o.acmeEmail, "E-mail for Let's Encrypt", domain ? `ops@${domain}` : undefined);
   const acmeEnvironment = (o.acmeEnvironment ??
-    (io
+    (chat
       ? await ask(undefined, "Let's Encrypt environment (staging|production)", "staging")
       : INIT_DEFAULTS.acmeEnvironment)) as "staging" | "production";
   const repoURL = await ask(o.gitRepoUrl, "Git repository Argo CD syncs from", await gitOrigin(ctx));
   const revision =
-    o.gitRevision ?? (io ? await ask(undefined, "Git revision", "main") : INIT_DEFAULTS.revision);
+    o.gitRevision ?? (chat ? await ask(undefined, "Git revision", "main") : INIT_DEFAULTS.revision);
   const k3sVersion =
-    o.k3sVersion ?? (io ? await ask(undefined, "K3s version", K3S_DEFAULT_VERSION) : K3S_DEFAULT_VERSION);
+    o.k3sVersion ?? (chat ? await ask(undefined, "K3s version", K3S_DEFAULT_VERSION) : K3S_DEFAULT_VERSION);
   const bucket =
-    o.bucket ?? (io ? await ask(undefined, "R2 bucket for backups", `${name}-backups`) : `${name}-backups`);
+    o.bucket ?? (chat ? await ask(undefined, "R2 bucket for backups", `${name}-backups`) : `${name}-backups`);
   const nodes = (o.node ?? []).map(parseNodeSpec);
-  if (nodes.length === 0 && io) {
+  if (nodes.length === 0 && chat) {
     for (let index = 1; ; index++) {
       const role = await ask(
         undefined,

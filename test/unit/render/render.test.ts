@@ -46,6 +46,7 @@ describe("golden renderings", () => {
 
 describe("rendered contracts", () => {
   const files = Object.fromEntries(renderAll(ha, "cluster.yaml").map((f) => [f.path, f.content]));
+  // biome-ignore lint/suspicious/noExplicitAny: parsed YAML whose shape the assertions check
   const yaml = (path: string) => parse(files[path] ?? "") as Record<string, any>;
 
   it("every file starts with the header naming its source", () => {
