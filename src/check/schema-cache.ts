@@ -5,6 +5,7 @@
  * Files are laid out for kubeconform: `<group>/<kind>_<version>.json` (`v1/` for the core group).
  * Schemas are strict: an object with declared properties rejects any other property.
  */
+import { existsSync } from "node:fs";
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,9 +78,14 @@ export async function ensureSchemas(
   await mkdir(temp, { recursive: true });
   await generate(sources, env, temp);
   await writeFile(join(temp, ".complete"), new Date().toISOString());
-  await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, ".."), { recursive: true });
-  await rename(temp, dir);
+  try {
+    await rename(temp, dir);
+  } catch (error) {
+    // Another process finished first (parallel test workers): keep its copy, never remove one in use.
+    await rm(temp, { recursive: true, force: true });
+    if (!existsSync(join(dir, ".complete"))) throw error;
+  }
   return dir;
 }
 
