@@ -105,7 +105,7 @@ export function configError(file: string, problems: ConfigProblem[]): InfraError
   }
   return new InfraError(
     "CONFIG_INVALID",
-    `${file} has ${errors.length} ${errors.length === 1 ? "error" : "errors"}; nothing was changed`,
+    `invalid config: ${errors.length} ${errors.length === 1 ? "error" : "errors"}; nothing was changed`,
     {
       kind: "config",
       location: { file },

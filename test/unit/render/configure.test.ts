@@ -82,7 +82,8 @@ describe("infra configure", () => {
     const infra = error as InfraError;
     expect(infra.code).toBe("CONFIG_INVALID");
     expect(infra.exitCode).toBe(2);
-    expect(infra.message).toBe("cluster.yaml has 2 errors; nothing was changed");
+    expect(infra.message).toBe("invalid config: 2 errors; nothing was changed");
+    expect(infra.location?.file).toBe("cluster.yaml");
     expect(infra.details.map((d) => [d.code, d.location?.path, d.location?.line])).toEqual([
       ["CONFIG_INVALID_OPTION", "nodes[3].role", 39],
       ["EMAIL_INVALID", "acme.email", 62],

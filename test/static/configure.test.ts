@@ -1,0 +1,117 @@
+/**
+ * Static tier for the config slice: the committed renderings match cluster.example.yaml
+ * (`infra configure --check`), everything rendered or written by `infra init` passes yamllint with
+ * the repository's rules, and the age key `infra init` writes works with the pinned sops and age.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { PACKAGE_ROOT } from "../../src/package-root.js";
+import { RENDERED_FILES } from "../../src/render/render.js";
+import { runCli } from "../helpers/cli.js";
+import { runTool } from "../helpers/tools.js";
+
+let project = "";
+let home = "";
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), "infra-static-init-"));
+  home = mkdtempSync(join(tmpdir(), "infra-static-home-"));
+  const init = runCli(
+    [
+      "init",
+      "--name",
+      "lab",
+      "--domain",
+      "lab.example.net",
+      "--cloudflare-account-id",
+      "abcdefabcdefabcdefabcdefabcdef12",
+      "--acme-email",
+      "ops@example.net",
+      "--git-repo-url",
+      "https://git.example.net/lab.git",
+      "--node",
+      "name=hz-1,role=server,provider=hetzner,region=fsn1,ip=5.75.2.1,ingress",
+    ],
+    { cwd: project, env: { HOME: home, XDG_CONFIG_HOME: "" } },
+  );
+  if (init.code !== 0) throw new Error(`infra init failed:\n${init.stderr}`);
+});
+afterAll(() => {
+  rmSync(project, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("infra configure --check on the committed tree", () => {
+  it("finds every rendered file up to date with cluster.example.yaml", () => {
+    const { code, stdout, stderr } = runCli(["configure", "--check", "--config", "cluster.example.yaml"]);
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+    expect(stdout).toContain("all rendered files match cluster.example.yaml");
+  });
+});
+
+describe("yamllint (pinned) with the repository's .yamllint", () => {
+  it("passes the example, the rendered files, .sops.yaml and the valid fixtures", () => {
+    const files = [
+      "cluster.example.yaml",
+      ".sops.yaml",
+      ...Object.values(RENDERED_FILES).filter((f) => f.endsWith(".yml") || f.endsWith(".yaml")),
+      "test/fixtures/config",
+    ];
+    const { code, output } = runTool("yamllint", ["--strict", "-c", ".yamllint", ...files]);
+    expect(code, output).toBe(0);
+  });
+
+  it("passes the cluster.yaml and .sops.yaml that `infra init` writes, and what configure renders from them", () => {
+    const configure = runCli(["configure"], { cwd: project });
+    expect(configure.code, configure.stderr).toBe(0);
+    const files = [
+      "cluster.yaml",
+      ".sops.yaml",
+      ...Object.values(RENDERED_FILES).filter((f) => !f.endsWith(".json")),
+    ];
+    const { code, output } = runTool(
+      "yamllint",
+      ["--strict", "-c", join(PACKAGE_ROOT, ".yamllint"), ...files],
+      { cwd: project },
+    );
+    expect(code, output).toBe(0);
+  });
+});
+
+describe("the age key from `infra init` with the pinned sops and age", () => {
+  const keyFile = () => join(home, ".config", "sops", "age", "lab.txt");
+
+  it("age-keygen derives the recipient written to .sops.yaml", () => {
+    const { code, output } = runTool("age-keygen", ["-y", keyFile()]);
+    expect(code, output).toBe(0);
+    const sops = parse(readFileSync(join(project, ".sops.yaml"), "utf8"));
+    expect(output.trim()).toBe(sops.creation_rules[0].age);
+  });
+
+  it("sops encrypts only data/stringData of kubernetes/**.sops.yaml and decrypts with the key", () => {
+    mkdirSync(join(project, "kubernetes", "apps", "demo"), { recursive: true });
+    const secret = "kubernetes/apps/demo/token.sops.yaml";
+    writeFileSync(
+      join(project, secret),
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: demo\nstringData:\n  token: s3cr3t-value\n",
+    );
+    const encrypt = runTool("sops", ["--encrypt", "--in-place", secret], {
+      cwd: project,
+      env: { SOPS_AGE_KEY_FILE: "" },
+    });
+    expect(encrypt.code, encrypt.output).toBe(0);
+    const encrypted = readFileSync(join(project, secret), "utf8");
+    expect(encrypted).not.toContain("s3cr3t-value");
+    expect(encrypted).toContain("name: token");
+    expect(encrypted).toMatch(/token: ENC\[AES256_GCM,/);
+    const decrypt = runTool("sops", ["--decrypt", secret], {
+      cwd: project,
+      env: { SOPS_AGE_KEY_FILE: keyFile() },
+    });
+    expect(decrypt.code, decrypt.output).toBe(0);
+    expect(parse(decrypt.output).stringData.token).toBe("s3cr3t-value");
+  });
+});
