@@ -11,7 +11,7 @@ import type { BuildResult } from "./build.js";
 import type { Finding } from "./findings.js";
 import { at, nameOf } from "./resources.js";
 import { schemaLocation } from "./schema-cache.js";
-import { kindOf, type PathPart } from "./source.js";
+import { isObject, type JsonObject, kindOf, type PathPart } from "./source.js";
 
 function pointer(path: string): PathPart[] {
   return path
@@ -46,6 +46,26 @@ export function preciseErrors(
   return [...precise, ...parsed];
 }
 
+/**
+ * Decrypted Secret values never touch the disk: strings are replaced (types kept, so a decrypted value
+ * of the wrong type is still reported) before the resource is written for kubeconform.
+ */
+export function masked(object: JsonObject): JsonObject {
+  if (kindOf(object) !== "Secret") return object;
+  const copy: JsonObject = { ...object };
+  for (const key of ["data", "stringData"]) {
+    const values = copy[key];
+    if (!isObject(values)) continue;
+    copy[key] = Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        k,
+        typeof v === "string" ? (key === "data" ? "bWFza2Vk" : "masked") : v,
+      ]),
+    );
+  }
+  return copy;
+}
+
 /** For "additional properties 'x' not allowed", the path of x (so the line is the offending key). */
 function extraProperty(msg: string): string[] {
   const name = /additional properties '([^']+)'/.exec(msg)?.[1];
@@ -70,7 +90,9 @@ export async function validateBuilds(
         files.push(file);
       }
     }
-    await Promise.all(files.map((file) => writeFile(file, stringify(byFile.get(file)?.object ?? {}))));
+    await Promise.all(
+      files.map((file) => writeFile(file, stringify(masked(byFile.get(file)?.object ?? {})))),
+    );
     const results = await kubeconform(files, schemaLocation(schemaDir), env);
     const findings: Finding[] = [];
     for (const result of results) {

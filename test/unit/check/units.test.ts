@@ -111,3 +111,23 @@ describe("convert (OpenAPI -> strict JSON schema)", () => {
     });
   });
 });
+
+describe("masked", () => {
+  it("never writes decrypted Secret strings, but keeps their types", async () => {
+    const { masked } = await import("../../../src/check/validate.js");
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      data: { a: "c2VjcmV0" },
+      stringData: { b: "secret", n: 42 },
+    };
+    expect(masked(secret)).toEqual({
+      apiVersion: "v1",
+      kind: "Secret",
+      data: { a: "bWFza2Vk" },
+      stringData: { b: "masked", n: 42 },
+    });
+    const configMap = { apiVersion: "v1", kind: "ConfigMap", data: { a: "kept" } };
+    expect(masked(configMap)).toBe(configMap);
+  });
+});
