@@ -218,22 +218,16 @@ describe("backup round trip", () => {
     expect(await backupNames()).toContain("to-delete");
     const refused = await rejects(backupDeleteCommand(plane.context(), { name: "to-delete" }));
     expect(refused.code).toBe("CONFIRMATION_REQUIRED");
-    const deleted = await backupDeleteCommand(plane.context(), {
+    const lines: string[] = [];
+    const deleted = await backupDeleteCommand(plane.context({ lines }), {
       name: "to-delete",
       yes: true,
       wait: true,
       timeout: "3m",
     });
     expect(deleted.data.deleted).toBe(true);
-    const requests = await plane.kubectl([
-      "-n",
-      "velero",
-      "get",
-      "deletebackuprequests",
-      "-o",
-      "jsonpath={.items[*].spec.backupName}",
-    ]);
-    expect(requests).toContain("to-delete");
+    expect(deleted.data.request).toMatch(/^to-delete-/);
+    expect(lines).toContain(`backup to-delete: deletion requested (${deleted.data.request})`);
     expect(await backupNames()).not.toContain("to-delete");
     const left = await exec("find", [plane.s3.root, "-path", "*backups/to-delete*"]);
     expect(left.stdout.trim()).toBe("");
