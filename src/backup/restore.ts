@@ -62,7 +62,7 @@ export function parseMapping(entries: string[] | undefined): Record<string, stri
   for (const entry of entries ?? []) {
     const match = /^([a-z0-9][-a-z0-9]*):([a-z0-9][-a-z0-9]*)$/.exec(entry.trim());
     if (!match) {
-      throw new InfraError("INVALID_MAPPING", `--namespace-mapping "${entry}" is not "source:target"`, {
+      throw new InfraError("INVALID_MAPPING", `"${entry}" is not "source:target"`, {
         kind: "usage",
         location: { path: "--namespace-mapping" },
         hint: "write it as old:new with two namespace names, e.g. --namespace-mapping shop:shop-restored",
@@ -80,7 +80,7 @@ export async function backupRestoreCommand(
   const mapping = parseMapping(options.namespaceMapping);
   const policy = options.existingResourcePolicy ?? "none";
   if (policy !== "none" && policy !== "update") {
-    throw new InfraError("INVALID_POLICY", `--existing-resource-policy "${policy}" is not none or update`, {
+    throw new InfraError("INVALID_POLICY", `"${policy}" is not none or update`, {
       kind: "usage",
       location: { path: "--existing-resource-policy" },
       hint: "none keeps objects that exist; update patches them to the backed-up state",

@@ -175,7 +175,7 @@ export class KubeClient {
     throw this.statusError(status, text, what);
   }
 
-  private transportError(error: unknown, what: string): InfraError {
+  private transportError(error: unknown, _what: string): InfraError {
     const code = (error as NodeJS.ErrnoException).code ?? "";
     const detail = error instanceof Error ? error.message : String(error);
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ALTNAME/.test(code)) {
@@ -194,7 +194,6 @@ export class KubeClient {
       {
         hint: "check that Tailscale is up (`tailscale status`) and a server node is running, or pick another cluster with --context/--kubeconfig",
         cause: error,
-        details: [{ code: "REQUEST", message: what }],
       },
     );
   }

@@ -50,8 +50,8 @@ export async function loadKubeConfig(
     });
   }
   const kc = new KubeConfig();
-  for (const file of present) {
-    const one = new KubeConfig();
+  for (const [index, file] of present.entries()) {
+    const one = index === 0 ? kc : new KubeConfig();
     try {
       one.loadFromFile(file);
     } catch (error) {
@@ -66,8 +66,7 @@ export async function loadKubeConfig(
       );
     }
     // the first file's current context wins, like kubectl
-    if (kc.getContexts().length === 0) kc.loadFromString(one.exportConfig());
-    else kc.mergeConfig(one, true);
+    if (index > 0) kc.mergeConfig(one, true);
   }
   const contexts = kc.getContexts().map((c) => c.name);
   const wanted = options.context ?? kc.getCurrentContext();

@@ -16,7 +16,7 @@ const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 export function parseSelector(text: string, flag = "--selector"): LabelSelector {
   const fail = (message: string) =>
-    new InfraError("INVALID_SELECTOR", `${flag} "${text}": ${message}`, {
+    new InfraError("INVALID_SELECTOR", `"${text}": ${message}`, {
       kind: "usage",
       location: { path: flag },
       hint: 'write it like kubectl: "app=web", "tier in (a,b)", "!legacy", combined with commas',

@@ -70,7 +70,7 @@ export function parseDuration(text: string): number | undefined {
 export function durationOption(flag: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) {
-    throw new InfraError("INVALID_DURATION", `${flag} "${text}" is not a duration`, {
+    throw new InfraError("INVALID_DURATION", `"${text}" is not a duration`, {
       kind: "usage",
       location: { path: flag },
       hint: 'use a Go duration such as "30m", "2h" or "720h0m0s"',
