@@ -4,8 +4,9 @@
  * 1. checks: the node is in the inventory; it is not Ready (unless --force);
  * 2. removes the stale Node object — on a K3s server this also makes K3s drop the node's etcd member,
  *    so the rebuilt server can join again under the same name (k3s-io/k3s#3717, #13498);
- * 3. re-provisions the host with the playbooks (`ansible-playbook ansible/playbooks/site.yml --limit NODE`):
- *    bootstrap (packages, firewall, Tailscale) then K3s, joining with the cluster token from Ansible Vault;
+ * 3. re-provisions the host with the playbooks, through the same phases as `infra node add NODE`
+ *    (vault check, preflight, bootstrap.yml, then k3s-master.yml or k3s-worker.yml limited to the node),
+ *    joining with the cluster token from Ansible Vault;
  * 4. waits until the node has registered again and is Ready.
  *
  * The Tailscale pitfalls are reported as steps for the operator (the CLI has no tailnet credentials):
@@ -15,13 +16,14 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { exec } from "../adapters/exec.js";
 import { type ClusterOptions, confirm, openKube } from "../backup/common.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { resourcePath } from "../kube/client.js";
 import { durationOption, waitFor } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
+import { runAnsibleCommand } from "../phases/ansible-command.js";
+import { nodeAddPhases } from "../phases/node-add.js";
 import { type NodeObject, nodeReady } from "./status.js";
 
 export interface NodeRecoveryOptions extends ClusterOptions {
@@ -40,14 +42,13 @@ export interface NodeRecoveryResult {
   firstServer: boolean;
   dryRun: boolean;
   nodeObject: "deleted" | "absent" | "kept";
-  playbook: { command: string; ran: boolean; exitCode?: number | undefined };
+  playbook: { command: string; ran: boolean; logFile?: string | undefined };
   rejoined: boolean;
   steps: string[];
   warnings: string[];
 }
 
 export const INVENTORY = join("ansible", "inventory", "hosts.yml");
-export const PLAYBOOK = join("ansible", "playbooks", "site.yml");
 
 interface Inventory {
   servers: string[];
@@ -111,7 +112,7 @@ export async function nodeRecoveryCommand(
     );
   }
   const firstServer = inventory.servers[0] === options.node;
-  const command = `ansible-playbook ${PLAYBOOK} --limit ${options.node}`;
+  const command = `bootstrap.yml, then ${isServer ? "k3s-master.yml" : "k3s-worker.yml"} --limit ${options.node}`;
   const warnings: string[] = [];
   if (isServer) {
     const others = inventory.servers.filter((s) => s !== options.node);
@@ -158,27 +159,10 @@ export async function nodeRecoveryCommand(
   if (options.skipPlaybooks) return outcome(result, render);
 
   ctx.reporter.phase(`Re-provision ${options.node} with the playbooks`);
-  const run = await exec("ansible-playbook", [PLAYBOOK, "--limit", options.node], {
-    cwd: ctx.cwd,
-    env: ctx.env,
-    signal: ctx.signal,
-    check: false,
-    onLine: (line) => {
-      if (line.startsWith("TASK") || line.startsWith("PLAY") || /fatal|failed=/.test(line)) {
-        ctx.reporter.step(options.node, line);
-      }
-    },
-  });
-  result.playbook = { command, ran: true, exitCode: run.exitCode };
-  if (run.exitCode !== 0) {
-    throw new InfraError(
-      "PLAYBOOK_FAILED",
-      `the playbooks failed on ${options.node} (exit ${run.exitCode})`,
-      {
-        hint: `fix the failing task shown above and re-run \`infra dr node-recovery ${options.node} --yes\` (it is safe to repeat)`,
-      },
-    );
-  }
+  const run = await runAnsibleCommand(ctx, { command: "dr node-recovery", dryRun: false }, (session) =>
+    nodeAddPhases(session, options.node),
+  );
+  result.playbook = { command, ran: true, logFile: run.data.logFile };
   ctx.reporter.phase(`Wait for ${options.node} to be Ready`);
   await waitFor(
     async () => {

@@ -491,7 +491,7 @@ describe("nodes", () => {
     expect(unknown.code).toBe("NODE_NOT_IN_INVENTORY");
     const dry = await nodeRecoveryCommand(ctx, { node: "dead-1", dryRun: true });
     expect(dry.data.role).toBe("server");
-    expect(dry.data.steps.join("\n")).toContain("ansible-playbook ansible/playbooks/site.yml --limit dead-1");
+    expect(dry.data.steps.join("\n")).toContain("bootstrap.yml, then k3s-master.yml --limit dead-1");
     expect(await plane.kubectl(["get", "node", "dead-1", "-o", "name"])).toContain("dead-1");
     const done = await nodeRecoveryCommand(ctx, { node: "dead-1", skipPlaybooks: true, yes: true });
     expect(done.data.nodeObject).toBe("deleted");
