@@ -18,14 +18,30 @@ try {
   const warm = await checkCommand(context(root, env));
   if (!warm.data.ok) throw new Error(`the committed tree does not pass:\n${warm.human(warm.data)}`);
   const times: number[] = [];
+  const phases: Record<string, number[]> = {};
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    await checkCommand(context(root, env));
+    const result = await checkCommand(context(root, env));
     times.push((performance.now() - started) / 1000);
+    for (const [phase, ms] of Object.entries(result.data.timings)) {
+      phases[phase] = [...(phases[phase] ?? []), ms];
+    }
   }
+  const med = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)] ?? 0;
   console.log(`runs: ${times.map((t) => t.toFixed(2)).join(" ")} s`);
+  console.log(
+    `median per phase: ${Object.entries(phases)
+      .map(([phase, values]) => `${phase} ${med(values)} ms`)
+      .join(", ")}`,
+  );
+  console.log(
+    `load average: ${(await import("node:os"))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} (2 cores)`,
+  );
   console.log(
     `infra check (whole tree: ${warm.data.kustomizations} kustomizations, ${warm.data.resources} resources), warm median: ${median.toFixed(2)} s`,
   );

@@ -1,15 +1,17 @@
 /**
- * Builds every kustomization of the tree with the pinned kustomize (KSOPS generators through the
- * function in ksops-function.ts) and turns the output into resources with source positions.
+ * Builds every kustomization of the tree with the pinned kustomize and turns the output into resources
+ * with source positions.
  */
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
+import { exec, tail } from "../adapters/exec.js";
 import { kustomizeBuild } from "../adapters/kustomize.js";
 import type { Finding } from "./findings.js";
-import { OriginIndex, type Resource } from "./resources.js";
-import { isObject, type Json, kindOf, type SourceFile, type Sources } from "./source.js";
+import { get, list, nameOf, OriginIndex, type Resource, str } from "./resources.js";
+import { isObject, type Json, kindOf, lineOf, type SourceFile, type Sources, toPosix } from "./source.js";
+import { masked } from "./validate.js";
 
 export interface BuildResult {
   /** The kustomization directory, relative to the repository root. */
@@ -92,57 +94,189 @@ export interface BuildOptions {
   concurrency?: number;
 }
 
-export async function buildAll(options: BuildOptions): Promise<BuildResult[]> {
+export interface BuildAllResult {
+  builds: BuildResult[];
+  /** SOPS files that could not be decrypted (repository-relative path -> sops's error). */
+  sopsFailures: Map<string, string>;
+  /** Problems of KSOPS generator files (bad kind, missing files). */
+  findings: Finding[];
+}
+
+/**
+ * Builds every kustomization from a private copy of kubernetes/, in which remote entries are left out
+ * (offline) and each KSOPS generator is replaced by the Secrets it would generate: decrypted with the
+ * pinned `sops` and the caller's age key, then masked (strings replaced, types kept) so no plaintext
+ * is ever written. kustomize then applies the same transformers to them as Argo CD's would.
+ */
+export async function buildAll(options: BuildOptions): Promise<BuildAllResult> {
   const { root, sources, env } = options;
   const index = new OriginIndex(sources);
   const kustomizations = sources.files.filter(
     (f) => f.role === "kustomization" && f.docs.length > 0 && kindOf(f.docs[0]?.object) !== "Component",
   );
-  let copy: string | undefined;
-  const results: BuildResult[] = [];
+  const work = await mkdtemp(join(tmpdir(), "infra-check-"));
+  const sopsFailures = new Map<string, string>();
+  const findings: Finding[] = [];
   try {
+    await cp(join(root, "kubernetes"), join(work, "kubernetes"), { recursive: true });
+    const decrypt = decrypter(root, env, sopsFailures);
+    const remoteByDir = new Map<string, string[]>();
+    for (const file of sources.files.filter((f) => f.role === "kustomization" && f.docs.length > 0)) {
+      const dir = dirname(file.file);
+      const doc = { ...(file.docs[0]?.object as Record<string, Json>) };
+      const remote = entries(file).filter(isRemote);
+      remoteByDir.set(dir, remote);
+      for (const key of LIST_KEYS) {
+        const value = doc[key];
+        if (Array.isArray(value)) doc[key] = value.filter((e) => !(typeof e === "string" && isRemote(e)));
+      }
+      const generated = await replaceKsops(doc, file, sources, work, decrypt, findings);
+      if (remote.length === 0 && !generated) continue;
+      await writeFile(join(work, file.file), stringify(doc));
+    }
+    const results: BuildResult[] = [];
     const queue = [...kustomizations];
     const worker = async () => {
       for (let file = queue.shift(); file; file = queue.shift()) {
         const dir = dirname(file.file);
-        const remote = entries(file).filter(isRemote);
-        let buildRoot = root;
-        if (remote.length > 0) {
-          // Offline: build a copy of the tree whose kustomization leaves the remote entries out.
-          copy ??= await copyTree(root);
-          const doc = file.docs[0]?.object as Record<string, Json>;
-          const stripped: Record<string, Json> = { ...doc };
-          for (const key of LIST_KEYS) {
-            const value = stripped[key];
-            if (Array.isArray(value))
-              stripped[key] = value.filter((e) => !(typeof e === "string" && isRemote(e)));
-          }
-          const target = join(copy, `${dir}.offline`);
-          await cp(join(copy, dir), target, { recursive: true });
-          await writeFile(
-            join(target, file.file.split("/").pop() ?? "kustomization.yaml"),
-            stringify(stripped),
-          );
-          buildRoot = copy;
-          results.push(await buildOne(`${dir}.offline`, dir, file, buildRoot, env, index, remote));
-        } else results.push(await buildOne(dir, dir, file, buildRoot, env, index, remote));
+        results.push(await buildOne(dir, file, work, env, index, remoteByDir.get(dir) ?? []));
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 3 }, worker));
+    return { builds: results.sort((a, b) => a.dir.localeCompare(b.dir)), sopsFailures, findings };
   } finally {
-    if (copy) await rm(copy, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
   }
-  return results.sort((a, b) => a.dir.localeCompare(b.dir));
 }
 
-async function copyTree(root: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "infra-check-"));
-  await cp(join(root, "kubernetes"), join(dir, "kubernetes"), { recursive: true });
-  return dir;
+type Decrypt = (file: string) => Promise<Json | undefined>;
+
+/** `sops --decrypt` once per file (memoised); a failure is recorded and yields undefined. */
+function decrypter(root: string, env: NodeJS.ProcessEnv, failures: Map<string, string>): Decrypt {
+  const memo = new Map<string, Promise<Json | undefined>>();
+  return (file) => {
+    let pending = memo.get(file);
+    if (!pending) {
+      pending = exec("sops", ["--decrypt", "--output-type", "json", join(root, file)], {
+        env,
+        check: false,
+      }).then((result) => {
+        if (result.exitCode === 0) {
+          try {
+            return JSON.parse(result.stdout) as Json;
+          } catch {
+            // fall through: reported below
+          }
+        }
+        failures.set(
+          file,
+          tail(result.stderr || result.stdout, 3)
+            .replace(/\s+/g, " ")
+            .trim(),
+        );
+        return undefined;
+      });
+      memo.set(file, pending);
+    }
+    return pending;
+  };
+}
+
+/** The object of an encrypted file without its values (when it cannot be decrypted). */
+function structural(source: SourceFile | undefined): Json | undefined {
+  const object = source?.docs[0]?.object;
+  if (!isObject(object)) return undefined;
+  const copy: Record<string, Json> = { ...object };
+  delete copy.sops;
+  for (const key of ["data", "stringData"]) {
+    const values = copy[key];
+    if (isObject(values)) copy[key] = Object.fromEntries(Object.keys(values).map((k) => [k, ""]));
+  }
+  return copy;
+}
+
+/**
+ * Replaces the kustomization's KSOPS generators by a resource file of the (masked) Secrets they
+ * generate. Returns whether anything was replaced.
+ */
+async function replaceKsops(
+  doc: Record<string, Json>,
+  file: SourceFile,
+  sources: Sources,
+  work: string,
+  decrypt: Decrypt,
+  findings: Finding[],
+): Promise<boolean> {
+  const generators = doc.generators;
+  if (!Array.isArray(generators)) return false;
+  const dir = dirname(file.file);
+  const kept: Json[] = [];
+  const generatedFiles: string[] = [];
+  for (const entry of generators) {
+    const generator =
+      typeof entry === "string" ? sources.files.find((f) => f.file === toPosix(join(dir, entry))) : undefined;
+    if (generator?.role !== "generator") {
+      kept.push(entry);
+      continue;
+    }
+    const objects: Json[] = [];
+    for (const ksops of generator.docs) {
+      const problem = ksopsProblem(ksops.object);
+      if (problem) {
+        findings.push({
+          rule: "ksops-generator",
+          severity: "error",
+          message: `KSOPS generator ${nameOf(ksops.object)}: ${problem}`,
+          fix: "use `apiVersion: viaduct.ai/v1`, `kind: ksops`, the exec function annotation with `path: ksops`, and `files:`",
+          file: generator.file,
+          line: ksops.line,
+        });
+        continue;
+      }
+      for (const [i, listed] of list(get(ksops.object, "files")).entries()) {
+        const path = toPosix(join(dir, String(listed)));
+        const source = sources.files.find((f) => f.file === path);
+        if (!source) {
+          findings.push({
+            rule: "ksops-generator",
+            severity: "error",
+            message: `KSOPS generator ${nameOf(ksops.object)} lists ${String(listed)}, which does not exist`,
+            fix: "create the encrypted file or remove it from `files:`",
+            file: generator.file,
+            line: lineOf(ksops, ["files", i]),
+          });
+          continue;
+        }
+        const object = (await decrypt(path)) ?? structural(source);
+        if (isObject(object)) objects.push(masked(object));
+      }
+    }
+    const name = `.infra-check-${(typeof entry === "string" ? entry : "gen").replace(/[^A-Za-z0-9]+/g, "-")}.yaml`;
+    await writeFile(join(work, dir, name), objects.map((o) => `---\n${stringify(o)}`).join(""));
+    generatedFiles.push(name);
+  }
+  if (generatedFiles.length === 0) return false;
+  doc.generators = kept;
+  doc.resources = [...list(doc.resources), ...generatedFiles];
+  return true;
+}
+
+function ksopsProblem(object: Json): string | undefined {
+  if (get(object, "apiVersion") !== "viaduct.ai/v1") return "apiVersion is not viaduct.ai/v1";
+  const fn = str(get(object, "metadata", "annotations", "config.kubernetes.io/function")) ?? "";
+  if (!/exec:/.test(fn) || !/path:\s*ksops\b/.test(fn)) {
+    return "no `config.kubernetes.io/function` annotation running `exec: path: ksops`";
+  }
+  if (get(object, "secretFrom") !== undefined)
+    return "secretFrom is not supported by infra check; list files instead";
+  const files = get(object, "files");
+  if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === "string")) {
+    return "`files` is not a list of file names";
+  }
+  return undefined;
 }
 
 async function buildOne(
-  buildDir: string,
   dir: string,
   file: SourceFile,
   buildRoot: string,
@@ -150,7 +284,7 @@ async function buildOne(
   index: OriginIndex,
   remote: string[],
 ): Promise<BuildResult> {
-  const result = await kustomizeBuild(join(buildRoot, buildDir), env);
+  const result = await kustomizeBuild(join(buildRoot, dir), env);
   if (!result.ok) {
     const message = kustomizeMessage(result.stderr.split(join(buildRoot, "")).join(""));
     return {

@@ -4,23 +4,20 @@
  * apiVersion and kind, and runs the stack rules. Exit 1 when any error is found.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { homedir, tmpdir } from "node:os";
-import { delimiter, join, relative } from "node:path";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
-import { cacheRoot, toolPath } from "../toolchain/paths.js";
+import { toolPath } from "../toolchain/paths.js";
 import { loadVersions } from "../toolchain/versions.js";
 import { buildAll } from "./build.js";
 import { type Finding, sortFindings, where } from "./findings.js";
-import { ensureKsopsFunction } from "./ksops-function.js";
 import type { Tree } from "./resources.js";
 import { RULES, runRules } from "./rules/index.js";
 import { ensureSchemas } from "./schema-cache.js";
-import { loadSources, toPosix } from "./source.js";
+import { loadSources } from "./source.js";
 import { validateBuilds } from "./validate.js";
 
 export interface CheckOptions {
@@ -38,6 +35,8 @@ export interface CheckReport {
   resources: number;
   rules: { id: string; title: string; reason: string }[];
   durationMs: number;
+  /** Milliseconds per phase (load, build, rules, validate). */
+  timings: Record<string, number>;
 }
 
 const TOOLS = ["kustomize", "kubeconform", "sops"];
@@ -76,97 +75,81 @@ export async function checkCommand(
       hint: `run \`./infra tools install ${missing.join(" ")}\``,
     });
   }
-  const work = await mkdtemp(join(tmpdir(), "infra-check-"));
-  try {
-    const report = join(work, "ksops-report.jsonl");
-    const ksopsDir = await ensureKsopsFunction(
-      join(cacheRoot(ctx.env), "check"),
-      createRequire(import.meta.url).resolve("yaml"),
-    );
-    const env: NodeJS.ProcessEnv = {
-      ...ctx.env,
-      PATH: `${ksopsDir}${delimiter}${PATH}`,
-      INFRA_KSOPS_REPORT: report,
-    };
-
-    ctx.reporter.phase("Load kubernetes/");
-    const sources = await loadSources(root);
-    const findings: Finding[] = [...sources.findings];
-    const notes: string[] = [];
-    const valuesComponent = "kubernetes/cluster-values/kustomization.yaml";
-    if (
-      existsSync(join(root, valuesComponent)) &&
-      !existsSync(join(root, "kubernetes/cluster-values/values.yaml"))
-    ) {
-      findings.push({
-        rule: "cluster-values-missing",
-        severity: "error",
-        message: "kubernetes/cluster-values/values.yaml is missing: the tree has no cluster-specific values",
-        fix: "run `infra configure` (it renders the file from cluster.yaml) and commit it",
-        file: valuesComponent,
-        line: 1,
-      });
-    }
-
-    const schemas =
-      options.schemas === false ? undefined : ensureSchemas(ctx.env, (t) => ctx.reporter.phase(t));
-    ctx.reporter.phase("Build every kustomization");
-    const builds = await buildAll({ root, sources, env });
-    for (const build of builds) {
-      findings.push(...build.findings);
-      if (build.remote.length > 0) {
-        notes.push(
-          `${build.dir}: ${build.remote.length} remote resource(s) are pinned but not fetched offline`,
-        );
-      }
-    }
-    findings.push(...(await ksopsFindings(report, root, ctx.env, notes)));
-
-    ctx.reporter.phase("Run the stack rules");
-    const tree: Tree = { root, sources, resources: builds.flatMap((b) => b.resources) };
-    findings.push(...runRules(tree));
-
-    if (schemas) {
-      ctx.reporter.phase("Validate every resource against its schema");
-      findings.push(...(await validateBuilds(builds, await schemas, env)));
-    } else notes.push("schema validation skipped (--no-schemas)");
-
-    const sorted = sortFindings(dedupe(findings));
-    const errors = sorted.filter((f) => f.severity === "error").length;
-    const data: CheckReport = {
-      ok: errors === 0,
-      errors,
-      warnings: sorted.length - errors,
-      findings: sorted,
-      notes,
-      kustomizations: builds.length,
-      resources: tree.resources.length,
-      rules: RULES.map(({ id, title, reason }) => ({ id, title, reason })),
-      durationMs: Math.round(performance.now() - started),
-    };
-    return outcome(data, renderCheck, errors > 0 ? 1 : 0);
-  } finally {
-    await rm(work, { recursive: true, force: true });
+  const env: NodeJS.ProcessEnv = { ...ctx.env, PATH };
+  const timings: Record<string, number> = {};
+  let lap = performance.now();
+  const mark = (phase: string) => {
+    const now = performance.now();
+    timings[phase] = Math.round(now - lap);
+    lap = now;
+  };
+  ctx.reporter.phase("Load kubernetes/");
+  const sources = await loadSources(root);
+  mark("load");
+  const findings: Finding[] = [...sources.findings];
+  const notes: string[] = [];
+  const valuesComponent = "kubernetes/cluster-values/kustomization.yaml";
+  if (
+    existsSync(join(root, valuesComponent)) &&
+    !existsSync(join(root, "kubernetes/cluster-values/values.yaml"))
+  ) {
+    findings.push({
+      rule: "cluster-values-missing",
+      severity: "error",
+      message: "kubernetes/cluster-values/values.yaml is missing: the tree has no cluster-specific values",
+      fix: "run `infra configure` (it renders the file from cluster.yaml) and commit it",
+      file: valuesComponent,
+      line: 1,
+    });
   }
+
+  const schemas =
+    options.schemas === false ? undefined : ensureSchemas(ctx.env, (t) => ctx.reporter.phase(t));
+  ctx.reporter.phase("Build every kustomization");
+  const built = await buildAll({ root, sources, env });
+  const builds = built.builds;
+  findings.push(...built.findings);
+  for (const build of builds) {
+    findings.push(...build.findings);
+    if (build.remote.length > 0) {
+      notes.push(
+        `${build.dir}: ${build.remote.length} remote resource(s) are pinned but not fetched offline`,
+      );
+    }
+  }
+  findings.push(...sopsFindings(built.sopsFailures, ctx.env, notes));
+  mark("build");
+
+  ctx.reporter.phase("Run the stack rules");
+  const tree: Tree = { root, sources, resources: builds.flatMap((b) => b.resources) };
+  findings.push(...runRules(tree));
+  mark("rules");
+
+  if (schemas) {
+    ctx.reporter.phase("Validate every resource against its schema");
+    findings.push(...(await validateBuilds(builds, await schemas, env)));
+    mark("validate");
+  } else notes.push("schema validation skipped (--no-schemas)");
+
+  const sorted = sortFindings(dedupe(findings));
+  const errors = sorted.filter((f) => f.severity === "error").length;
+  const data: CheckReport = {
+    ok: errors === 0,
+    errors,
+    warnings: sorted.length - errors,
+    findings: sorted,
+    notes,
+    kustomizations: builds.length,
+    resources: tree.resources.length,
+    rules: RULES.map(({ id, title, reason }) => ({ id, title, reason })),
+    durationMs: Math.round(performance.now() - started),
+    timings,
+  };
+  return outcome(data, renderCheck, errors > 0 ? 1 : 0);
 }
 
-async function ksopsFindings(
-  report: string,
-  root: string,
-  env: NodeJS.ProcessEnv,
-  notes: string[],
-): Promise<Finding[]> {
-  let text = "";
-  try {
-    text = await readFile(report, "utf8");
-  } catch {
-    return [];
-  }
-  const failures = new Map<string, string>();
-  for (const line of text.split("\n").filter(Boolean)) {
-    const entry = JSON.parse(line) as { file: string; error: string };
-    failures.set(toPosix(relative(root, entry.file)), entry.error);
-  }
+function sopsFindings(failures: Map<string, string>, env: NodeJS.ProcessEnv, notes: string[]): Finding[] {
+  if (failures.size === 0) return [];
   if (!hasAgeKey(env)) {
     notes.push(
       `${failures.size} SOPS file(s) not decrypted (no age key: set SOPS_AGE_KEY_FILE); their structure and encryption were checked`,

@@ -109,6 +109,37 @@ describe("infra check on bad input: located errors, never a stack trace", () => 
     expect(finding).toMatchObject({ file: "kubernetes/app/kustomization.yaml", line: 6 });
   });
 
+  it("a KSOPS generator listing a missing file, and one without the exec function", async () => {
+    const generator = (name: string, annotation: string) =>
+      `---\napiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: ${name}\n${annotation}files:\n  - ./gone.sops.yaml\n`;
+    const root = await writeRepo({
+      "kubernetes/a/kustomization.yaml": `${KUSTOMIZATION}generators:\n  - gen.yaml\n`,
+      "kubernetes/a/gen.yaml": generator(
+        "missing-file",
+        "  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ksops\n",
+      ),
+      "kubernetes/b/kustomization.yaml": `${KUSTOMIZATION}generators:\n  - gen.yaml\n`,
+      "kubernetes/b/gen.yaml": generator("no-function", ""),
+    });
+    const result = await check(root);
+    expect(result.exitCode).toBe(1);
+    expect(result.data.findings).toContainEqual(
+      expect.objectContaining({
+        rule: "ksops-generator",
+        file: "kubernetes/a/gen.yaml",
+        line: 11,
+        message: expect.stringMatching(/gone\.sops\.yaml, which does not exist/),
+      }),
+    );
+    expect(result.data.findings).toContainEqual(
+      expect.objectContaining({
+        rule: "ksops-generator",
+        file: "kubernetes/b/gen.yaml",
+        message: expect.stringMatching(/exec: path: ksops/),
+      }),
+    );
+  });
+
   it("no kubernetes/ folder is a usage error with a hint", async () => {
     const root = await writeRepo({ "README.md": "x" });
     await expect(check(root)).rejects.toMatchObject({ code: "CHECK_NO_TREE", kind: "usage" });
