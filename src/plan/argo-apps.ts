@@ -27,27 +27,31 @@ export interface ArgoScan {
 }
 
 const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
+const APPLICATION_KIND = /^kind:\s*["']?Application(Set)?["']?\s*$/m;
 
 export async function scanApplications(root: string, dir = "kubernetes"): Promise<ArgoScan> {
   const base = join(root, dir);
   const scan: ArgoScan = { applications: [], unreadable: [], scanned: 0 };
   if (!existsSync(base)) return scan;
-  for (const path of await yamlFiles(base)) {
+  const paths = await yamlFiles(base);
+  const texts = await Promise.all(paths.map((path) => readFile(path, "utf8")));
+  paths.forEach((path, index) => {
     const file = relative(root, path).replaceAll("\\", "/");
     scan.scanned++;
-    const text = await readFile(path, "utf8");
-    if (!/kind:\s*Application/.test(text)) continue;
-    const documents = parseAllDocuments(text);
-    if (!Array.isArray(documents)) continue;
-    for (const doc of documents) {
-      if (doc.errors.length > 0) {
-        if (!scan.unreadable.includes(file)) scan.unreadable.push(file);
-        continue;
+    // Only the documents that can be Applications are parsed (the tree is mostly other kinds).
+    for (const text of (texts[index] ?? "").split(/^---[ \t]*$/m)) {
+      if (!APPLICATION_KIND.test(text)) continue;
+      const documents = parseAllDocuments(text);
+      for (const doc of Array.isArray(documents) ? documents : []) {
+        if (doc.errors.length > 0) {
+          if (!scan.unreadable.includes(file)) scan.unreadable.push(file);
+          continue;
+        }
+        const app = toApplication(doc.toJS(), file);
+        if (app) scan.applications.push(app);
       }
-      const app = toApplication(doc.toJS(), file);
-      if (app) scan.applications.push(app);
     }
-  }
+  });
   scan.applications.sort(
     (a, b) => a.wave - b.wave || a.name.localeCompare(b.name) || a.file.localeCompare(b.file),
   );

@@ -57,21 +57,14 @@ async function pinnedVersions(root: string): Promise<PlanVersion[]> {
     for (const role of (await readdir(rolesDir)).sort()) {
       const file = join(rolesDir, role, "defaults", "main.yml");
       if (!existsSync(file)) continue;
-      let defaults: unknown;
-      try {
-        defaults = parse(await readFile(file, "utf8"));
-      } catch {
-        continue;
-      }
-      if (!defaults || typeof defaults !== "object") continue;
-      for (const [key, value] of Object.entries(defaults as Record<string, unknown>)) {
-        if (key.endsWith("_version") && typeof value === "string" && value && !value.includes("{{")) {
-          versions.push({
-            component: key,
-            version: value,
-            source: `ansible/roles/${role}/defaults/main.yml`,
-          });
-        }
+      // Top-level `<name>_version: <literal>` lines; a regular expression is enough and much cheaper
+      // than parsing every defaults file.
+      const text = await readFile(file, "utf8");
+      for (const match of text.matchAll(
+        /^([a-z][a-z0-9_]*_version):[ \t]*["']?([^"'\s#{}]+)["']?[ \t]*(?:#.*)?$/gm,
+      )) {
+        const [, key = "", value = ""] = match;
+        versions.push({ component: key, version: value, source: `ansible/roles/${role}/defaults/main.yml` });
       }
     }
   }

@@ -34,7 +34,8 @@ const DOCUMENTED: Record<string, Play[]> = {
 };
 
 export async function readPlaybooks(root: string): Promise<Playbook[]> {
-  return Promise.all(UP_PLAYBOOKS.map((file) => readPlaybook(root, file, new Set())));
+  const cache = new Map<string, Promise<unknown>>();
+  return Promise.all(UP_PLAYBOOKS.map((file) => readPlaybook(root, file, new Set(), {}, cache)));
 }
 
 /** Resolves `{{ var }}` / `{{ var | default('x') }}` in a host pattern with the import's vars. */
@@ -53,14 +54,21 @@ async function readPlaybook(
   root: string,
   file: string,
   seen: Set<string>,
-  vars: Record<string, unknown> = {},
+  vars: Record<string, unknown>,
+  cache: Map<string, Promise<unknown>>,
 ): Promise<Playbook> {
   const path = join(root, file);
   if (!existsSync(path)) return { file, source: "documented", plays: DOCUMENTED[file] ?? [] };
   seen.add(file);
   let documents: unknown;
   try {
-    documents = parse(await readFile(path, "utf8"));
+    // A playbook imported by several others (preflight.yml) is read and parsed once.
+    let parsed = cache.get(path);
+    if (!parsed) {
+      parsed = readFile(path, "utf8").then((text) => parse(text) as unknown);
+      cache.set(path, parsed);
+    }
+    documents = await parsed;
   } catch {
     return { file, source: "documented", plays: DOCUMENTED[file] ?? [] };
   }
@@ -73,7 +81,7 @@ async function readPlaybook(
       const target = join(file, "..", imported).replaceAll("\\", "/");
       const importVars = { ...vars, ...((play.vars as Record<string, unknown> | undefined) ?? {}) };
       if (!seen.has(target))
-        plays.push(...(await readPlaybook(root, target, new Set(seen), importVars)).plays);
+        plays.push(...(await readPlaybook(root, target, new Set(seen), importVars, cache)).plays);
       continue;
     }
     if (typeof play.hosts !== "string" && !Array.isArray(play.hosts)) continue;
