@@ -7,7 +7,7 @@ import { externalDnsOwnerId, externalDnsPolicy } from "./external-dns.js";
 import { gatewayCertNamespace, gatewayHttpsListener, gatewayListenerPort } from "./gateway.js";
 import { pinnedVersions } from "./pins.js";
 import type { Rule } from "./rule.js";
-import { secretPlaintext, sopsEncrypted } from "./secrets.js";
+import { secretPlaintext, sopsEncrypted, sopsRecipients } from "./secrets.js";
 import { localPathVolumeType, veleroAwsPlugin, veleroR2Checksum, veleroUpgradeCrds } from "./velero.js";
 
 /** Every stack rule, in the order the docs list them. */
@@ -24,6 +24,7 @@ export const RULES: readonly Rule[] = [
   issuerSecretNamespace,
   secretPlaintext,
   sopsEncrypted,
+  sopsRecipients,
   ksopsHelmApp,
   argocdAppPath,
   argocdApplicationHealth,

@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
 import type { Finding } from "../findings.js";
-import { get, nameOf } from "../resources.js";
+import { get, list, nameOf } from "../resources.js";
 import { isObject, type Json, kindOf, lineOf, type PathPart, type SourceDoc } from "../source.js";
 import type { Rule } from "./rule.js";
 
@@ -110,6 +113,78 @@ export const sopsEncrypted: Rule = {
             line: lineOf(doc, problem.path),
           });
         }
+      }
+    }
+    return findings;
+  },
+};
+
+interface CreationRule {
+  pathRegex: RegExp | undefined;
+  age: string[];
+}
+
+/** The age recipients of the repository's .sops.yaml creation rules (undefined: no usable file). */
+export function creationRules(root: string): CreationRule[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(root, ".sops.yaml"), "utf8");
+  } catch {
+    return undefined;
+  }
+  let config: Json;
+  try {
+    config = parse(text) as Json;
+  } catch {
+    return undefined;
+  }
+  const rules: CreationRule[] = [];
+  for (const rule of Array.isArray(get(config, "creation_rules"))
+    ? (get(config, "creation_rules") as Json[])
+    : []) {
+    const age = get(rule, "age");
+    const recipients = (Array.isArray(age) ? age.map(String) : typeof age === "string" ? age.split(",") : [])
+      .map((r) => r.trim())
+      .filter(Boolean);
+    const regex = get(rule, "path_regex");
+    let pathRegex: RegExp | undefined;
+    try {
+      pathRegex = typeof regex === "string" ? new RegExp(regex) : undefined;
+    } catch {
+      pathRegex = undefined;
+    }
+    rules.push({ pathRegex, age: recipients });
+  }
+  return rules;
+}
+
+export const sopsRecipients: Rule = {
+  id: "sops-recipients",
+  title: "*.sops.yaml files are encrypted for the recipients of the repository's .sops.yaml",
+  reason:
+    "a file encrypted for another key (e.g. the example secrets after `infra init`) cannot be decrypted by " +
+    "the cluster; KSOPS then fails with `0 successful groups required, got 0` (viaduct-ai/kustomize-sops#218)",
+  check(tree) {
+    const rules = creationRules(tree.root);
+    if (!rules || rules.length === 0) return [];
+    const findings: Finding[] = [];
+    for (const file of tree.sources.files) {
+      if (file.role !== "sops") continue;
+      const rule = rules.find((r) => !r.pathRegex || r.pathRegex.test(file.file));
+      if (!rule || rule.age.length === 0) continue;
+      for (const doc of file.docs) {
+        const recipients = list(get(doc.object, "sops", "age"))
+          .map((entry) => get(entry, "recipient"))
+          .filter((r): r is string => typeof r === "string");
+        if (recipients.length === 0 || recipients.some((r) => rule.age.includes(r))) continue;
+        findings.push({
+          rule: this.id,
+          severity: "warning",
+          message: `${file.file.split("/").pop() ?? file.file} is encrypted for ${recipients.join(", ")}, none of which is in .sops.yaml`,
+          fix: "re-create the file for the current recipients (docs/runbooks/rotate-secrets.md); Argo CD cannot decrypt it",
+          file: file.file,
+          line: lineOf(doc, ["sops", "age"]),
+        });
       }
     }
     return findings;
