@@ -26,6 +26,13 @@ export function context(cwd: string, env: NodeJS.ProcessEnv): CommandContext {
 export async function copyCommittedTree(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), "check-tree-"));
   await cp(join(PACKAGE_ROOT, "kubernetes"), join(root, "kubernetes"), { recursive: true });
+  // What the stack rules read besides kubernetes/: the SOPS recipients and the OpenTofu DNS records.
+  for (const file of [".sops.yaml", "tofu/cluster.auto.tfvars.json"]) {
+    if (existsSync(join(PACKAGE_ROOT, file))) {
+      await mkdir(dirname(join(root, file)), { recursive: true });
+      await cp(join(PACKAGE_ROOT, file), join(root, file));
+    }
+  }
   const values = join(root, "kubernetes/cluster-values/values.yaml");
   if (!existsSync(values)) await cp(VALUES_FIXTURE, values);
   return root;
