@@ -66,8 +66,9 @@ describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a rea
     let cut = false;
     const run = await cluster.run("1-fault", {
       onLine: (line) => {
-        // Cut the agent's network once the run is well under way: at the first task of the firewall role.
-        if (!cut && /^TASK \[firewall : /.test(line)) {
+        // Cut the agent's network once the run is well under way: when the tailscale role starts
+        // (common and firewall have run on both hosts).
+        if (!cut && /^TASK \[tailscale : /.test(line)) {
           cut = true;
           log(`cutting ${AGENT}'s network at: ${line}`);
           void agent.setLink("net0", false);
@@ -76,7 +77,7 @@ describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a rea
     });
     runs["1-fault"] = run;
     log(describeRun(run));
-    expect(cut, "the fault was injected (the firewall role started)").toBe(true);
+    expect(cut, "the fault was injected (the tailscale role started)").toBe(true);
     expect(run.exitCode, describeRun(run)).not.toBe(0);
     expect(run.recap[AGENT]?.unreachable, describeRun(run)).toBe(1);
     expect(run.failures[AGENT]?.unreachable).toBe(true);
@@ -138,6 +139,7 @@ describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a rea
       const rules = ufwRules(status);
       const expected = [
         "22/tcp ALLOW IN Anywhere",
+        "22/tcp on tailscale0 ALLOW IN Anywhere",
         "41641/udp ALLOW IN Anywhere",
         "6443/tcp on tailscale0 ALLOW IN Anywhere",
         "10250/tcp on tailscale0 ALLOW IN Anywhere",

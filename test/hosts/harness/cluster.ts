@@ -65,7 +65,8 @@ export interface TestCluster {
   vms: Vm[];
   vm(name: string): Vm;
   nodes: NodeSpec[];
-  headscale: Headscale;
+  /** Undefined only with `withoutMesh`. */
+  headscale: Headscale | undefined;
   aptProxy: AptProxy;
   sshKey: string;
   rootPassword: string;
@@ -80,6 +81,11 @@ export interface TestCluster {
 
 export interface StartOptions {
   nodes?: NodeSpec[];
+  /**
+   * Harness development only: no headscale and no tailscale role (the playbook under test becomes
+   * common + firewall + k3s_prereq). The tests never set it.
+   */
+  withoutMesh?: boolean;
   log?: (line: string) => void;
 }
 
@@ -96,17 +102,15 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
     const versions = await loadVersions(PACKAGE_ROOT);
     const tailscaleTool = versions.tools.find((t) => t.name === "tailscale");
     const tailscaleDir = tailscaleTool ? toolBinDir(process.env, versions, tailscaleTool) : undefined;
-    for (const bin of [
-      "tailscale",
-      "tailscaled",
-      "headscale",
+    const needed = [
       "qemu-system-x86_64",
       "socat",
       "debootstrap",
-    ]) {
+      ...(options.withoutMesh ? [] : ["headscale"]),
+    ];
+    for (const bin of needed) {
       const found = await exec("sh", ["-c", `command -v ${bin}`], { check: false });
-      const inDir = tailscaleDir && (bin === "tailscale" || bin === "tailscaled");
-      if (found.exitCode !== 0 && !inDir) {
+      if (found.exitCode !== 0) {
         throw new Error(
           `${bin} is not installed: run \`./infra tools install\` (tools/versions.yaml pins it)`,
         );
@@ -114,8 +118,9 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
     }
     if (!tailscaleDir) throw new Error("tools/versions.yaml has no `tailscale` entry");
     const tsCheck = await exec("test", ["-x", join(tailscaleDir, "tailscaled")], { check: false });
-    if (tsCheck.exitCode !== 0)
-      throw new Error("tailscaled is not built: run `./infra tools install tailscale`");
+    if (tsCheck.exitCode !== 0 && !options.withoutMesh) {
+      throw new Error("tailscale and tailscaled are not built: run `./infra tools install tailscale`");
+    }
 
     const image = await ensureImage(log);
     log(
@@ -137,9 +142,13 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
     cleanups.push(() => aptProxy.close());
 
     const clusterVars = { ...TEST_CLUSTER_VARS };
-    const headscale = await startHeadscale(join(dir, "headscale"), clusterVars.tailscale_tags);
-    cleanups.push(() => headscale.stop());
-    clusterVars.tailscale_login_server = headscale.serverUrl;
+    const headscale = options.withoutMesh
+      ? undefined
+      : await startHeadscale(join(dir, "headscale"), clusterVars.tailscale_tags);
+    if (headscale) {
+      cleanups.push(() => headscale.stop());
+      clusterVars.tailscale_login_server = headscale.serverUrl;
+    }
 
     if (nodes.length !== 2) throw new Error("the private link is a point-to-point dgram pair: exactly 2 VMs");
     const linkPorts = [await freeUdpPort(), await freeUdpPort()];
@@ -153,7 +162,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           linkRemotePort: linkPorts[1 - index] ?? 0,
           sshPort: await freeTcpPort(),
           aptProxyPort: aptProxy.port,
-          headscalePort: headscale.port,
+          headscalePort: headscale?.port ?? aptProxy.port,
           index,
         },
         { image, dir, sshKey, sshPublicKey, rootPasswordHash },
@@ -230,7 +239,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
     await writeFile(
       secrets,
       JSON.stringify({
-        vault_tailscale_authkey: await headscale.createAuthKey(),
+        vault_tailscale_authkey: headscale ? await headscale.createAuthKey() : "",
         vault_k3s_token: randomBytes(32).toString("hex"),
       }),
       { mode: 0o600 },
@@ -240,10 +249,22 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
       playbook,
       `---\n# bootstrap.yml as shipped, then the K3s prerequisites (everything before the K3s install).\n${stringify(
         [
-          {
-            name: "Bootstrap",
-            "ansible.builtin.import_playbook": join(PACKAGE_ROOT, "ansible", "playbooks", "bootstrap.yml"),
-          },
+          options.withoutMesh
+            ? {
+                name: "Bootstrap without the mesh",
+                hosts: "k3s_cluster",
+                become: true,
+                roles: ["common", "firewall"],
+              }
+            : {
+                name: "Bootstrap",
+                "ansible.builtin.import_playbook": join(
+                  PACKAGE_ROOT,
+                  "ansible",
+                  "playbooks",
+                  "bootstrap.yml",
+                ),
+              },
           {
             name: "K3s prerequisites",
             hosts: "k3s_cluster",
