@@ -12,6 +12,8 @@ import type { ArgoApplication } from "./argo-apps.js";
 import { type Playbook, resolveHosts } from "./playbooks.js";
 
 export const ASSIGNED_AT_JOIN = "assigned at join";
+/** The value kubernetes/ manifests carry where `kubernetes/cluster-values` fills in a rendered value. */
+export const CLUSTER_VALUES_PLACEHOLDER = "set-by-cluster-values";
 
 export interface PlanNode {
   name: string;
@@ -148,7 +150,16 @@ export function buildPlan(inputs: PlanInputs): Plan {
   );
 
   const bucket = r2Bucket(config);
-  const apps = inputs.applications;
+  // kubernetes/ leaves the repository and revision as placeholders that kustomize `replacements`
+  // fill from the rendered cluster values; show what Argo CD will really get.
+  const apps = inputs.applications.map((app) => ({
+    ...app,
+    sources: app.sources.map((s) => ({
+      ...s,
+      ...(s.repoURL === CLUSTER_VALUES_PLACEHOLDER ? { repoURL: config.gitops.repoURL } : {}),
+      ...(s.targetRevision === CLUSTER_VALUES_PLACEHOLDER ? { targetRevision: config.gitops.revision } : {}),
+    })),
+  }));
   const steps: PlanStep[] = [
     {
       step: 1,

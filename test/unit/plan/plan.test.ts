@@ -210,6 +210,42 @@ describe("buildPlan", () => {
   });
 });
 
+describe("buildPlan with GitOps placeholders", () => {
+  it("shows the repository and revision kustomize fills in from the cluster values", async () => {
+    const plan = buildPlan({
+      config: ha,
+      source,
+      warnings: [],
+      playbooks: await readPlaybooks(dir),
+      applications: [
+        {
+          kind: "Application",
+          name: "infrastructure",
+          namespace: "argocd",
+          wave: 0,
+          sources: [
+            {
+              repoURL: "set-by-cluster-values",
+              path: "kubernetes/infrastructure",
+              targetRevision: "set-by-cluster-values",
+            },
+          ],
+          file: "kubernetes/bootstrap/infrastructure.yaml",
+        },
+      ],
+      versions: [],
+    });
+    expect(plan.applications[0]?.sources).toEqual([
+      {
+        repoURL: "https://git.example.org/platform/infra-k3s.git",
+        path: "kubernetes/infrastructure",
+        targetRevision: "v2.1.0",
+      },
+    ]);
+    expect(plan.steps[3]?.detail).toMatch(/-> 1 application\(s\)/);
+  });
+});
+
 describe("infra plan on the repository", () => {
   const ctx = (cwd: string): CommandContext => ({
     cwd,
