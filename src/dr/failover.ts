@@ -287,7 +287,8 @@ async function claimsPinnedTo(kube: KubeClient, ns: string, pod: Pod, nodeName: 
 }
 
 async function recreate(kube: KubeClient, pod: Pod, to: string | undefined): Promise<void> {
-  const { nodeName: _old, ...spec } = pod.spec;
+  // the API server assigns priority from priorityClassName again; nodeName is what moves
+  const { nodeName: _old, priority: _priority, ...spec } = pod.spec;
   const copy = {
     apiVersion: "v1",
     kind: "Pod",

@@ -136,9 +136,10 @@ describe("backup round trip", () => {
       "--namespace",
       "velero",
     ]);
-    const phase = /^Phase:\s+(\S+)/m.exec(upstream.stdout)?.[1];
-    const items = /Items backed up:\s+(\d+)/.exec(upstream.stdout)?.[1];
-    const total = /Total items to be backed up:\s+(\d+)/.exec(upstream.stdout)?.[1];
+    const text = upstream.stdout.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
+    const phase = /^Phase:\s+(\S+)/m.exec(text)?.[1];
+    const items = /Items backed up:\s+(\d+)/.exec(text)?.[1];
+    const total = /Total items to be backed up:\s+(\d+)/.exec(text)?.[1];
     expect(phase).toBe(described.data.phase);
     expect(Number(items)).toBe(described.data.itemsBackedUp);
     expect(Number(total)).toBe(described.data.totalItems);
@@ -446,6 +447,12 @@ describe("nodes", () => {
       ]);
     }
     await plane.kubectl(["create", "namespace", "apps"]);
+    // pods need the namespace's default ServiceAccount, which the controller-manager creates
+    await expect
+      .poll(async () =>
+        plane.kubectl(["-n", "apps", "get", "serviceaccount", "default", "--ignore-not-found", "-o", "name"]),
+      )
+      .toContain("default");
     await plane.kubectl(
       ["apply", "-f", "-"],
       JSON.stringify({
