@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { loadClusterConfig } from "../config/load.js";
 import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { renderAll } from "./render.js";
 
@@ -41,15 +42,26 @@ export async function configureCommand(
     } else if (check) {
       files.push({ path: file.path, state: current === undefined ? "missing" : "stale" });
     } else {
-      await mkdir(dirname(target), { recursive: true });
-      const temporary = `${target}.tmp-${process.pid}`;
-      await writeFile(temporary, file.content);
-      await rename(temporary, target);
+      await writeAtomically(target, file.content).catch((error: unknown) => {
+        throw new InfraError("WRITE_FAILED", `could not write ${file.path}: ${(error as Error).message}`, {
+          location: { file: file.path },
+          hint: "check that the directory is writable; files written before this one are complete",
+          cause: error,
+        });
+      });
       files.push({ path: file.path, state: "written" });
     }
   }
   const ok = files.every((f) => f.state === "unchanged" || f.state === "written");
   return outcome({ source: source.display, check, files, ok }, renderConfigure, ok ? 0 : 1);
+}
+
+/** Write to a temporary file, then rename: a reader never sees half a file. */
+async function writeAtomically(target: string, content: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temporary = `${target}.tmp-${process.pid}`;
+  await writeFile(temporary, content);
+  await rename(temporary, target);
 }
 
 function renderConfigure(result: ConfigureResult): string {

@@ -108,3 +108,14 @@ describe("infra configure", () => {
     expect(error.location?.file).toBe("nope.yaml");
   });
 });
+
+describe("infra configure write failures", () => {
+  it("reports a file it cannot write as WRITE_FAILED, naming the file", async () => {
+    writeFileSync(join(dir, "cluster.yaml"), ha);
+    writeFileSync(join(dir, "tofu"), "a file where a directory must be\n");
+    const error = (await configureCommand(context(), {}).catch((e: unknown) => e)) as InfraError;
+    expect(error).toBeInstanceOf(InfraError);
+    expect(error.code).toBe("WRITE_FAILED");
+    expect(error.location?.file).toBe(RENDERED_FILES.tofuVars);
+  });
+});
