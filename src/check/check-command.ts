@@ -105,6 +105,9 @@ export async function checkCommand(
 
   const schemas =
     options.schemas === false ? undefined : ensureSchemas(ctx.env, (t) => ctx.reporter.phase(t));
+  // Generated (first run) while the builds run; a failure is reported when awaited below, not as an
+  // unhandled rejection in between.
+  schemas?.catch(() => undefined);
   ctx.reporter.phase("Build every kustomization");
   const built = await buildAll({ root, sources, env });
   const builds = built.builds;

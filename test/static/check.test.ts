@@ -140,6 +140,21 @@ describe("infra check on bad input: located errors, never a stack trace", () => 
     );
   });
 
+  it("schema sources that cannot be fetched: a preflight error with a hint, not a crash", async () => {
+    const root = await writeRepo({
+      "kubernetes/app/kustomization.yaml": `${KUSTOMIZATION}resources: [cm.yaml]\n`,
+      "kubernetes/app/cm.yaml": CONFIGMAP("x"),
+    });
+    const empty = await writeRepo({});
+    cleanup.push(empty);
+    const env = await isolatedEnv({
+      INFRA_CACHE_DIR: join(empty, "cache"),
+      GOMODCACHE: join(empty, "gomod"),
+      GOPROXY: "off",
+    });
+    await expect(check(root, env)).rejects.toMatchObject({ code: "SCHEMAS_UNAVAILABLE", kind: "preflight" });
+  });
+
   it("no kubernetes/ folder is a usage error with a hint", async () => {
     const root = await writeRepo({ "README.md": "x" });
     await expect(check(root)).rejects.toMatchObject({ code: "CHECK_NO_TREE", kind: "usage" });
