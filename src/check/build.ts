@@ -276,6 +276,18 @@ function ksopsProblem(object: Json): string | undefined {
   return undefined;
 }
 
+/** The finding for a tree without its rendered cluster values (the same wherever it is noticed). */
+export function missingValuesFile(): Finding {
+  return {
+    rule: "cluster-values-missing",
+    severity: "error",
+    message: "kubernetes/cluster-values/values.yaml is missing: the tree has no cluster-specific values",
+    fix: "run `infra configure` (it renders the file from cluster.yaml) and commit it",
+    file: "kubernetes/cluster-values/kustomization.yaml",
+    line: 1,
+  };
+}
+
 async function buildOne(
   dir: string,
   file: SourceFile,
@@ -286,6 +298,32 @@ async function buildOne(
 ): Promise<BuildResult> {
   const result = await kustomizeBuild(join(buildRoot, dir), env);
   if (!result.ok) {
+    const missingValue =
+      /fieldPath `data\.([^`]+)` is missing for replacement source ConfigMap[^ ]*\/cluster-values/.exec(
+        result.stderr,
+      );
+    if (/cluster-values\/values\.yaml[^\n]*no such file/.test(result.stderr)) {
+      return { dir, file: file.file, resources: [], remote, findings: [missingValuesFile()] };
+    }
+    if (missingValue) {
+      // One finding at the values file rather than one per kustomization that includes the component.
+      return {
+        dir,
+        file: file.file,
+        resources: [],
+        remote,
+        findings: [
+          {
+            rule: "cluster-values-missing",
+            severity: "error",
+            message: `kubernetes/cluster-values/values.yaml has no \`${missingValue[1]}\`, which the GitOps tree needs`,
+            fix: "run `infra configure` (it renders the file from cluster.yaml) and commit the result",
+            file: "kubernetes/cluster-values/values.yaml",
+            line: 1,
+          },
+        ],
+      };
+    }
     const message = kustomizeMessage(result.stderr.split(join(buildRoot, "")).join(""));
     return {
       dir,

@@ -12,7 +12,7 @@ import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { toolPath } from "../toolchain/paths.js";
 import { loadVersions } from "../toolchain/versions.js";
-import { buildAll } from "./build.js";
+import { buildAll, missingValuesFile } from "./build.js";
 import { type Finding, sortFindings, where } from "./findings.js";
 import type { Tree } from "./resources.js";
 import { RULES, runRules } from "./rules/index.js";
@@ -93,14 +93,7 @@ export async function checkCommand(
     existsSync(join(root, valuesComponent)) &&
     !existsSync(join(root, "kubernetes/cluster-values/values.yaml"))
   ) {
-    findings.push({
-      rule: "cluster-values-missing",
-      severity: "error",
-      message: "kubernetes/cluster-values/values.yaml is missing: the tree has no cluster-specific values",
-      fix: "run `infra configure` (it renders the file from cluster.yaml) and commit it",
-      file: valuesComponent,
-      line: 1,
-    });
+    findings.push(missingValuesFile());
   }
 
   const schemas =

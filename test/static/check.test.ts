@@ -69,6 +69,34 @@ describe("infra check on the committed tree", () => {
   });
 });
 
+describe("infra check and the rendered cluster values", () => {
+  it("a value the tree needs is missing: one finding at the values file", async () => {
+    const root = await copyCommittedTree();
+    const values = join(root, "kubernetes/cluster-values/values.yaml");
+    await writeFile(values, (await readFile(values, "utf8")).replace(/^ {2}txtOwnerId:.*\n/m, ""));
+    const result = await check(root);
+    expect(result.data.findings).toEqual([
+      expect.objectContaining({
+        rule: "cluster-values-missing",
+        file: "kubernetes/cluster-values/values.yaml",
+        message: expect.stringContaining("`txtOwnerId`"),
+      }),
+    ]);
+  });
+
+  it("the values file is missing: one finding that says to run `infra configure`", async () => {
+    const root = await copyCommittedTree();
+    await rm(join(root, "kubernetes/cluster-values/values.yaml"));
+    const result = await check(root);
+    expect(result.data.findings).toEqual([
+      expect.objectContaining({
+        rule: "cluster-values-missing",
+        fix: expect.stringContaining("infra configure"),
+      }),
+    ]);
+  });
+});
+
 describe("infra check on bad input: located errors, never a stack trace", () => {
   it("malformed YAML", async () => {
     const root = await writeRepo({
