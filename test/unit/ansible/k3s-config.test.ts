@@ -1,7 +1,8 @@
 /**
  * Golden tests of the K3s config.yaml templates, rendered by Ansible itself (real Jinja, the real
  * role defaults and the real group-vars wiring) for a first server, a joining server and an agent
- * of the fixture inventory (test/fixtures/ansible/inventory).
+ * of the fixture inventory (test/fixtures/ansible/inventory). The golden files are byte-exact
+ * renders (`*.golden`, so YAML formatters leave them alone); update them with `vitest -u`.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -120,7 +121,7 @@ afterAll(async () => {
 describe("k3s config.yaml templates rendered by Ansible", () => {
   it("first server: cluster-init, Tailscale addresses, flannel on tailscale0", async () => {
     const text = rendered["cp-hetzner-1"] ?? "";
-    await expect(text).toMatchFileSnapshot("golden/k3s-server-first.yaml");
+    await expect(text).toMatchFileSnapshot("golden/k3s-server-first.golden");
     const config = parse(text) as Record<string, unknown>;
     expect(config["cluster-init"]).toBe(true);
     expect(config.server).toBeUndefined();
@@ -139,7 +140,7 @@ describe("k3s config.yaml templates rendered by Ansible", () => {
 
   it("joining server: joins the first server's Tailscale IP, no cluster-init", async () => {
     const text = rendered["cp-hetzner-2"] ?? "";
-    await expect(text).toMatchFileSnapshot("golden/k3s-server-join.yaml");
+    await expect(text).toMatchFileSnapshot("golden/k3s-server-join.golden");
     const config = parse(text) as Record<string, unknown>;
     expect(config["cluster-init"]).toBeUndefined();
     expect(config.server).toBe("https://100.64.10.11:6443");
@@ -149,7 +150,7 @@ describe("k3s config.yaml templates rendered by Ansible", () => {
 
   it("agent: server URL, node labels and taints from cluster.yaml", async () => {
     const text = rendered["wk-aws-1"] ?? "";
-    await expect(text).toMatchFileSnapshot("golden/k3s-agent.yaml");
+    await expect(text).toMatchFileSnapshot("golden/k3s-agent.golden");
     const config = parse(text) as Record<string, unknown>;
     expect(config.server).toBe("https://100.64.10.11:6443");
     expect(config["node-ip"]).toBe("100.64.20.21");
