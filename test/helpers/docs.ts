@@ -10,6 +10,11 @@ export interface DocCommand {
   source: string;
   /** argv after `infra`, placeholders filled in, one entry per `a|b` alternative. */
   variants: string[][];
+  /**
+   * Inline code in prose (`infra node add`) may name a command without its arguments; a line in
+   * a shell block must be complete.
+   */
+  inline: boolean;
 }
 
 const PLACEHOLDER = "placeholder";
@@ -61,7 +66,7 @@ export function extractCommands(file: string, markdown: string): DocCommand[] {
     if (fence !== undefined) {
       if (["", "sh", "bash", "shell", "console", "text"].includes(fence) && COMMAND_LINE.test(text)) {
         const source = text.replace(/^\s*\$\s+/, "").trim();
-        commands.push({ file, line: index + 1, source, variants: commandVariants(source) });
+        commands.push({ file, line: index + 1, source, variants: commandVariants(source), inline: false });
       }
       return;
     }
@@ -69,7 +74,7 @@ export function extractCommands(file: string, markdown: string): DocCommand[] {
       const source = match[1] ?? "";
       // `infra` alone names the tool, not a command line.
       if (source.trim() === "infra" || source.trim() === "./infra") continue;
-      commands.push({ file, line: index + 1, source, variants: commandVariants(source) });
+      commands.push({ file, line: index + 1, source, variants: commandVariants(source), inline: true });
     }
   });
   return commands;

@@ -53,7 +53,9 @@ describe("documentation", () => {
         for (const argv of command.variants) {
           count++;
           const error = await parseError(argv);
-          if (error)
+          // A name in prose may leave out arguments or name a group; unknown commands and flags still fail.
+          const incomplete = error && /missing required argument|\(outputHelp\)/.test(error);
+          if (error && !(command.inline && incomplete))
             failures.push(
               `${command.file}:${command.line}: \`${command.source}\` → infra ${argv.join(" ")}: ${error}`,
             );
