@@ -6,14 +6,16 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { Node } from "yaml";
 import type { z } from "zod";
 import type { CommandContext } from "../context.js";
 import { type ErrorDetail, InfraError } from "../errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
+import { loadYaml } from "./fast-yaml.js";
 import { checkRules, type Finding, type PathSegment } from "./rules.js";
 import { type CheckParams, ClusterConfig, CONFIG_VERSION } from "./schema.js";
 import { closest } from "./suggest.js";
+import { yamlLib } from "./yaml-lib.js";
 
 export const CONFIG_FILE = "cluster.yaml";
 export const EXAMPLE_FILE = "cluster.example.yaml";
@@ -120,6 +122,22 @@ export function validateConfigText(
   text: string,
   file: string,
 ): { config: ClusterConfig | undefined; problems: ConfigProblem[] } {
+  // Fast path: a clean config needs no positions. Anything to report goes through the `yaml`
+  // Document below, which knows where every node is.
+  const fast = loadYaml(text);
+  if (fast.ok && fast.value && typeof fast.value === "object" && !Array.isArray(fast.value)) {
+    const parsed = ClusterConfig.safeParse(fast.value);
+    if (parsed.success && checkRules(parsed.data).length === 0) return { config: parsed.data, problems: [] };
+  }
+  return validateWithPositions(text, file);
+}
+
+/** The full path: a `yaml` Document with positions for every problem (also the fast path's reference). */
+export function validateWithPositions(
+  text: string,
+  file: string,
+): { config: ClusterConfig | undefined; problems: ConfigProblem[] } {
+  const { LineCounter, parseDocument } = yamlLib();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   const at = (offset: number | undefined) => {
@@ -346,6 +364,7 @@ export function formatPath(path: readonly PathSegment[]): string {
  * deepest existing ancestor, so a missing field points at the mapping that lacks it.
  */
 function offsetOf(root: unknown, path: PathSegment[], key: boolean): number | undefined {
+  const { isMap, isScalar, isSeq } = yamlLib();
   let node = root as Node | null | undefined;
   let offset = rangeStart(node);
   for (let i = 0; i < path.length; i++) {

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { loadAllYaml } from "../config/fast-yaml.js";
 
 export interface ArgoApplication {
   kind: "Application" | "ApplicationSet";
@@ -41,13 +41,13 @@ export async function scanApplications(root: string, dir = "kubernetes"): Promis
     // Only the documents that can be Applications are parsed (the tree is mostly other kinds).
     for (const text of (texts[index] ?? "").split(/^---[ \t]*$/m)) {
       if (!APPLICATION_KIND.test(text)) continue;
-      const documents = parseAllDocuments(text);
-      for (const doc of Array.isArray(documents) ? documents : []) {
-        if (doc.errors.length > 0) {
-          if (!scan.unreadable.includes(file)) scan.unreadable.push(file);
-          continue;
-        }
-        const app = toApplication(doc.toJS(), file);
+      const documents = loadAllYaml(text);
+      if (!documents.ok) {
+        if (!scan.unreadable.includes(file)) scan.unreadable.push(file);
+        continue;
+      }
+      for (const document of documents.value) {
+        const app = toApplication(document, file);
         if (app) scan.applications.push(app);
       }
     }

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { loadYaml } from "../config/fast-yaml.js";
 import { loadClusterConfig } from "../config/load.js";
 import type { CommandContext } from "../context.js";
 import { formatLocation } from "../errors.js";
@@ -71,9 +71,11 @@ async function pinnedVersions(root: string): Promise<PlanVersion[]> {
   const toolsFile = join(root, "tools", "versions.yaml");
   if (existsSync(toolsFile)) {
     try {
-      const tools =
-        (parse(await readFile(toolsFile, "utf8")) as { tools?: Record<string, { version?: unknown }> })
-          .tools ?? {};
+      const parsed = loadYaml(await readFile(toolsFile, "utf8"));
+      const file = (parsed.ok ? parsed.value : {}) as {
+        tools?: Record<string, { version?: unknown }>;
+      } | null;
+      const tools = file?.tools ?? {};
       for (const [name, tool] of Object.entries(tools)) {
         if (typeof tool?.version === "string" && OPERATOR_TOOLS.includes(name)) {
           versions.push({ component: name, version: tool.version, source: "tools/versions.yaml" });

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { loadYaml } from "../config/fast-yaml.js";
 
 /** In the order `infra up` runs them. */
 export const UP_PLAYBOOKS = ["ansible/playbooks/bootstrap.yml", "ansible/playbooks/k3s-cluster.yml"] as const;
@@ -65,7 +65,11 @@ async function readPlaybook(
     // A playbook imported by several others (preflight.yml) is read and parsed once.
     let parsed = cache.get(path);
     if (!parsed) {
-      parsed = readFile(path, "utf8").then((text) => parse(text) as unknown);
+      parsed = readFile(path, "utf8").then((text) => {
+        const result = loadYaml(text);
+        if (!result.ok) throw new Error(`cannot parse ${file}`);
+        return result.value;
+      });
       cache.set(path, parsed);
     }
     documents = await parsed;

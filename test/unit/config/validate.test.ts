@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateConfigText } from "../../../src/config/load.js";
+import { validateConfigText, validateWithPositions } from "../../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 
 const fixtures = join(PACKAGE_ROOT, "test", "fixtures", "config");
@@ -391,5 +391,26 @@ describe("valid cluster configs", () => {
       .replace("domain: solo.example.net", "domain: x");
     const { problems } = validateConfigText(text, "many.yaml");
     expect(problems.map((p) => p.code)).toEqual(["DOMAIN_INVALID", "NODE_NAME_INVALID", "EMAIL_INVALID"]);
+  });
+});
+
+describe("the fast path (js-yaml) and the positioned path (yaml) agree", () => {
+  const valid = ["valid/single-node.yaml", "valid/ha-3-servers.yaml"].map((f) => [f, read(f)] as const);
+  const example = readFileSync(join(PACKAGE_ROOT, "cluster.example.yaml"), "utf8");
+  it.each([...valid, ["cluster.example.yaml", example] as const])("%s", (file, text) => {
+    const fast = validateConfigText(text, file);
+    const positioned = validateWithPositions(text, file);
+    expect(fast.config).toBeDefined();
+    expect(fast).toEqual(positioned);
+  });
+
+  it("a file only js-yaml would read differently still gets the positioned verdict", () => {
+    // YAML 1.2 core: `2026-01-01` is a string for both parsers (no timestamp type in the core schema).
+    const text = read("valid/single-node.yaml").replace(
+      "repoURL: git@github.com:example/solo.git",
+      "repoURL: git@github.com:example/solo.git\n  revision: 2026-01-01",
+    );
+    expect(validateConfigText(text, "x.yaml").config?.gitops.revision).toBe("2026-01-01");
+    expect(validateWithPositions(text, "x.yaml").config?.gitops.revision).toBe("2026-01-01");
   });
 });
