@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +15,9 @@ import { stringify } from "yaml";
 import { type PlaybookEvent, playbookEnv, runPlaybook } from "../../src/adapters/ansible.js";
 import { exec } from "../../src/adapters/exec.js";
 import { InfraError } from "../../src/errors.js";
+import { nodeAddCommand } from "../../src/node/add.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
+import type { Reporter } from "../../src/ui/reporter.js";
 import {
   ANSIBLE_DIR,
   ansibleTestEnv,
@@ -326,5 +328,56 @@ describe("preflight stops a run before anything changes", () => {
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "VAULT_PASSWORD_MISSING", kind: "preflight" });
     expect(events).toEqual([]);
+  });
+
+  it("`infra node add` (the real command) stops at the preflight, names the host, and keeps a log", async () => {
+    // A project directory like a clone: ansible.cfg, playbooks and roles of this repository, and an
+    // inventory whose node sits on a closed loopback port.
+    const project = join(dir, "project");
+    const ansible = join(project, "ansible");
+    await mkdir(ansible, { recursive: true });
+    await cp(join(ANSIBLE_DIR, "ansible.cfg"), join(ansible, "ansible.cfg"));
+    await symlink(join(ANSIBLE_DIR, "playbooks"), join(ansible, "playbooks"));
+    await symlink(join(ANSIBLE_DIR, "roles"), join(ansible, "roles"));
+    const hostsFile = await buildInventory(ansible, "fixture");
+    await writeFile(
+      hostsFile,
+      stringify({
+        k3s_cluster: {
+          children: {
+            k3s_masters: { hosts: { "cp-1": closed } },
+            k3s_workers: { hosts: { "wk-gone": closed } },
+          },
+        },
+      }),
+    );
+    await writeVault(join(ansible, "inventory"));
+    const lines: string[] = [];
+    const reporter: Reporter = {
+      phase: (t) => lines.push(`==> Running phase: ${t}`),
+      step: (s, m) => lines.push(`${s}: ${m}`),
+      info: (m) => lines.push(m),
+      warn: (m) => lines.push(`warning: ${m}`),
+    };
+    const error = await nodeAddCommand(
+      {
+        cwd: project,
+        env: { ...env, ANSIBLE_VAULT_PASSWORD_FILE: passwordFile },
+        reporter,
+        interactive: false,
+      },
+      { name: "wk-gone", dryRun: false, yes: true },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InfraError);
+    const infra = error as InfraError;
+    expect(infra.code).toBe("HOST_UNREACHABLE");
+    expect(infra.exitCode).toBe(3);
+    expect(infra.message).toMatch(/^check every host before changing anything: .*wk-gone/);
+    expect(infra.hint).toMatch(/nothing was changed on any host/);
+    const log = /log: (\S+\.log)/.exec(infra.hint ?? "")?.[1] ?? "";
+    expect(log).toMatch(/\.infra\/logs\/\d{8}-\d{6}-node-add-wk-gone\.log$/);
+    expect(await readFile(log, "utf8")).toContain("v2_runner_on_unreachable");
+    expect(lines).toContain("==> Running phase: Check every host before changing anything");
+    expect(lines.some((l) => l.startsWith("==> Running phase: Bootstrap"))).toBe(false);
   });
 });
