@@ -9,7 +9,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Node } from "yaml";
 import type { z } from "zod";
 import type { CommandContext } from "../context.js";
-import { type ErrorDetail, InfraError } from "../errors.js";
+import { type ErrorDetail, formatLocation, InfraError } from "../errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { loadYaml } from "./fast-yaml.js";
 import { checkRules, type Finding, type PathSegment } from "./rules.js";
@@ -85,14 +85,9 @@ export async function loadClusterConfig(
     throw configError(source.display, problems);
   }
   for (const warning of reportWarnings ? warnings : []) {
-    ctx.reporter.warn(`${formatWhere(warning)}: ${warning.message} [${warning.code}]`);
+    ctx.reporter.warn(`${formatLocation(warning.location)}: ${warning.message} [${warning.code}]`);
   }
   return { config, source, warnings };
-}
-
-function formatWhere(problem: ConfigProblem): string {
-  const { file, line, column, path } = problem.location;
-  return `${file}${line ? `:${line}:${column ?? 1}` : ""}${path ? ` (${path})` : ""}`;
 }
 
 export function configError(file: string, problems: ConfigProblem[]): InfraError {
