@@ -52,6 +52,42 @@ describe("infra configure --check on the committed tree", () => {
   });
 });
 
+describe("ansible-inventory (pinned) reads what configure renders", () => {
+  it.each([
+    ["single-node.yaml", { k3s_masters: ["solo-1"], k3s_workers: [] }],
+    ["ha-3-servers.yaml", { k3s_masters: ["cp-1", "cp-2", "cp-3"], k3s_workers: ["edge-1", "batch-1"] }],
+  ])("%s: groups, host vars and the cluster vars", (fixture, groups) => {
+    const dir = mkdtempSync(join(tmpdir(), "infra-static-inventory-"));
+    try {
+      writeFileSync(
+        join(dir, "cluster.yaml"),
+        readFileSync(join(PACKAGE_ROOT, "test", "fixtures", "config", "valid", fixture)),
+      );
+      const configure = runCli(["configure"], { cwd: dir });
+      expect(configure.code, configure.stderr).toBe(0);
+      const { code, output } = runTool("ansible-inventory", ["-i", RENDERED_FILES.inventory, "--list"], {
+        cwd: dir,
+        env: { ANSIBLE_INVENTORY_UNPARSED_FAILED: "true", ANSIBLE_INVENTORY_ENABLED: "yaml" },
+      });
+      expect(code, output).toBe(0);
+      const list = JSON.parse(output.slice(output.indexOf("{")));
+      expect(list.k3s_cluster.children).toEqual(["k3s_masters", "k3s_workers"]);
+      expect(list.k3s_masters.hosts).toEqual(groups.k3s_masters);
+      expect(list.k3s_workers?.hosts ?? []).toEqual(groups.k3s_workers);
+      const first = list._meta.hostvars[groups.k3s_masters[0] ?? ""];
+      expect(first).toMatchObject({
+        node_provider: expect.any(String),
+        node_ingress: expect.any(Boolean),
+        ansible_port: expect.any(Number),
+      });
+      expect(first.k3s_api_hostname).toMatch(/^k8s-api\./);
+      expect(typeof first.etcd_s3_enabled).toBe("boolean");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("yamllint (pinned) with the repository's .yamllint", () => {
   it("passes the example, the rendered files, .sops.yaml and the valid fixtures", () => {
     const files = [
