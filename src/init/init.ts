@@ -76,7 +76,7 @@ export async function initCommand(
   options: InitOptions,
   prompter?: Prompter,
 ): Promise<Outcome<InitResult>> {
-  const io = prompter ?? (ctx.interactive ? await terminalPrompter() : undefined);
+  const io = prompter ?? (ctx.interactive ? await terminalPrompter(ctx.signal) : undefined);
   try {
     return await runInit(ctx, options, io);
   } finally {
@@ -372,11 +372,28 @@ async function gitOrigin(ctx: CommandContext): Promise<string | undefined> {
   return url || undefined;
 }
 
-async function terminalPrompter(): Promise<Prompter> {
+/** Questions on the terminal (stderr, so stdout stays data). Ctrl+C or Ctrl+D stops init before any write. */
+async function terminalPrompter(signal: AbortSignal | undefined): Promise<Prompter> {
   const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const stop = new AbortController();
+  rl.on("SIGINT", () => stop.abort());
+  rl.on("close", () => stop.abort());
+  signal?.addEventListener("abort", () => stop.abort(), { once: true });
   return {
-    ask: (question, fallback) => rl.question(`${question}${fallback ? ` [${fallback}]` : ""}: `),
+    ask: async (question, fallback) => {
+      try {
+        return await rl.question(`${question}${fallback ? ` [${fallback}]` : ""}: `, { signal: stop.signal });
+      } catch (error) {
+        if (stop.signal.aborted || (error as Error).name === "AbortError") {
+          throw new InfraError("INIT_ABORTED", "init stopped at a question; nothing was written", {
+            kind: "interrupted",
+            hint: "run `infra init` again, or pass the answers as flags (see `infra init --help`)",
+          });
+        }
+        throw error;
+      }
+    },
     close: () => rl.close(),
   };
 }
