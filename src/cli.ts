@@ -110,6 +110,7 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
         (await import("./cluster/init.js")).clusterInitCommand(ctx, {
           dryRun: o.dryRun === true,
           yes: o.yes === true,
+          ...(typeof o.config === "string" ? { config: o.config } : {}),
         }),
       ),
     );
@@ -127,6 +128,7 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
           name: String((o.args as string[] | undefined)?.[0] ?? ""),
           dryRun: o.dryRun === true,
           yes: o.yes === true,
+          ...(typeof o.config === "string" ? { config: o.config } : {}),
         }),
       ),
     );
@@ -142,6 +144,7 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
           name: String((o.args as string[] | undefined)?.[0] ?? ""),
           dryRun: o.dryRun === true,
           yes: o.yes === true,
+          ...(typeof o.config === "string" ? { config: o.config } : {}),
         }),
       ),
     );

@@ -7,6 +7,8 @@ import { clusterInitPhases } from "../phases/cluster-init.js";
 export interface ClusterInitOptions {
   dryRun: boolean;
   yes: boolean;
+  /** --config: the cluster.yaml the inventory must match (default: ./cluster.yaml when present). */
+  config?: string;
 }
 
 export async function clusterInitCommand(
@@ -20,6 +22,6 @@ export async function clusterInitCommand(
       dryRun: options.dryRun,
       tip: "export KUBECONFIG=$PWD/.infra/kubeconfig, then add the other nodes: infra node add <name>",
     },
-    (session) => clusterInitPhases(session),
+    (session) => clusterInitPhases(session, options.config),
   );
 }

@@ -8,6 +8,8 @@ export interface NodeAddOptions {
   name: string;
   dryRun: boolean;
   yes: boolean;
+  /** --config: the cluster.yaml the inventory must match (default: ./cluster.yaml when present). */
+  config?: string;
 }
 
 export async function nodeAddCommand(
@@ -17,6 +19,6 @@ export async function nodeAddCommand(
   return runAnsibleCommand(
     ctx,
     { command: `node-add-${options.name}`, dryRun: options.dryRun, tip: "infra status" },
-    (session) => nodeAddPhases(session, options.name),
+    (session) => nodeAddPhases(session, options.name, options.config),
   );
 }

@@ -9,6 +9,8 @@ export interface NodeRemoveOptions {
   name: string;
   dryRun: boolean;
   yes: boolean;
+  /** --config: the cluster.yaml the inventory must match (default: ./cluster.yaml when present). */
+  config?: string;
 }
 
 export async function nodeRemoveCommand(
@@ -32,6 +34,6 @@ export async function nodeRemoveCommand(
       dryRun: options.dryRun,
       tip: "remove the node from cluster.yaml and run infra configure, so the next run does not add it back",
     },
-    (session) => nodeRemovePhases(session, options.name),
+    (session) => nodeRemovePhases(session, options.name, options.config),
   );
 }

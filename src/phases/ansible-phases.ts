@@ -3,6 +3,8 @@
  * run a playbook (check mode with --diff in a dry run) with progress per play and per host.
  */
 
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   ansibleDirFor,
   checkVault,
@@ -67,6 +69,42 @@ export class CheckVault implements Phase {
       this.needSecrets,
     );
     ctx.reporter.step("vault", state === "encrypted" ? "encrypted, password file set" : "not used");
+  }
+}
+
+/**
+ * Stops when the rendered inventory is not what cluster.yaml renders to (a node added to cluster.yaml
+ * without `infra configure`, or a hand edit). Runs when the project has a cluster.yaml (or --config).
+ */
+export class CheckRendered implements Phase {
+  readonly title = "Check the inventory against cluster.yaml";
+  constructor(
+    private readonly session: AnsibleSession,
+    private readonly config?: string,
+  ) {}
+  shouldRun(): boolean {
+    return this.config !== undefined || existsSync(join(this.session.cwd, "cluster.yaml"));
+  }
+  async run(ctx: PhaseContext): Promise<void> {
+    const { configureCommand } = await import("../render/configure.js");
+    const options: { check: boolean; config?: string } = { check: true };
+    if (this.config !== undefined) options.config = this.config;
+    const result = await configureCommand(
+      { cwd: this.session.cwd, env: this.session.env, reporter: ctx.reporter, interactive: false },
+      options,
+    );
+    const stale = result.data.files.filter((f) => f.path.startsWith("ansible/") && f.state !== "unchanged");
+    if (stale.length > 0) {
+      throw new InfraError(
+        "INVENTORY_STALE",
+        `${stale.map((f) => `${f.path} (${f.state})`).join(", ")} ${stale.length === 1 ? "does" : "do"} not match ${result.data.source}`,
+        {
+          kind: "preflight",
+          hint: "render it: infra configure (then commit the result), and run this again",
+        },
+      );
+    }
+    ctx.reporter.step("inventory", `matches ${result.data.source}`);
   }
 }
 

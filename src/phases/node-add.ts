@@ -1,6 +1,7 @@
 /** `infra node add NAME`: bootstrap one host and join it as a server or an agent (seed join-node.sh). */
 import {
   type AnsibleSession,
+  CheckRendered,
   CheckVault,
   preflightPhase,
   ReadInventory,
@@ -8,9 +9,10 @@ import {
 } from "./ansible-phases.js";
 import type { Phase } from "./phase.js";
 
-export function nodeAddPhases(session: AnsibleSession, name: string): Phase[] {
+export function nodeAddPhases(session: AnsibleSession, name: string, config?: string): Phase[] {
   const only = () => [name];
   return [
+    new CheckRendered(session, config),
     new ReadInventory(session, name),
     new CheckVault(session, true),
     preflightPhase(session, { tailscaleKey: true, k3sToken: true, firstServer: true }, only),

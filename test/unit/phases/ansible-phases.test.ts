@@ -1,15 +1,17 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PlaybookOptions, PlaybookResult, RunnerOptions } from "../../../src/adapters/ansible.js";
 import type { CommandContext } from "../../../src/context.js";
 import { nodeRemoveCommand } from "../../../src/node/remove.js";
+import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import { runAnsibleCommand } from "../../../src/phases/ansible-command.js";
 import type { AnsibleSession } from "../../../src/phases/ansible-phases.js";
 import { clusterInitPhases } from "../../../src/phases/cluster-init.js";
 import { nodeAddPhases } from "../../../src/phases/node-add.js";
 import { nodeRemovePhases } from "../../../src/phases/node-remove.js";
+import { configureCommand } from "../../../src/render/configure.js";
 import type { Reporter } from "../../../src/ui/reporter.js";
 
 const INVENTORY = `k3s_cluster:
@@ -205,5 +207,32 @@ describe("node remove", () => {
       code: "CONFIRMATION_REQUIRED",
       kind: "usage",
     });
+  });
+});
+
+describe("the inventory must match cluster.yaml", () => {
+  it("a cluster.yaml the inventory was not rendered from stops the run before any playbook", async () => {
+    await copyFile(join(PACKAGE_ROOT, "cluster.example.yaml"), join(dir, "cluster.yaml"));
+    await expect(
+      runAnsibleCommand(context(), { command: "node-add", dryRun: false, session: session() }, (s) =>
+        nodeAddPhases(s, "wk-1", undefined),
+      ),
+    ).rejects.toMatchObject({
+      code: "INVENTORY_STALE",
+      kind: "preflight",
+      hint: expect.stringContaining("infra configure"),
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it("after infra configure the run goes on (and without a cluster.yaml the check is skipped)", async () => {
+    await copyFile(join(PACKAGE_ROOT, "cluster.example.yaml"), join(dir, "cluster.yaml"));
+    const configured = await configureCommand(context(), {});
+    expect(configured.data.ok).toBe(true);
+    await runAnsibleCommand(context(), { command: "node-add", dryRun: false, session: session() }, (s) =>
+      nodeAddPhases(s, "vultr-ams-1", undefined),
+    );
+    expect(lines).toContain("inventory: matches cluster.yaml");
+    expect(calls.map((c) => c.playbook)).toEqual(["preflight.yml", "bootstrap.yml", "k3s-worker.yml"]);
   });
 });
