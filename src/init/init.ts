@@ -7,10 +7,11 @@
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { z } from "zod";
 import { exec } from "../adapters/exec.js";
 import { K3S_DEFAULT_VERSION } from "../config/k3s-version.js";
 import { CONFIG_FILE, configError, validateConfigText } from "../config/load.js";
-import { PROVIDERS } from "../config/schema.js";
+import { type CheckParams, ClusterConfig, Node, PROVIDERS } from "../config/schema.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
@@ -61,6 +62,8 @@ export function initOptions(o: Record<string, unknown>): InitOptions {
 /** How init asks questions; the terminal by default, a script in tests. */
 export interface Prompter {
   ask(question: string, fallback?: string): Promise<string>;
+  /** Says why an answer was not accepted (the question is then asked again). */
+  tell(message: string): Promise<void>;
   close(): void;
 }
 
@@ -313,42 +316,94 @@ async function gatherAnswers(
       );
     }
   }
-  const ask = async (value: string | undefined, question: string, fallback?: string): Promise<string> => {
+  /** A flag's value as given; otherwise the question, asked again until the answer is valid. */
+  const ask = async (
+    value: string | undefined,
+    question: string,
+    fallback: string | undefined,
+    field: z.ZodType,
+  ): Promise<string> => {
     if (value) return value;
-    const answer = (await chat?.ask(question, fallback))?.trim() ?? "";
-    return answer || fallback || "";
+    for (;;) {
+      const answer = ((await chat?.ask(question, fallback))?.trim() ?? "") || fallback || "";
+      const problem = fieldProblem(field, answer);
+      if (!problem || !chat) return answer;
+      await chat.tell(problem);
+    }
   };
-  const name = await ask(o.name, "Cluster name (a DNS label)", "prod");
-  const domain = await ask(o.domain, "Base domain in your Cloudflare zone (e.g. example.com)");
-  const accountId = await ask(o.cloudflareAccountId, "Cloudflare account id (32 hex characters)");
-  const email = await ask(o.acmeEmail, "E-mail for Let's Encrypt", domain ? `ops@${domain}` : undefined);
+  const yesNo = z.string().regex(/^(y|yes|n|no)$/i, { error: "answer y or n" });
+  const S = ClusterConfig.shape;
+  const name = await ask(o.name, "Cluster name (a DNS label)", "prod", S.name);
+  const domain = await ask(
+    o.domain,
+    "Base domain in your Cloudflare zone (e.g. example.com)",
+    undefined,
+    S.domain,
+  );
+  const accountId = await ask(
+    o.cloudflareAccountId,
+    "Cloudflare account id (32 hex characters)",
+    undefined,
+    S.cloudflare.shape.accountId,
+  );
+  const email = await ask(
+    o.acmeEmail,
+    "E-mail for Let's Encrypt",
+    domain ? `ops@${domain}` : undefined,
+    S.acme.shape.email,
+  );
   const acmeEnvironment = (o.acmeEnvironment ??
     (chat
-      ? await ask(undefined, "Let's Encrypt environment (staging|production)", "staging")
+      ? await ask(
+          undefined,
+          "Let's Encrypt environment (staging|production)",
+          "staging",
+          S.acme.shape.environment,
+        )
       : INIT_DEFAULTS.acmeEnvironment)) as "staging" | "production";
-  const repoURL = await ask(o.gitRepoUrl, "Git repository Argo CD syncs from", await gitOrigin(ctx));
+  const repoURL = await ask(
+    o.gitRepoUrl,
+    "Git repository Argo CD syncs from",
+    await gitOrigin(ctx),
+    S.gitops.shape.repoURL,
+  );
   const revision =
-    o.gitRevision ?? (chat ? await ask(undefined, "Git revision", "main") : INIT_DEFAULTS.revision);
+    o.gitRevision ??
+    (chat ? await ask(undefined, "Git revision", "main", S.gitops.shape.revision) : INIT_DEFAULTS.revision);
   const k3sVersion =
-    o.k3sVersion ?? (chat ? await ask(undefined, "K3s version", K3S_DEFAULT_VERSION) : K3S_DEFAULT_VERSION);
+    o.k3sVersion ??
+    (chat
+      ? await ask(undefined, "K3s version", K3S_DEFAULT_VERSION, S.k3s.shape.version)
+      : K3S_DEFAULT_VERSION);
   const bucket =
-    o.bucket ?? (chat ? await ask(undefined, "R2 bucket for backups", `${name}-backups`) : `${name}-backups`);
+    o.bucket ??
+    (chat
+      ? await ask(undefined, "R2 bucket for backups", `${name}-backups`, S.backup.shape.bucket.shape.name)
+      : `${name}-backups`);
   const nodes = (o.node ?? []).map(parseNodeSpec);
   if (nodes.length === 0 && chat) {
+    const N = Node.shape;
     for (let index = 1; ; index++) {
       const role = await ask(
         undefined,
         `Node ${index} role (server|agent)`,
         index === 1 ? "server" : "agent",
+        N.role,
       );
-      const provider = await ask(undefined, `Node ${index} provider (${PROVIDERS.join("|")})`, "hetzner");
-      const region = await ask(undefined, `Node ${index} region`);
-      const nodeName = await ask(undefined, `Node ${index} name`, `${provider}-${region}-${index}`);
-      const publicIPv4 = await ask(undefined, `Node ${index} public IPv4`);
+      const provider = await ask(
+        undefined,
+        `Node ${index} provider (${PROVIDERS.join("|")})`,
+        "hetzner",
+        N.provider,
+      );
+      const region = await ask(undefined, `Node ${index} region`, undefined, N.region);
+      const nodeName = await ask(undefined, `Node ${index} name`, `${provider}-${region}-${index}`, N.name);
+      const publicIPv4 = await ask(undefined, `Node ${index} public IPv4`, undefined, N.publicIPv4);
       const ingress = await ask(
         undefined,
         `Node ${index} serves public HTTP(S) ingress? (y/n)`,
         index === 1 ? "y" : "n",
+        yesNo,
       );
       nodes.push({
         name: nodeName,
@@ -358,10 +413,23 @@ async function gatherAnswers(
         publicIPv4,
         ingress: /^y(es)?$/i.test(ingress),
       });
-      if (!/^y(es)?$/i.test(await ask(undefined, "Add another node? (y/n)", "n"))) break;
+      if (!/^y(es)?$/i.test(await ask(undefined, "Add another node? (y/n)", "n", yesNo))) break;
     }
   }
   return { name, domain, accountId, email, acmeEnvironment, repoURL, revision, k3sVersion, bucket, nodes };
+}
+
+/** Why an answer is not valid for its field (message and hint), or undefined. */
+function fieldProblem(field: z.ZodType, answer: string): string | undefined {
+  const result = field.safeParse(answer);
+  if (result.success) return undefined;
+  const issue = result.error.issues[0];
+  const hint = (issue as { params?: CheckParams } | undefined)?.params?.hint;
+  const message =
+    issue?.code === "invalid_value"
+      ? `use one of: ${issue.values.map(String).join(", ")}`
+      : (issue?.message ?? "invalid");
+  return hint ? `${message} — ${hint}` : message;
 }
 
 async function gitOrigin(ctx: CommandContext): Promise<string | undefined> {
@@ -393,6 +461,9 @@ async function terminalPrompter(signal: AbortSignal | undefined): Promise<Prompt
         }
         throw error;
       }
+    },
+    tell: async (message) => {
+      process.stderr.write(`  ✗ ${message}\n`);
     },
     close: () => rl.close(),
   };

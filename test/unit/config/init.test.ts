@@ -172,10 +172,15 @@ describe("infra init from flags", () => {
 });
 
 describe("infra init interactively", () => {
-  const script = (answers: string[]): Prompter & { questions: string[] } => {
+  const script = (answers: string[]): Prompter & { questions: string[]; told: string[] } => {
     const questions: string[] = [];
+    const told: string[] = [];
     return {
       questions,
+      told,
+      tell: async (message) => {
+        told.push(message);
+      },
       ask: async (question) => {
         questions.push(question);
         const answer = answers.shift();
@@ -228,6 +233,50 @@ describe("infra init interactively", () => {
       ],
     });
     expect(io.questions[0]).toBe("Cluster name (a DNS label)");
+  });
+
+  it("asks again until an answer is valid, saying why", async () => {
+    const io = script([
+      "Lab_1", // not a DNS label
+      "lab",
+      "lab.example.com",
+      "xyz", // not an account id
+      "0123456789abcdef0123456789abcdef",
+      "",
+      "prod", // not staging|production
+      "production",
+      "https://git.example.com/lab.git",
+      "",
+      "v1.36.1+k3s1", // too old
+      "",
+      "",
+      "servr", // not a role
+      "server",
+      "hetzner",
+      "fsn1",
+      "",
+      "10.0.0.5", // private
+      "5.75.4.4",
+      "maybe",
+      "y",
+      "n",
+    ]);
+    await initCommand(ctx(), {}, io);
+    expect(io.told).toEqual([
+      expect.stringMatching(/^"Lab_1" is not a valid cluster name .* — use lowercase letters/),
+      expect.stringMatching(/^"xyz" is not a Cloudflare account id/),
+      "use one of: staging, production",
+      expect.stringMatching(/^K3s v1\.36\.1\+k3s1 is older than v1\.36\.2\+k3s1/),
+      "use one of: server, agent",
+      expect.stringMatching(/^10\.0\.0\.5 is not a public address: private/),
+      "answer y or n",
+    ]);
+    const { config } = validateConfigText(readFileSync(join(dir, "cluster.yaml"), "utf8"), "cluster.yaml");
+    expect(config).toMatchObject({
+      name: "lab",
+      acme: { environment: "production" },
+      k3s: { version: "v1.36.3+k3s1" },
+    });
   });
 
   it("asks before overwriting, and keeps the file on no", async () => {
