@@ -97,7 +97,19 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
     .description("create or converge the whole cluster: DNS and bucket, hosts, K3s, GitOps")
     .option("--dry-run", "show what would change; change nothing")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(pending("up", 4));
+    .option("--timeout <duration>", "how long to wait for the applications to become healthy", "30m")
+    .action(
+      act(async (ctx, o) => {
+        const { durationOption } = await import("./kube/wait.js");
+        const { upCommand } = await import("./up/up.js");
+        return upCommand(ctx, {
+          dryRun: o.dryRun === true,
+          yes: o.yes === true,
+          ...(typeof o.config === "string" ? { config: o.config } : {}),
+          timeoutMs: durationOption("--timeout", String(o.timeout)),
+        });
+      }),
+    );
 
   const cluster = program.command("cluster").description("cluster lifecycle");
   cluster

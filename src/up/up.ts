@@ -1,0 +1,198 @@
+/**
+ * `infra up`: converge the whole cluster in DESIGN.md §5's order — OpenTofu (DNS records and the
+ * R2 bucket), bootstrap.yml, k3s-cluster.yml, the GitOps bootstrap, then wait until Argo CD reports
+ * every application Synced and Healthy. One confirmation up front; `--dry-run` plans every layer
+ * (tofu plan, playbooks in check mode with --diff, server-side dry-run apply) and changes nothing.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
+import { type Outcome, outcome } from "../outcome.js";
+import {
+  type AnsibleSession,
+  CheckRendered,
+  CheckVault,
+  openAnsibleSession,
+  preflightPhase,
+  ReadInventory,
+  RunPlaybook,
+} from "../phases/ansible-phases.js";
+import { formatDuration, Manager, type ManagerResult } from "../phases/manager.js";
+import type { Phase, PhaseContext } from "../phases/phase.js";
+import { confirmAction } from "../ui/confirm.js";
+
+export interface UpOptions {
+  dryRun: boolean;
+  yes: boolean;
+  config?: string;
+  /** How long to wait for the applications, in ms. */
+  timeoutMs: number;
+}
+
+export interface UpResult extends ManagerResult {
+  logFile: string;
+  kubeconfig: string;
+}
+
+/** Where k3s_server fetches the admin kubeconfig (its server rewritten to a Tailscale address). */
+export const KUBECONFIG_PATH = join(".infra", "kubeconfig");
+
+export async function upCommand(ctx: CommandContext, options: UpOptions): Promise<Outcome<UpResult>> {
+  if (!options.dryRun) {
+    await confirmAction(
+      ctx,
+      "Converge the cluster: apply DNS and the R2 bucket, provision every host, install K3s and bootstrap GitOps?",
+      options.yes,
+    );
+  }
+  const session = await openAnsibleSession(ctx.cwd, ctx.env, "up");
+  const kubeconfig = ctx.env.KUBECONFIG ?? join(ctx.cwd, KUBECONFIG_PATH);
+  const manager = new Manager({
+    reporter: ctx.reporter,
+    dryRun: options.dryRun,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  const result = await manager.run(upPhases(ctx, session, { ...options, kubeconfig }));
+  return outcome({ ...result, logFile: session.logFile, kubeconfig }, renderUp);
+}
+
+export function upPhases(
+  ctx: CommandContext,
+  session: AnsibleSession,
+  options: UpOptions & { kubeconfig: string },
+): Phase[] {
+  return [
+    new CheckRendered(session, options.config),
+    new ReadInventory(session),
+    new CheckVault(session, true),
+    preflightPhase(session, { tailscaleKey: true, k3sToken: true, firstServer: false }),
+    new ApplyDns(ctx),
+    new RunPlaybook(session, {
+      title: "Bootstrap every host (common, firewall, tailscale)",
+      playbook: "bootstrap.yml",
+    }),
+    new RunPlaybook(session, {
+      title: "Install K3s: servers one at a time, then agents",
+      playbook: "k3s-cluster.yml",
+    }),
+    new BootstrapGitOps(ctx, options.kubeconfig),
+    new WaitForApplications(ctx, options.kubeconfig, options.timeoutMs),
+  ];
+}
+
+/** OpenTofu through the dns slice: plan in a dry run, apply otherwise (already confirmed). */
+class ApplyDns implements Phase {
+  readonly title = "Apply DNS records and the R2 bucket (OpenTofu)";
+  constructor(private readonly ctx: CommandContext) {}
+  async run(phase: PhaseContext): Promise<void> {
+    const { dnsApply } = await import("../dns/dns.js");
+    const result = await dnsApply(this.ctx, { yes: true, dryRun: phase.dryRun });
+    for (const change of result.data.changes) {
+      if (phase.dryRun) phase.noteDryRun(change.address, change.action);
+    }
+    phase.reporter.step("tofu", result.human(result.data).split("\n")[0] ?? "");
+  }
+}
+
+/** Argo CD, the sops-age Secret and the root Application, by server-side apply. */
+class BootstrapGitOps implements Phase {
+  readonly title = "Bootstrap GitOps: Argo CD, the age key Secret, the root application";
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly kubeconfig: string,
+  ) {}
+  async run(phase: PhaseContext): Promise<void> {
+    if (phase.dryRun && !existsSync(this.kubeconfig)) {
+      phase.noteDryRun("gitops", "install Argo CD, create argocd/sops-age, apply kubernetes/bootstrap");
+      phase.reporter.step(
+        "gitops",
+        `no kubeconfig at ${this.kubeconfig} yet: would bootstrap after K3s is up`,
+      );
+      return;
+    }
+    const { connect } = await import("../kube/client.js");
+    const { gitopsBootstrap } = await import("../gitops/bootstrap.js");
+    const kube = await connect({ kubeconfig: this.kubeconfig }, this.ctx.env, this.ctx.cwd);
+    const result = await gitopsBootstrap(kube, {
+      root: this.ctx.cwd,
+      env: this.ctx.env,
+      dryRun: phase.dryRun,
+      reporter: phase.reporter,
+    });
+    if (phase.dryRun) for (const r of result.applied) phase.noteDryRun(`${r.kind}/${r.name}`, r.action);
+  }
+}
+
+interface ApplicationStatus {
+  metadata: { name?: string };
+  status?: { sync?: { status?: string }; health?: { status?: string; message?: string } };
+}
+
+/** Polls Argo CD's Applications until all are Synced and Healthy, printing each change. */
+class WaitForApplications implements Phase {
+  readonly title = "Wait until every Argo CD application is Synced and Healthy";
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly kubeconfig: string,
+    private readonly timeoutMs: number,
+  ) {}
+  shouldRun(phase: PhaseContext): boolean {
+    return !phase.dryRun;
+  }
+  async run(phase: PhaseContext): Promise<void> {
+    const { connect } = await import("../kube/client.js");
+    const { waitFor } = await import("../kube/wait.js");
+    const kube = await connect({ kubeconfig: this.kubeconfig }, this.ctx.env, this.ctx.cwd);
+    const seen = new Map<string, string>();
+    await waitFor(
+      async () => {
+        const apps = await kube.list<ApplicationStatus>(
+          "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications",
+        );
+        for (const app of apps) {
+          const state = `${app.status?.sync?.status ?? "Unknown"}/${app.status?.health?.status ?? "Unknown"}`;
+          const name = app.metadata.name ?? "?";
+          if (seen.get(name) !== state) phase.reporter.step(name, state);
+          seen.set(name, state);
+        }
+        const ready =
+          apps.length > 0 &&
+          apps.every((a) => a.status?.sync?.status === "Synced" && a.status.health?.status === "Healthy");
+        return ready ? apps : undefined;
+      },
+      {
+        timeoutMs: this.timeoutMs,
+        intervalMs: 5000,
+        what: "every Argo CD application Synced and Healthy",
+        hint: "see the applications' state above",
+        ...(phase.signal ? { signal: phase.signal } : {}),
+      },
+    ).catch((error: unknown) => {
+      const pending = [...seen].filter(([, s]) => s !== "Synced/Healthy").map(([n, s]) => `${n} (${s})`);
+      throw new InfraError(
+        "APPS_NOT_HEALTHY",
+        `not every application became Synced and Healthy: ${pending.join(", ")}`,
+        {
+          hint: "look at the application in Argo CD (kubectl -n argocd get applications), fix it in Git, and run `infra up` again",
+          cause: error,
+        },
+      );
+    });
+  }
+}
+
+function renderUp(data: UpResult): string {
+  const lines: string[] = [];
+  if (data.dryRun) {
+    if (data.dryRunActions.length === 0)
+      lines.push("dry-run: no cluster state altering actions would be performed");
+    else {
+      lines.push("dry-run: these changes would be made:");
+      for (const action of data.dryRunActions) lines.push(`  ${action.subject}: ${action.message}`);
+    }
+  }
+  lines.push(`==> Finished in ${formatDuration(data.durationMs)}`, `log: ${data.logFile}`);
+  if (!data.dryRun) lines.push(`Tip: export KUBECONFIG=${data.kubeconfig}; infra status`);
+  return lines.join("\n");
+}
