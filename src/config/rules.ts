@@ -183,5 +183,67 @@ export function checkRules(config: ClusterConfig): Finding[] {
     }
   });
 
+  // Extra DNS records: what Cloudflare and external-dns would refuse, caught here with a position.
+  const seenRecords = new Map<string, number>();
+  config.dns.records.forEach((record, index) => {
+    const at = (field: string): PathSegment[] => ["dns", "records", index, field];
+    if (/^(a|aaaa|cname|txt|mx|ns|srv|caa)-/.test(record.name)) {
+      error(
+        "DNS_RECORD_INVALID",
+        at("name"),
+        `"${record.name}" looks like an external-dns ownership record (prefix ${record.name.split("-")[0]}-)`,
+        "choose a name that does not start with a-, aaaa-, cname-, txt-, mx-, ns-, srv- or caa-",
+      );
+    }
+    if (record.proxied && record.ttl !== 1) {
+      error(
+        "DNS_RECORD_INVALID",
+        at("ttl"),
+        "a proxied record has Cloudflare's automatic TTL",
+        "set ttl: 1 for proxied records",
+      );
+    }
+    if (record.proxied && record.type === "TXT") {
+      error("DNS_RECORD_INVALID", at("proxied"), "a TXT record cannot be proxied", "set proxied: false");
+    }
+    if (record.type === "A" && parseIPv4(record.content) === undefined) {
+      error(
+        "DNS_RECORD_INVALID",
+        at("content"),
+        `"${record.content}" is not an IPv4 address`,
+        "an A record points at an IPv4 address",
+      );
+    }
+    if (record.type === "AAAA" && !record.content.includes(":")) {
+      error(
+        "DNS_RECORD_INVALID",
+        at("content"),
+        `"${record.content}" is not an IPv6 address`,
+        "an AAAA record points at an IPv6 address",
+      );
+    }
+    const key = `${record.name}/${record.type}/${record.content}`;
+    const first = seenRecords.get(key);
+    if (first !== undefined) {
+      error(
+        "DNS_RECORD_DUPLICATE",
+        at("name"),
+        `the same record as dns.records[${first}]`,
+        "remove one of them",
+      );
+    } else seenRecords.set(key, index);
+    if (
+      record.type === "CNAME" &&
+      config.dns.records.some((other, i) => i !== index && other.name === record.name)
+    ) {
+      error(
+        "DNS_RECORD_INVALID",
+        at("type"),
+        `"${record.name}" has a CNAME and other records`,
+        "a CNAME must be the only record of its name",
+      );
+    }
+  });
+
   return findings;
 }

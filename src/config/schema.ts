@@ -308,20 +308,34 @@ const Schedule = (defaults: { schedule: string; ttl: string }, what: string) =>
     })
     .prefault({});
 
+const RECORD_NAME = /^(@|[a-z0-9_]([-a-z0-9_]{0,61}[a-z0-9])?(\.[a-z0-9_]([-a-z0-9_]{0,61}[a-z0-9])?)*)$/;
+
 const DnsRecord = z.strictObject({
-  name: z.string().min(1).meta({ description: 'Record name relative to the zone, e.g. "www" or "@".' }),
-  type: z.enum(["A", "AAAA", "CNAME", "TXT", "MX", "CAA"]).meta({ description: "Record type." }),
+  name: formatted(
+    RECORD_NAME,
+    "DNS_RECORD_INVALID",
+    "not a record name relative to the zone",
+    'use lowercase labels relative to the zone ("www", "status.eu") or "@" for the apex; no wildcard, no trailing dot',
+    'Record name relative to the zone, e.g. "www" or "@".',
+  ),
+  type: z.enum(["A", "AAAA", "CNAME", "TXT"]).meta({ description: "Record type: A, AAAA, CNAME or TXT." }),
   content: z.string().min(1).meta({ description: "Record content (address, target, text)." }),
   proxied: z
     .boolean()
     .default(false)
-    .meta({ description: "Optional. Proxied through Cloudflare. Default: false." }),
+    .meta({ description: "Optional. Proxied through Cloudflare (A, AAAA, CNAME; ttl 1). Default: false." }),
   ttl: z
     .number()
     .int()
-    .min(1)
+    .refine((ttl) => ttl === 1 || (ttl >= 60 && ttl <= 86400), {
+      error: (issue) => `${JSON.stringify(issue.input)} is not a Cloudflare TTL`,
+      params: {
+        code: "DNS_RECORD_INVALID",
+        hint: "use 1 (automatic) or whole seconds from 60 to 86400",
+      } satisfies CheckParams,
+    })
     .default(300)
-    .meta({ description: "Optional. TTL in seconds; 1 = automatic. Default: 300." }),
+    .meta({ description: "Optional. TTL in seconds: 1 (automatic) or 60-86400. Default: 300." }),
 });
 
 export const ClusterConfig = z

@@ -298,6 +298,21 @@ const INVALID: {
     message: /is not a Git repository URL/,
   },
   {
+    file: "dns-record-proxied-ttl",
+    code: "DNS_RECORD_INVALID",
+    path: "dns.records[0].ttl",
+    at: [24, 12],
+    message: /a proxied record has Cloudflare's automatic TTL/,
+    hint: /ttl: 1/,
+  },
+  {
+    file: "dns-record-a-content",
+    code: "DNS_RECORD_INVALID",
+    path: "dns.records[0].content",
+    at: [22, 16],
+    message: /"example.pages.dev" is not an IPv4 address/,
+  },
+  {
     file: "dns-record-reserved",
     code: "DNS_RECORD_RESERVED",
     path: "dns.records[0].name",
