@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -379,5 +379,38 @@ describe("preflight stops a run before anything changes", () => {
     expect(await readFile(log, "utf8")).toContain("v2_runner_on_unreachable");
     expect(lines).toContain("==> Running phase: Check every host before changing anything");
     expect(lines.some((l) => l.startsWith("==> Running phase: Bootstrap"))).toBe(false);
+  });
+
+  it("k3s-upgrade.yml refuses a downgrade before any node is drained", async () => {
+    const hostsFile = await loopbackInventory("downgrade", { controller: local });
+    // A stand-in for /usr/local/bin/k3s that reports a newer release than k3s_version (v1.36.3+k3s1).
+    const fakeK3s = join(dir, "downgrade", "k3s");
+    await writeFile(fakeK3s, "#!/bin/sh\necho 'k3s version v1.37.1+k3s1 (0123abcd)'\n");
+    await chmod(fakeK3s, 0o755);
+    const events: PlaybookEvent[] = [];
+    const error = await runPlaybook(
+      {
+        playbook: "k3s-upgrade.yml",
+        inventory: hostsFile,
+        // preflight_passed skips the host checks (this container is not a supported host)
+        extraVars: {
+          preflight_passed: true,
+          upgrade_k3s_binary: fakeK3s,
+          vault_k3s_token: secrets.vault_k3s_token,
+        },
+      },
+      {
+        ansibleDir: ANSIBLE_DIR,
+        env: runEnv(),
+        logFile: join(dir, "logs", "downgrade.log"),
+        onEvent: (e) => events.push(e),
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InfraError);
+    expect((error as InfraError).message).toMatch(
+      /^controller: task "Assert that the target version is not older than the running one" failed: controller runs K3s v1\.37\.1\+k3s1, newer than k3s_version v1\.36\.3\+k3s1/,
+    );
+    const tasks = events.filter((e) => e.type === "task").map((e) => (e as { name: string }).name);
+    expect(tasks.some((t) => /drain/i.test(t))).toBe(false);
   });
 });
