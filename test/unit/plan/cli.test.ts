@@ -2,24 +2,17 @@
  * End to end through the built CLI (`npm run test:unit` builds first): `node dist/bin.js plan`
  * and friends on the repository and on temporary projects, checking stdout, stderr and exit codes.
  */
-import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
+import { runCli } from "../../helpers/cli.js";
 
 const BIN = join(PACKAGE_ROOT, "dist", "bin.js");
 let dir: string;
 
-function infra(args: string[], cwd = PACKAGE_ROOT) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const infra = (args: string[], cwd = PACKAGE_ROOT) => runCli(args, { cwd });
 
 beforeAll(() => {
   if (!existsSync(BIN))
