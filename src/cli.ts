@@ -4,7 +4,6 @@
  */
 import { Command, Option } from "commander";
 import type { CommandContext, GlobalOptions } from "./context.js";
-import { notBuilt } from "./errors.js";
 import type { Outcome } from "./outcome.js";
 import { VERSION } from "./version.js";
 
@@ -30,7 +29,6 @@ export function buildProgram(context: CommandContext, deliver: Deliver): Command
       const options = { ...command.optsWithGlobals(), args: command.args } as Record<string, unknown>;
       deliver(await body(context, options));
     };
-  const pending = (name: string, issue: number) => act(async () => Promise.reject(notBuilt(name, issue)));
 
   program
     .command("init")

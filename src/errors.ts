@@ -8,7 +8,7 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
-export type ErrorKind = "runtime" | "usage" | "config" | "preflight" | "interrupted" | "not-built";
+export type ErrorKind = "runtime" | "usage" | "config" | "preflight" | "interrupted";
 
 /** Where an error was found: a file, optionally a line/column, optionally a field path. */
 export interface ErrorLocation {
@@ -71,14 +71,6 @@ export class InfraError extends Error {
         return ExitCode.runtime;
     }
   }
-}
-
-/** A command that is declared in the CLI but whose capability is not built yet. */
-export function notBuilt(command: string, issue: number): InfraError {
-  return new InfraError("NOT_BUILT", `\`infra ${command}\` is not built yet.`, {
-    kind: "not-built",
-    hint: `It is tracked in issue #${issue}; nothing was changed.`,
-  });
 }
 
 /** Formats a location as `file:line:column (path)`, leaving out what is unknown. */
