@@ -23,6 +23,8 @@ import {
 const SERVER = "server-1";
 const AGENT = "agent-1";
 const log = (line: string) => console.log(`[hosts] ${line}`);
+/** A converge under software emulation on a busy 2-core machine can take most of an hour. */
+const RUN_TIMEOUT = 3_600_000;
 
 let cluster: TestCluster;
 let failed = false;
@@ -61,56 +63,68 @@ describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a rea
     }
   });
 
-  it("fault: the agent made unreachable after the run starts fails clearly while the server completes", async () => {
-    const agent = cluster.vm(AGENT);
-    let cut = false;
-    const run = await cluster.run("1-fault", {
-      onLine: (line) => {
-        // Cut the agent's network once the run is well under way: when the tailscale role starts
-        // (common and firewall have run on both hosts).
-        if (!cut && /^TASK \[tailscale : /.test(line)) {
-          cut = true;
-          log(`cutting ${AGENT}'s network at: ${line}`);
-          void agent.setLink("net0", false);
-        }
-      },
-    });
-    runs["1-fault"] = run;
-    log(describeRun(run));
-    expect(cut, "the fault was injected (the tailscale role started)").toBe(true);
-    expect(run.exitCode, describeRun(run)).not.toBe(0);
-    expect(run.recap[AGENT]?.unreachable, describeRun(run)).toBe(1);
-    expect(run.failures[AGENT]?.unreachable).toBe(true);
-    expect(run.failures[AGENT]?.message).toMatch(/UNREACHABLE/);
-    expect(run.recap[SERVER]?.failed, describeRun(run)).toBe(0);
-    expect(run.recap[SERVER]?.unreachable, describeRun(run)).toBe(0);
-    // The server went through every play, including the prerequisites and the fact report.
-    expect(tailscaleIpFacts(run)[SERVER]).toMatch(/^100\./);
-    expect(tailscaleIpFacts(run)[AGENT]).toBeUndefined();
-    await agent.setLink("net0", true);
-  });
+  it(
+    "fault: the agent made unreachable after the run starts fails clearly while the server completes",
+    async () => {
+      const agent = cluster.vm(AGENT);
+      let cut = false;
+      const run = await cluster.run("1-fault", {
+        onLine: (line) => {
+          // Cut the agent's network once the run is well under way: when the tailscale role starts
+          // (common and firewall have run on both hosts).
+          if (!cut && /^TASK \[tailscale : /.test(line)) {
+            cut = true;
+            log(`cutting ${AGENT}'s network at: ${line}`);
+            void agent.setLink("net0", false);
+          }
+        },
+      });
+      runs["1-fault"] = run;
+      log(describeRun(run));
+      expect(cut, "the fault was injected (the tailscale role started)").toBe(true);
+      expect(run.exitCode, describeRun(run)).not.toBe(0);
+      expect(run.recap[AGENT]?.unreachable, describeRun(run)).toBe(1);
+      expect(run.failures[AGENT]?.unreachable).toBe(true);
+      expect(run.failures[AGENT]?.message).toMatch(/UNREACHABLE/);
+      expect(run.recap[SERVER]?.failed, describeRun(run)).toBe(0);
+      expect(run.recap[SERVER]?.unreachable, describeRun(run)).toBe(0);
+      // The server went through every play, including the prerequisites and the fact report.
+      expect(tailscaleIpFacts(run)[SERVER]).toMatch(/^100\./);
+      expect(tailscaleIpFacts(run)[AGENT]).toBeUndefined();
+      await agent.setLink("net0", true);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it("a re-run with the agent back converges both hosts", async () => {
-    await cluster.vm(AGENT).waitForSsh(120_000);
-    const run = await cluster.run("2-converge");
-    runs["2-converge"] = run;
-    log(describeRun(run));
-    expect(run.exitCode, describeRun(run)).toBe(0);
-    for (const host of [SERVER, AGENT]) {
-      expect(run.recap[host]?.failed, describeRun(run)).toBe(0);
-      expect(run.recap[host]?.unreachable, describeRun(run)).toBe(0);
-    }
-    expect(run.recap[AGENT]?.changed, "the agent still had work to do").toBeGreaterThan(0);
-  });
+  it(
+    "a re-run with the agent back converges both hosts",
+    async () => {
+      await cluster.vm(AGENT).waitForSsh(120_000);
+      const run = await cluster.run("2-converge");
+      runs["2-converge"] = run;
+      log(describeRun(run));
+      expect(run.exitCode, describeRun(run)).toBe(0);
+      for (const host of [SERVER, AGENT]) {
+        expect(run.recap[host]?.failed, describeRun(run)).toBe(0);
+        expect(run.recap[host]?.unreachable, describeRun(run)).toBe(0);
+      }
+      expect(run.recap[AGENT]?.changed, "the agent still had work to do").toBeGreaterThan(0);
+    },
+    RUN_TIMEOUT,
+  );
 
-  it("a third run changes nothing", async () => {
-    const run = await cluster.run("3-idempotence");
-    runs["3-idempotence"] = run;
-    log(describeRun(run));
-    expect(run.exitCode, describeRun(run)).toBe(0);
-    expect(run.changedTasks, "tasks that reported changed on the re-run").toEqual({});
-    for (const host of [SERVER, AGENT]) expect(run.recap[host]?.changed).toBe(0);
-  });
+  it(
+    "a third run changes nothing",
+    async () => {
+      const run = await cluster.run("3-idempotence");
+      runs["3-idempotence"] = run;
+      log(describeRun(run));
+      expect(run.exitCode, describeRun(run)).toBe(0);
+      expect(run.changedTasks, "tasks that reported changed on the re-run").toEqual({});
+      for (const host of [SERVER, AGENT]) expect(run.recap[host]?.changed).toBe(0);
+    },
+    RUN_TIMEOUT,
+  );
 
   it("sshd: password and keyboard-interactive login off, root by key only", async () => {
     for (const vm of cluster.vms) {

@@ -57,9 +57,21 @@ const SSH_OPTIONS = [
 
 /** Every QEMU this process started: killed when the process exits, whatever the path out. */
 const running = new Set<ChildProcess>();
-process.once("exit", () => {
+const killAll = () => {
   for (const child of running) child.kill("SIGKILL");
-});
+};
+process.once("exit", killAll);
+// A test run stopped from outside (Ctrl-C, a CI timeout) must not leave emulators behind.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129],
+] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(code);
+  });
+}
 
 export class Vm {
   readonly consoleLog: string;
