@@ -48,6 +48,33 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
       2,
     )}\n`,
   );
+  // headscale refuses an empty DERP map. This one region points at the guest's own loopback, where
+  // nothing listens and no STUN runs: no relay exists, and nothing is sent off the machine.
+  const derpMap = join(dir, "derp.yaml");
+  await writeFile(
+    derpMap,
+    stringify({
+      regions: {
+        900: {
+          regionid: 900,
+          regioncode: "none",
+          regionname: "No relay (host tier)",
+          nodes: [
+            {
+              name: "900a",
+              regionid: 900,
+              hostname: "derp.invalid",
+              ipv4: "127.0.0.1",
+              ipv6: "none",
+              stunport: -1,
+              stunonly: false,
+              derpport: 9,
+            },
+          ],
+        },
+      },
+    }),
+  );
   const config = join(dir, "config.yaml");
   await writeFile(
     config,
@@ -62,7 +89,7 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
       derp: {
         server: { enabled: false },
         urls: [],
-        paths: [],
+        paths: [derpMap],
         auto_update_enabled: false,
       },
       disable_check_updates: true,

@@ -74,8 +74,6 @@ export async function passwordLogin(
       "ConnectTimeout=15",
       "-o",
       "IdentitiesOnly=yes",
-      "-o",
-      "IdentityFile=/dev/null",
       "-p",
       String(vm.spec.sshPort),
       "root@127.0.0.1",
