@@ -37,6 +37,15 @@ export async function backupLogsCommand(
       },
     );
   }
+  if (phase === "FailedValidation") {
+    throw new InfraError(
+      "LOG_NOT_FOUND",
+      `${kind} ${options.name} failed validation, so Velero stored no log`,
+      {
+        hint: `the reasons are in \`infra backup describe ${options.name}\``,
+      },
+    );
+  }
   let log: string;
   try {
     log = await velero.download(

@@ -226,7 +226,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
     pki,
     join(dir, "etcd"),
     join(dir, "s3"),
-    join(dir, "s3meta"),
+    join(dir, "sidecar"),
     join(dir, "plugins"),
     join(dir, "tmp"),
     join(dir, "home"),
@@ -376,7 +376,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
         "--quiet",
         "posix",
         "--sidecar",
-        join(dir, "s3meta"),
+        join(dir, "sidecar"),
         s3Root,
       ]);
       await until("versitygw", async () => (await fetch(`${endpoint}/`)).status > 0, 30_000, logs);
@@ -488,6 +488,21 @@ export async function installVelero(plane: ControlPlane): Promise<void> {
       kind: "Secret",
       metadata: { name: "velero-r2", namespace: plane.veleroNamespace },
       stringData: { cloud: credentials },
+    },
+    // Velero's restore controller reads its own Deployment (for the restore helper's image and settings);
+    // out of cluster there is none, so declare it (no scheduler here: it never runs a pod)
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "velero", namespace: plane.veleroNamespace, labels: { component: "velero" } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { deploy: "velero" } },
+        template: {
+          metadata: { labels: { deploy: "velero" } },
+          spec: { containers: [{ name: "velero", image: "velero/velero:v1.18.3", args: ["server"] }] },
+        },
+      },
     },
     {
       apiVersion: "velero.io/v1",
