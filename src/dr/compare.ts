@@ -30,7 +30,7 @@ const VOLATILE_ANNOTATIONS = [
 ];
 
 /** The object as it should look identical after a restore. */
-export function normalize(object: KubeObject, from?: string, to?: string): unknown {
+export function normalize(object: KubeObject, from?: string, to?: string, kind = object.kind): unknown {
   const copy = JSON.parse(JSON.stringify(object)) as KubeObject & {
     spec?: Record<string, unknown>;
     status?: unknown;
@@ -42,14 +42,15 @@ export function normalize(object: KubeObject, from?: string, to?: string): unkno
   if (copy.metadata.labels && Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
   if (copy.metadata.annotations && Object.keys(copy.metadata.annotations).length === 0)
     delete copy.metadata.annotations;
-  if (copy.kind === "Service" && copy.spec) {
+  // items of a list carry no kind of their own: the caller names it
+  if (kind === "Service" && copy.spec) {
     // Velero drops the allocated cluster IPs (and node ports) so the API server assigns new ones
     delete copy.spec.clusterIP;
     delete copy.spec.clusterIPs;
     delete copy.spec.healthCheckNodePort;
     for (const port of (copy.spec.ports as Record<string, unknown>[] | undefined) ?? []) delete port.nodePort;
   }
-  if (copy.kind === "PersistentVolumeClaim" && copy.spec) delete copy.spec.volumeName;
+  if (kind === "PersistentVolumeClaim" && copy.spec) delete copy.spec.volumeName;
   const text = JSON.stringify(copy);
   return JSON.parse(from && to && from !== to ? text.replaceAll(`"${from}"`, `"${to}"`) : text);
 }
@@ -107,8 +108,8 @@ export function compareNamespaces(
       continue;
     }
     const paths = diffPaths(
-      normalize(item.object, sourceNamespace, targetNamespace),
-      normalize(other.object, sourceNamespace, targetNamespace),
+      normalize(item.object, sourceNamespace, targetNamespace, item.kind),
+      normalize(other.object, sourceNamespace, targetNamespace, other.kind),
     );
     if (paths.length) result.different.push({ object: label, paths });
     else result.matched++;

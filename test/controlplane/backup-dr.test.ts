@@ -183,7 +183,7 @@ describe("backup round trip", () => {
   it("runs a DR drill end to end and cleans up after itself", async () => {
     const backupsBefore = await backupNames();
     const drill = await drillCommand(plane.context(), { namespace: "shop", timeout: "10m" });
-    expect(drill.data.failure).toBeUndefined();
+    expect(drill.data.failure, JSON.stringify(drill.data.comparison?.different)).toBeUndefined();
     expect(drill.data.pass).toBe(true);
     expect(drill.data.comparison?.compared).toBeGreaterThanOrEqual(50);
     expect(drill.data.comparison?.missing).toEqual([]);
@@ -347,11 +347,17 @@ describe("failures are reported honestly", () => {
     // reading works with the narrow role...
     await expect
       .poll(
-        async () =>
-          (await backupListCommand(plane.context({ kubeconfig }), {}).catch(() => undefined))?.data.backups
-            .length,
+        async () => {
+          try {
+            const listed = await backupListCommand(plane.context({ kubeconfig }), {});
+            return listed.data.backups.length > 0 ? "listed" : "empty";
+          } catch (error) {
+            return (error as Error).message;
+          }
+        },
+        { timeout: 30_000, interval: 500 },
       )
-      .toBeGreaterThan(0);
+      .toBe("listed");
     // ...creating does not, and nothing is created
     const before = await backupNames();
     const error = await rejects(
