@@ -336,9 +336,15 @@ describe("failures are reported honestly", () => {
           },
           {
             apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRole",
+            metadata: { name: "namespace-reader" },
+            rules: [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"] }],
+          },
+          {
+            apiVersion: "rbac.authorization.k8s.io/v1",
             kind: "ClusterRoleBinding",
-            metadata: { name: "viewer-view" },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+            metadata: { name: "viewer-namespaces" },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "namespace-reader" },
             subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }],
           },
         ],
