@@ -279,7 +279,14 @@ async function prepareGoModule(
   await mkdir(src, { recursive: true });
   await writeFile(join(src, "go.mod"), goModFor(tool));
   await copyFile(join(upstream, "go.sum"), join(src, "go.sum")).catch(() => undefined);
-  await exec("go", ["get", `${tool.module}@${tool.version}`], { cwd: src, env: modEnv });
+  // naming the packages (not only the module) makes `go get` record the go.sum entries of everything they
+  // import; with only the module, a build under the default -mod=readonly fails on a machine whose module
+  // cache is empty ("missing go.sum entry"), e.g. for k8s.io/kubernetes and Velero
+  const targets = new Set([
+    `${tool.module}@${tool.version}`,
+    ...tool.packages.map((p) => `${p}@${tool.version}`),
+  ]);
+  await exec("go", ["get", ...targets], { cwd: src, env: modEnv });
   return src;
 }
 
