@@ -147,7 +147,23 @@ describe("backup round trip", () => {
   });
 
   it("lists backups with phase and items, and prints the backup log", async () => {
+    await plane.kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "velero.io/v1",
+        kind: "Schedule",
+        metadata: { name: "daily", namespace: "velero" },
+        spec: {
+          schedule: "0 3 * * *",
+          paused: true,
+          template: { includedNamespaces: ["*"], ttl: "720h0m0s" },
+        },
+      }),
+    );
     const list = await backupListCommand(plane.context(), {});
+    expect(list.data.schedules).toEqual([
+      expect.objectContaining({ name: "daily", schedule: "0 3 * * *", paused: true, lastBackup: undefined }),
+    ]);
     const row = list.data.backups.find((b) => b.name === "shop-1");
     expect(row?.phase).toBe("Completed");
     expect(row?.totalItems).toBeGreaterThanOrEqual(50);
