@@ -31,6 +31,9 @@ export async function applyObjects(
 ): Promise<ApplyResult[]> {
   let types = await discoverResources(kube);
   const results: ApplyResult[] = [];
+  // In a dry run a new namespace is not persisted, so the server cannot dry-run the objects inside
+  // it (NotFound); they are reported as what would be applied instead.
+  const unborn = new Set<string>();
   for (const object of applyOrder(objects)) {
     let type = findType(types, object);
     // A CRD applied earlier in this pass makes its kind known only after a new discovery.
@@ -49,17 +52,22 @@ export async function applyObjects(
       );
     }
     const namespace = type.namespaced ? (object.metadata.namespace ?? "default") : undefined;
-    await kube.request("PATCH", resourcePath(type.apiVersion, type.plural, namespace, name), {
-      body: object,
-      contentType: "application/apply-patch+yaml",
-      query: { fieldManager: FIELD_MANAGER, force: true, dryRun: options.dryRun ? "All" : undefined },
-    });
     const result: ApplyResult = {
       kind: object.kind ?? "",
       name,
       action: options.dryRun ? "would apply" : "applied",
     };
     if (namespace) result.namespace = namespace;
+    if (options.dryRun && object.kind === "Namespace" && !(await kube.find(`/api/v1/namespaces/${name}`))) {
+      unborn.add(name);
+    }
+    if (!(namespace && unborn.has(namespace))) {
+      await kube.request("PATCH", resourcePath(type.apiVersion, type.plural, namespace, name), {
+        body: object,
+        contentType: "application/apply-patch+yaml",
+        query: { fieldManager: FIELD_MANAGER, force: true, dryRun: options.dryRun ? "All" : undefined },
+      });
+    }
     results.push(result);
     options.onApplied?.(result);
   }

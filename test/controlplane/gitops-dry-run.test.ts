@@ -10,15 +10,14 @@
  * - system-upgrade-controller `Plan`s (its CRD is installed by the controller; no CRD file is published
  *   as a Go module, `infra check` validates them against a local schema instead).
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { exec } from "../../src/adapters/exec.js";
-import { loadSchemaSources } from "../../src/check/schema-cache.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
+import { installCrds, yamlFiles } from "./crds.js";
 import { type ControlPlane, startControlPlane } from "./harness.js";
 
 const NOT_OBJECTS = new Set(["Kustomization", "Component", "ksops"]);
@@ -27,51 +26,9 @@ const NEEDS_CONTROLLER = new Set(["upgrade.cattle.io/v1/Plan"]);
 let plane: ControlPlane;
 let failed = false;
 
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return yamlFiles(path);
-    return /\.ya?ml$/.test(name) && !name.endsWith(".sops.yaml") ? [path] : [];
-  });
-}
-
-async function moduleDir(module: string, version: string): Promise<string> {
-  const out = await exec("go", ["mod", "download", "-json", `${module}@${version}`], {
-    cwd: tmpdir(),
-    env: { ...process.env, GOFLAGS: "-mod=mod" },
-  });
-  return (JSON.parse(out.stdout) as { Dir: string }).Dir;
-}
-
-async function crdDocuments(): Promise<string[]> {
-  const sources = await loadSchemaSources();
-  const docs: string[] = [];
-  for (const source of sources.crds) {
-    const dir = await moduleDir(source.module, source.version);
-    for (const path of source.paths) {
-      const full = join(dir, path);
-      const files = statSync(full).isDirectory() ? yamlFiles(full) : [full];
-      for (const file of files) {
-        for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
-          const value = doc.toJS() as { kind?: string } | null;
-          if (value?.kind === "CustomResourceDefinition") docs.push(JSON.stringify(value));
-        }
-      }
-    }
-  }
-  return docs;
-}
-
 beforeAll(async () => {
   plane = await startControlPlane({ velero: false });
-  const crds = await crdDocuments();
-  const file = join(plane.dir, "crds.json");
-  await writeFile(
-    file,
-    JSON.stringify({ apiVersion: "v1", kind: "List", items: crds.map((c) => JSON.parse(c)) }),
-  );
-  await plane.kubectl(["apply", "--server-side", "-f", file]);
-  await plane.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
+  await installCrds(plane);
 }, 600_000);
 
 afterEach((context) => {
