@@ -1,7 +1,5 @@
 /** What every backup and DR command shares: reaching the cluster, confirming, rendering. */
-import { createInterface } from "node:readline/promises";
 import type { CommandContext } from "../context.js";
-import { InfraError } from "../errors.js";
 import { connect, type KubeClient } from "../kube/client.js";
 import { formatDuration } from "../kube/wait.js";
 import { Velero } from "./velero.js";
@@ -29,28 +27,8 @@ export async function openVelero(ctx: CommandContext, options: ClusterOptions): 
  * Asks before a change. `--yes` skips the question; without a terminal the command refuses
  * (a script must say --yes explicitly), so nothing changes by accident.
  */
-export async function confirm(
-  ctx: CommandContext,
-  question: string,
-  yes: boolean | undefined,
-): Promise<void> {
-  if (yes) return;
-  if (!ctx.interactive) {
-    throw new InfraError("CONFIRMATION_REQUIRED", `${question} — refusing without confirmation`, {
-      kind: "usage",
-      hint: "re-run with --yes to confirm, or with --dry-run to see what would change",
-    });
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) {
-      throw new InfraError("CANCELLED", "cancelled; nothing was changed", { kind: "interrupted" });
-    }
-  } finally {
-    rl.close();
-  }
-}
+/** Asking before destructive work is shared by every command: see ui/confirm.ts. */
+export { confirmAction as confirm } from "../ui/confirm.js";
 
 export function age(timestamp: string | undefined, now = Date.now()): string {
   if (!timestamp) return "-";

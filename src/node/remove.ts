@@ -1,9 +1,9 @@
 /** `infra node remove NAME`: drain the node, delete its Node object, uninstall K3s from the host. */
 import type { CommandContext } from "../context.js";
-import { InfraError } from "../errors.js";
 import type { Outcome } from "../outcome.js";
 import { type AnsibleCommandResult, runAnsibleCommand } from "../phases/ansible-command.js";
 import { nodeRemovePhases } from "../phases/node-remove.js";
+import { confirmAction } from "../ui/confirm.js";
 
 export interface NodeRemoveOptions {
   name: string;
@@ -17,14 +17,11 @@ export async function nodeRemoveCommand(
   ctx: CommandContext,
   options: NodeRemoveOptions,
 ): Promise<Outcome<AnsibleCommandResult>> {
-  if (!options.dryRun && !options.yes) {
-    throw new InfraError(
-      "CONFIRMATION_REQUIRED",
-      `removing ${options.name} drains it, deletes its Node and uninstalls K3s`,
-      {
-        kind: "usage",
-        hint: `look first with: infra node remove ${options.name} --dry-run; then confirm with --yes`,
-      },
+  if (!options.dryRun) {
+    await confirmAction(
+      ctx,
+      `Remove ${options.name}: drain it, delete its Node and uninstall K3s (look first with --dry-run)?`,
+      options.yes,
     );
   }
   return runAnsibleCommand(
