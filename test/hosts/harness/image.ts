@@ -117,7 +117,7 @@ function files(mirrorSources: string): Record<string, string> {
 }
 const MODES: Record<string, number> = { "/usr/local/sbin/infra-provision": 0o755 };
 
-/** Units masked for a quiet, deterministic guest under emulation (documented in docs/testing-hosts.md). */
+/** Units masked for a quiet, deterministic guest under emulation (documented in docs/testing.md). */
 const MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer"];
 
 const SUITE = "bookworm";
