@@ -44,7 +44,9 @@ function fail(error: unknown): number {
   if (error instanceof InfraError) {
     if (json) {
       const { code, message, hint, location, details } = error;
-      process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message, hint, location, details } }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, error: { code, message, hint, location, details } }, null, 2)}\n`,
+      );
     } else {
       const where = formatLocation(error.location);
       process.stderr.write(`✗ ${where ? `${where}: ` : ""}${error.message}\n`);
