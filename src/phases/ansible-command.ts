@@ -63,17 +63,22 @@ export async function runAnsibleCommand(
 }
 
 export function renderAnsibleCommand(data: AnsibleCommandResult): string {
-  const lines: string[] = [];
-  if (data.dryRun) {
-    if (data.dryRunActions.length === 0)
-      lines.push("dry-run: no cluster state altering actions would be performed");
-    else {
-      lines.push("dry-run: these changes would be made:");
-      for (const action of data.dryRunActions) lines.push(`  ${action.subject}: ${action.message}`);
-    }
-  }
-  lines.push(`==> Finished in ${formatDuration(data.durationMs)}`);
-  lines.push(`log: ${data.logFile}`);
+  const lines = [
+    ...renderDryRun(data),
+    `==> Finished in ${formatDuration(data.durationMs)}`,
+    `log: ${data.logFile}`,
+  ];
   if (data.tip && !data.dryRun) lines.push(`Tip: ${data.tip}`);
   return lines.join("\n");
+}
+
+/** What a dry run found would change, in k0sctl's words. Empty for a real run. */
+export function renderDryRun(data: ManagerResult): string[] {
+  if (!data.dryRun) return [];
+  if (data.dryRunActions.length === 0)
+    return ["dry-run: no cluster state altering actions would be performed"];
+  return [
+    "dry-run: these changes would be made:",
+    ...data.dryRunActions.map((a) => `  ${a.subject}: ${a.message}`),
+  ];
 }

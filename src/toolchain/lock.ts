@@ -4,14 +4,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { cacheRoot } from "./paths.js";
 
 /**
- * One install at a time per cache, across processes (parallel test runs, two shells):
- * builds are heavy on 2 cores and two writers must not fill the same directory.
+ * Runs `body` holding the lock directory `lock`, across processes (parallel test runs, two shells).
  * mkdir is atomic; a lock whose owner process is gone is taken over.
  */
-export async function withCacheLock<T>(env: NodeJS.ProcessEnv, body: () => Promise<T>): Promise<T> {
-  const root = cacheRoot(env);
-  await mkdir(root, { recursive: true });
-  const lock = join(root, ".install.lock");
+export async function withDirectoryLock<T>(lock: string, body: () => Promise<T>): Promise<T> {
+  await mkdir(join(lock, ".."), { recursive: true });
   for (;;) {
     try {
       await mkdir(lock);
@@ -28,6 +25,14 @@ export async function withCacheLock<T>(env: NodeJS.ProcessEnv, body: () => Promi
   } finally {
     await rm(lock, { recursive: true, force: true });
   }
+}
+
+/**
+ * One install at a time per cache: builds are heavy on 2 cores and two writers must not fill the
+ * same directory.
+ */
+export function withCacheLock<T>(env: NodeJS.ProcessEnv, body: () => Promise<T>): Promise<T> {
+  return withDirectoryLock(join(cacheRoot(env), ".install.lock"), body);
 }
 
 function isAlive(pid: number): boolean {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
+import { renderDryRun } from "../phases/ansible-command.js";
 import {
   type AnsibleSession,
   CheckRendered,
@@ -183,16 +184,11 @@ class WaitForApplications implements Phase {
 }
 
 function renderUp(data: UpResult): string {
-  const lines: string[] = [];
-  if (data.dryRun) {
-    if (data.dryRunActions.length === 0)
-      lines.push("dry-run: no cluster state altering actions would be performed");
-    else {
-      lines.push("dry-run: these changes would be made:");
-      for (const action of data.dryRunActions) lines.push(`  ${action.subject}: ${action.message}`);
-    }
-  }
-  lines.push(`==> Finished in ${formatDuration(data.durationMs)}`, `log: ${data.logFile}`);
+  const lines = [
+    ...renderDryRun(data),
+    `==> Finished in ${formatDuration(data.durationMs)}`,
+    `log: ${data.logFile}`,
+  ];
   if (!data.dryRun) lines.push(`Tip: export KUBECONFIG=${data.kubeconfig}; infra status`);
   return lines.join("\n");
 }
