@@ -483,7 +483,7 @@ export const ClusterConfig = z
             ).default("velero"),
             daily: Schedule({ schedule: "0 3 * * *", ttl: "720h0m0s" }, "daily (all namespaces)"),
             critical: Schedule(
-              { schedule: "0 */6 * * *", ttl: "168h0m0s" },
+              { schedule: "0 * * * *", ttl: "168h0m0s" },
               "critical (namespaces labelled backup=critical)",
             ),
           })

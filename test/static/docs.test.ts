@@ -109,6 +109,31 @@ describe("documentation", () => {
     expect(failures, failures.join("\n")).toEqual([]);
   });
 
+  it("every runbook has Prerequisites, Steps, Verification and Rollback, in that order", () => {
+    const runbooks = markdownFiles.filter((f) => f.startsWith("docs/runbooks/"));
+    expect(runbooks.map((f) => f.replace(/^.*\//, ""))).toEqual(
+      expect.arrayContaining([
+        "add-node.md",
+        "remove-node.md",
+        "upgrade-k3s.md",
+        "restore-service.md",
+        "rotate-secrets.md",
+        "recover-server.md",
+      ]),
+    );
+    for (const file of runbooks) {
+      const headings = read(file)
+        .split("\n")
+        .filter((l) => /^## /.test(l))
+        .map((l) => l.slice(3).trim());
+      const wanted = ["Prerequisites", "Steps", "Verification", "Rollback"];
+      expect(
+        headings.filter((h) => wanted.includes(h)),
+        file,
+      ).toEqual(wanted);
+    }
+  });
+
   it("passes markdownlint", async () => {
     const { lint } = await import("markdownlint/promise");
     const config = JSON.parse(read(".markdownlint.json")) as Record<string, unknown>;
