@@ -41,8 +41,13 @@ export function exec(
       env: options.env ?? process.env,
       signal: options.signal,
       stdio: ["pipe", "pipe", "pipe"],
-      timeout: options.timeoutMs,
     });
+    // Our own timer rather than spawn's `timeout`: spawn's is not cleared when the program is not
+    // found, and would keep the CLI alive until it fires.
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill("SIGTERM"), options.timeoutMs);
     let stdout = "";
     let stderr = "";
     const pending = { stdout: "", stderr: "" };
@@ -58,6 +63,7 @@ export function exec(
     child.stdout.on("data", collect("stdout"));
     child.stderr.on("data", collect("stderr"));
     child.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (error.code === "ENOENT") {
         reject(
           new InfraError("TOOL_NOT_FOUND", `${command} was not found on PATH`, {
@@ -69,6 +75,7 @@ export function exec(
       } else reject(error);
     });
     child.on("close", (code, signal) => {
+      clearTimeout(timer);
       if (options.onLine) {
         if (pending.stdout) options.onLine(pending.stdout, "stdout");
         if (pending.stderr) options.onLine(pending.stderr, "stderr");

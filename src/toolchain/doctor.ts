@@ -65,11 +65,17 @@ async function inspect(tool: PinnedTool, versions: Versions, env: NodeJS.Process
   };
   const complete = dir === undefined || existsSync(join(dir, "..", ".complete"));
   if (path && existsSync(path) && complete) {
-    const version = await firstLine(path, tool.versionArgs, env);
-    if (version) {
+    const version = await firstLine(
+      path,
+      tool.versionArgs,
+      env,
+      tool.kind === "go" ? tool.version : undefined,
+    );
+    if (version !== undefined) {
       report.status = "found";
       report.path = path;
-      report.version = version;
+      report.version =
+        version || `${report.pinned} (the pin it was built from; the binary prints no version)`;
       return report;
     }
   }
@@ -84,19 +90,24 @@ function which(bin: string, path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Runs a tool's version command. Undefined when it does not run; otherwise the first line of its
+ * output that carries a version number (colours stripped), or "" when it prints none (a Go binary
+ * built from a module often says only "(devel)").
+ */
 async function firstLine(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
+  pin?: string,
 ): Promise<string | undefined> {
   const result = await exec(command, args, { env, check: false, timeoutMs: 20_000 }).catch(() => undefined);
   if (result?.exitCode !== 0) return undefined;
-  return (
-    (result.stdout || result.stderr)
-      .split("\n")
-      .find((l) => l.trim())
-      ?.trim() ?? ""
-  );
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colour codes
+  const lines = `${result.stdout}\n${result.stderr}`.replace(/\u001b\[[0-9;]*m/g, "").split("\n");
+  // A Go tool's line must name its own pin: other numbers there are Go's version or a path.
+  if (pin) return lines.find((l) => l.includes(pin.replace(/^v/, "")) && !l.includes(command))?.trim() ?? "";
+  return lines.find((l) => /\d+\.\d+/.test(l) && !/^warning/i.test(l.trim()))?.trim() ?? "";
 }
 
 function renderDoctor(result: DoctorResult): string {
