@@ -53,26 +53,31 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
   const derpMap = join(dir, "derp.yaml");
   await writeFile(
     derpMap,
+    // A Map keeps the region id an integer key (`900:`); an object key would be quoted ("900"),
+    // which headscale's YAML decoder refuses for its map[int] of regions.
     stringify({
-      regions: {
-        900: {
-          regionid: 900,
-          regioncode: "none",
-          regionname: "No relay (host tier)",
-          nodes: [
-            {
-              name: "900a",
-              regionid: 900,
-              hostname: "derp.invalid",
-              ipv4: "127.0.0.1",
-              ipv6: "none",
-              stunport: -1,
-              stunonly: false,
-              derpport: 9,
-            },
-          ],
-        },
-      },
+      regions: new Map([
+        [
+          900,
+          {
+            regionid: 900,
+            regioncode: "none",
+            regionname: "No relay (host tier)",
+            nodes: [
+              {
+                name: "900a",
+                regionid: 900,
+                hostname: "derp.invalid",
+                ipv4: "127.0.0.1",
+                ipv6: "none",
+                stunport: -1,
+                stunonly: false,
+                derpport: 9,
+              },
+            ],
+          },
+        ],
+      ]),
     }),
   );
   const config = join(dir, "config.yaml");
