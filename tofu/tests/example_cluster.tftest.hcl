@@ -38,7 +38,7 @@ run "plans_the_cluster_records" {
   }
 
   assert {
-    condition     = output.dns_fqdns == ["ingress.example.com", "k8s-api.example.com"]
+    condition     = output.dns_fqdns == tolist(["ingress.example.com", "k8s-api.example.com"])
     error_message = "OpenTofu must own exactly ingress and k8s-api."
   }
 }
