@@ -234,11 +234,15 @@ function collect(run: Omit<TofuRun, "result">, message: TofuMessage): void {
   }
 }
 
-/** `tofu init` against the committed lock file, offline (providers from the mirror). */
+/**
+ * `tofu init`. With a committed lock file it must match exactly (`-lockfile=readonly`); the first
+ * run creates `.terraform.lock.hcl`, which you commit.
+ */
 export async function tofuInit(
   cwd: string,
   env: NodeJS.ProcessEnv,
   extra: readonly string[] = [],
 ): Promise<ExecResult> {
-  return exec("tofu", ["init", "-input=false", "-no-color", "-lockfile=readonly", ...extra], { cwd, env });
+  const lock = existsSync(join(cwd, ".terraform.lock.hcl")) ? ["-lockfile=readonly"] : [];
+  return exec("tofu", ["init", "-input=false", "-no-color", ...lock, ...extra], { cwd, env });
 }

@@ -112,10 +112,10 @@ describe("infra dns preflight", () => {
     expect(error.exitCode).toBe(2);
   });
 
-  it("with everything set, the next stop is the provider check (tofu itself is not reached)", async () => {
+  it("with everything set, the next stop is tofu itself (not on this PATH: TOOL_NOT_FOUND)", async () => {
     const cwd = await project(rendered(ACCOUNT));
     const error = await failure(dnsPlan(context(cwd, { ...NO_TOOLS, CLOUDFLARE_API_TOKEN: TOKEN })));
     expect(error.code).toBe("TOOL_NOT_FOUND");
-    expect(error.hint).toMatch(/infra tools install cloudflare-provider/);
+    expect(error.message).toMatch(/tofu was not found/);
   });
 });
