@@ -6,7 +6,7 @@ import { providerMirrorPath, providerPlatform } from "../../../src/toolchain/pro
 
 const CLOUDFLARE: MirroredProvider = {
   tool: "cloudflare-provider",
-  source: "registry.opentofu.org/cloudflare/cloudflare",
+  source: "mirror.example.test/acme/widget",
   version: "5.22.0",
   mirror: "/cache/go/cloudflare-provider-x/mirror",
 };
@@ -18,22 +18,19 @@ describe("provider mirror", () => {
     expect(
       providerMirrorPath(
         "/m",
-        { source: "registry.opentofu.org/cloudflare/cloudflare", version: "5.22.0" },
+        { source: "mirror.example.test/acme/widget", version: "5.22.0" },
         "linux_amd64",
       ),
     ).toBe(
-      join(
-        "/m",
-        "registry.opentofu.org/cloudflare/cloudflare/5.22.0/linux_amd64/terraform-provider-cloudflare_v5.22.0",
-      ),
+      join("/m", "mirror.example.test/acme/widget/5.22.0/linux_amd64/terraform-provider-widget_v5.22.0"),
     );
   });
 
   it("generates a CLI configuration that installs the provider from the mirror only", () => {
     const config = cliConfig([CLOUDFLARE]);
     expect(config).toContain('path    = "/cache/go/cloudflare-provider-x/mirror"');
-    expect(config).toContain('include = ["registry.opentofu.org/cloudflare/cloudflare"]');
-    expect(config).toMatch(/direct \{\n {4}exclude = \["registry\.opentofu\.org\/cloudflare\/cloudflare"\]/);
+    expect(config).toContain('include = ["mirror.example.test/acme/widget"]');
+    expect(config).toMatch(/direct \{\n {4}exclude = \["mirror\.example\.test\/acme\/widget"\]/);
   });
 });
 
