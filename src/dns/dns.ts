@@ -3,7 +3,6 @@
  * rendered from cluster.yaml, providers from the local mirror, progress from tofu's -json stream.
  */
 import { join } from "node:path";
-import { createInterface } from "node:readline/promises";
 import {
   type ChangeAction,
   type ChangeSummary,
@@ -15,8 +14,8 @@ import {
   tofuInit,
 } from "../adapters/tofu.js";
 import type { CommandContext } from "../context.js";
-import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
+import { confirmAction } from "../ui/confirm.js";
 import { type DnsPreflight, dnsPreflight } from "./preflight.js";
 
 export interface DnsApplyOptions {
@@ -52,7 +51,7 @@ export async function dnsApply(ctx: CommandContext, options: DnsApplyOptions): P
   const summary = summaryOf(planned);
   if (options.dryRun || total(summary) === 0)
     return outcome(result("plan", pre, planned, false), renderResult);
-  await confirm(
+  await confirmAction(
     ctx,
     `Apply to Cloudflare (zone ${pre.vars.zone_name}, bucket ${pre.vars.r2_bucket.name}): ${sentence(summary)}?`,
     options.yes,
@@ -182,27 +181,4 @@ export function renderResult(r: DnsResult): string {
   }
   for (const warning of r.warnings) lines.push(`warning: ${warning}`);
   return lines.join("\n");
-}
-
-/**
- * Asks before a change. `--yes` skips the question; without a terminal the command refuses
- * (a script must say --yes), so nothing changes by accident.
- */
-async function confirm(ctx: CommandContext, question: string, yes: boolean): Promise<void> {
-  if (yes) return;
-  if (!ctx.interactive) {
-    throw new InfraError("CONFIRMATION_REQUIRED", `${question} — refusing without confirmation`, {
-      kind: "usage",
-      hint: "re-run with --yes to confirm, or with --dry-run to only see the plan",
-    });
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) {
-      throw new InfraError("CANCELLED", "cancelled; nothing was changed", { kind: "interrupted" });
-    }
-  } finally {
-    rl.close();
-  }
 }
