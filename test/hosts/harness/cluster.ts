@@ -227,6 +227,8 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
                   // sshd in the guest listens on 22; only the host side of the forward differs.
                   firewall_ssh_port: 22,
                   tailscale_install_method: "binary",
+                  // headscale takes the tags from the pre-auth key and refuses requested ones.
+                  tailscale_advertise_tags: false,
                   tailscale_binary_src_dir: tailscaleDir,
                 },
               ]),

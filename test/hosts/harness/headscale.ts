@@ -169,6 +169,9 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
           "--user",
           String(user.id),
           "--reusable",
+          // headscale gives a node the tags of its pre-auth key (it refuses tags the node requests).
+          "--tags",
+          tags.join(","),
           "--expiration",
           "2h",
           "-o",
