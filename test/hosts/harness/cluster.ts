@@ -74,7 +74,7 @@ export interface TestCluster {
   playbook: string;
   /** Seconds from QEMU start to SSH answering, per VM. */
   bootSeconds: Record<string, number>;
-  run(label: string, options?: { onLine?: (line: string) => void }): Promise<PlaybookRun>;
+  run(label: string, options?: { onLine?: (line: string) => void; limit?: string }): Promise<PlaybookRun>;
   keepArtifacts(label: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -271,7 +271,8 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
             name: "K3s prerequisites",
             hosts: "k3s_cluster",
             become: true,
-            gather_facts: true,
+            // bootstrap.yml's preflight gathered them earlier in the same run.
+            gather_facts: false,
             roles: [{ role: "k3s_prereq" }],
           },
           {
@@ -320,6 +321,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           cwd: join(PACKAGE_ROOT, "ansible"),
           logFile: join(dir, `ansible-${label}.log`),
           onLine: runOptions.onLine,
+          limit: runOptions.limit,
         }),
       keepArtifacts: async (label) => {
         const stamp = new Date().toISOString().replace(/[:.]/g, "-");

@@ -6,12 +6,16 @@ import type { Vm } from "./vm.js";
 
 export type PortState = "open" | "refused" | "filtered" | "error";
 
-/** TCP connect from inside `from` to address:port: open, refused (RST) or filtered (no answer). */
+/**
+ * TCP connect from inside `from` to address:port: open, refused (RST) or filtered (no answer).
+ * With `attempts` > 1 it tries again after a filtered answer, as a real client would: tailscaled
+ * sets up an idle peer lazily, and the first SYN to it can be lost while it does.
+ */
 export async function tcpProbe(
   from: Vm,
   address: string,
   port: number,
-  timeoutSeconds = 5,
+  { timeoutSeconds = 5, attempts = 1 }: { timeoutSeconds?: number; attempts?: number } = {},
 ): Promise<PortState> {
   const script = [
     "import socket, sys",
@@ -21,10 +25,14 @@ export async function tcpProbe(
     "except ConnectionRefusedError: print('refused')",
     "except OSError as e: print('error', e)",
   ].join("\n");
-  const result = await from.ssh(
-    `python3 -c "$(echo ${Buffer.from(script).toString("base64")} | base64 -d)" ${address} ${port}`,
-  );
-  const state = result.stdout.trim().split(" ")[0] as PortState;
+  let state: PortState = "error";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const result = await from.ssh(
+      `python3 -c "$(echo ${Buffer.from(script).toString("base64")} | base64 -d)" ${address} ${port}`,
+    );
+    state = result.stdout.trim().split(" ")[0] as PortState;
+    if (state !== "filtered") break;
+  }
   return state;
 }
 

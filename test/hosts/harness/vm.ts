@@ -213,6 +213,7 @@ export class Vm {
       "ssh",
       [
         ...SSH_OPTIONS,
+        ...this.multiplexing(),
         "-o",
         "BatchMode=yes",
         "-i",
@@ -257,7 +258,20 @@ export class Vm {
   }
 
   /** Stops QEMU (TERM, then KILL); safe to call twice. */
+  /**
+   * One SSH connection per VM, shared by the harness's commands: a handshake costs seconds under
+   * emulation. A cut link kills the master within ServerAliveInterval x ServerAliveCountMax.
+   */
+  private multiplexing(): string[] {
+    const path = join(this.options.dir, `${this.spec.name}.ssh.sock`);
+    return ["-o", "ControlMaster=auto", "-o", `ControlPath=${path}`, "-o", "ControlPersist=30"];
+  }
+
   async stop(): Promise<void> {
+    await exec("ssh", [...this.multiplexing(), "-O", "exit", "root@127.0.0.1"], {
+      check: false,
+      timeoutMs: 10_000,
+    }).catch(() => undefined);
     const child = this.process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
