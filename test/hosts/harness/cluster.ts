@@ -28,6 +28,17 @@ export interface NodeSpec {
   publicIp: string;
 }
 
+/** Kept with the artifacts of a failed run, per VM. */
+const GUEST_DIAGNOSTICS = [
+  "ip -4 addr",
+  "tailscale status",
+  "ufw status verbose",
+  "iptables-save",
+  "journalctl --no-pager -u tailscaled -n 400",
+]
+  .map((command) => `echo "### ${command}"; ${command} 2>&1`)
+  .join("; ");
+
 export const DEFAULT_NODES: NodeSpec[] = [
   { name: "server-1", role: "server", publicIp: "203.0.113.11" },
   { name: "agent-1", role: "agent", publicIp: "203.0.113.12" },
@@ -324,6 +335,14 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           limit: runOptions.limit,
         }),
       keepArtifacts: async (label) => {
+        // What the guests know that their consoles do not show: best effort, the VM may be gone.
+        for (const vm of vms) {
+          const diagnostics = await vm
+            .ssh(GUEST_DIAGNOSTICS, { check: false, timeoutMs: 60_000 })
+            .then((r) => r.stdout + r.stderr)
+            .catch((e: unknown) => `not reachable: ${String(e)}`);
+          await writeFile(join(dir, `${vm.name}.diagnostics.log`), diagnostics);
+        }
         const stamp = new Date().toISOString().replace(/[:.]/g, "-");
         const target = join(PACKAGE_ROOT, ".infra", "artifacts", "hosts", `${stamp}-${label}`);
         await mkdir(target, { recursive: true });

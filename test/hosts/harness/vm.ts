@@ -111,6 +111,9 @@ export class Vm {
     const relay = (port: number) => `cmd:socat STDIO TCP:127.0.0.1:${port}`;
     const user = [
       "user,id=net0,restrict=on",
+      // Each VM its own NAT address, as VPSs have: with the same 10.0.2.15 in both, each would list
+      // the other's Tailscale endpoint 10.0.2.15:41641, which is its own.
+      `dhcpstart=10.0.2.${15 + spec.index}`,
       `hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
       `guestfwd=tcp:${HOST_SERVICES_IP}:${APT_PROXY_GUEST_PORT}-${relay(spec.aptProxyPort)}`,
       `guestfwd=tcp:${HOST_SERVICES_IP}:${HEADSCALE_GUEST_PORT}-${relay(spec.headscalePort)}`,
