@@ -163,6 +163,25 @@ export function isRestorable(backup: Backup): boolean {
   return state === "completed" || state === "partially-failed";
 }
 
+/**
+ * Namespaced types a Velero restore always skips, whatever the backup holds (Velero's restore
+ * controller excludes events, its own backups, restores and repositories; the cluster-scoped
+ * nodes, CSI nodes and volume attachments never sit in a namespace).
+ */
+const NEVER_RESTORED = new Set([
+  "v1/Event",
+  "events.k8s.io/v1/Event",
+  `${VELERO_API}/Backup`,
+  `${VELERO_API}/Restore`,
+  `${VELERO_API}/ResticRepository`,
+  `${VELERO_API}/BackupRepository`,
+]);
+
+/** Whether a restore brings back objects of this type ("apiVersion/Kind" as in a resource list). */
+export function isRestoredByVelero(type: string): boolean {
+  return !NEVER_RESTORED.has(type);
+}
+
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export function checkObjectName(name: string, what: string): void {

@@ -1,14 +1,16 @@
 /**
  * `infra dr restore-workload APP`: find the latest completed backup that holds the app's namespace,
- * restore that namespace from it, then wait until every object the backup holds for it exists.
+ * restore that namespace from it, then wait until every object the backup holds for it exists —
+ * leaving out the types Velero never restores (events) and those the cluster makes by itself.
  */
 import { type ClusterOptions, openVelero } from "../backup/common.js";
 import { backupRestoreCommand, type RestoreResult } from "../backup/restore.js";
-import { type Backup, isRestorable, type Velero } from "../backup/velero.js";
+import { type Backup, isRestorable, isRestoredByVelero, type Velero } from "../backup/velero.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { resourcePath } from "../kube/client.js";
 import { discoverResources } from "../kube/discovery.js";
+import { isGeneratedType } from "../kube/inventory.js";
 import { durationOption, waitFor } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
 
@@ -28,7 +30,10 @@ export interface RestoreWorkloadResult {
   backupCompleted?: string | undefined;
   dryRun: boolean;
   restore?: RestoreResult | undefined;
+  /** Objects of the app the restore must bring back (the ones checked afterwards). */
   expected: number;
+  /** Objects in the backup of types Velero does not restore or the cluster makes by itself. */
+  unchecked: number;
   present: number;
   missing: string[];
 }
@@ -40,11 +45,13 @@ export async function restoreWorkloadCommand(
   const timeoutMs = durationOption("--timeout", options.timeout ?? "30m");
   const velero = await openVelero(ctx, options);
   const { backup, items } = await latestBackupWith(velero, options.app, options.backup, ctx.signal);
+  const checked = items.filter((item) => isCheckedAfterRestore(item.split("|")[0] ?? ""));
   const base = {
     app: options.app,
     backup: backup.metadata.name as string,
     backupCompleted: backup.status?.completionTimestamp,
-    expected: items.length,
+    expected: checked.length,
+    unchecked: items.length - checked.length,
   };
   ctx.reporter.step(`app ${options.app}`, `using backup ${base.backup} (${items.length} objects)`);
   const restore = await backupRestoreCommand(ctx, {
@@ -65,7 +72,7 @@ export async function restoreWorkloadCommand(
     return outcome({ ...base, dryRun: false, restore: restore.data, present: 0, missing: [] }, render, 1);
   }
   ctx.reporter.phase(`Wait until the objects of ${options.app} exist`);
-  const paths = await objectPaths(velero, items);
+  const paths = await objectPaths(velero, checked);
   let missing: string[] = [];
   await waitFor(
     async () => {
@@ -132,6 +139,11 @@ function covers(backup: Backup, namespace: string): boolean {
   return included.length === 0 || included.includes("*") || included.includes(namespace);
 }
 
+/** Events are never restored; endpoints, slices and leases are the cluster's to remake. */
+function isCheckedAfterRestore(type: string): boolean {
+  return isRestoredByVelero(type) && !isGeneratedType(type);
+}
+
 /** "apps/v1/Deployment|ns/name" -> [label, REST path] using discovery for the plural. */
 async function objectPaths(velero: Velero, items: string[]): Promise<[string, string][]> {
   const types = await discoverResources(velero.kube);
@@ -162,6 +174,11 @@ function render(r: RestoreWorkloadResult): string {
   } else {
     lines.push(
       `✓ ${r.app} restored from ${r.backup}: all ${r.expected} objects exist (restore ${r.restore?.name}).`,
+    );
+  }
+  if (r.unchecked) {
+    lines.push(
+      `  not checked: ${r.unchecked} events and objects the cluster remakes itself (endpoints, leases)`,
     );
   }
   return lines.join("\n");

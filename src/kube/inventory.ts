@@ -20,6 +20,11 @@ const GENERATED_TYPES = new Set([
   "metrics.k8s.io/v1beta1/PodMetrics",
 ]);
 
+/** Whether the cluster makes objects of this type ("apiVersion/Kind") by itself. */
+export function isGeneratedType(type: string): boolean {
+  return GENERATED_TYPES.has(type);
+}
+
 /** Objects Kubernetes creates in every namespace. */
 export function isDefaultObject(apiVersion: string, kind: string, name: string): boolean {
   return (
@@ -31,7 +36,7 @@ export function isDefaultObject(apiVersion: string, kind: string, name: string):
 export async function namespacedTypes(kube: KubeClient): Promise<ResourceType[]> {
   const all = await discoverResources(kube);
   return all.filter(
-    (r) => r.namespaced && r.verbs.includes("list") && !GENERATED_TYPES.has(`${r.apiVersion}/${r.kind}`),
+    (r) => r.namespaced && r.verbs.includes("list") && !isGeneratedType(`${r.apiVersion}/${r.kind}`),
   );
 }
 
