@@ -20,7 +20,7 @@ import { restoreWorkloadCommand } from "../../src/dr/restore-workload.js";
 import { statusCommand } from "../../src/dr/status.js";
 import { InfraError } from "../../src/errors.js";
 import { createWorkload, essence, runCli, snapshot } from "./fixtures.js";
-import { type ControlPlane, freePort, logTail, startControlPlane } from "./harness.js";
+import { backupLocation, type ControlPlane, freePort, logTail, startControlPlane } from "./harness.js";
 
 let plane: ControlPlane;
 let failed = false;
@@ -74,18 +74,15 @@ beforeAll(async () => {
   await createWorkload(plane, "shop", 50);
   // Busy namespaces hold events (the API server's own repair loops write some here now and then);
   // backups carry them, restores never bring them back. One made here keeps that case deterministic.
-  await plane.kubectl(
-    ["apply", "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Event",
-      metadata: { name: "svc-0.infra-test", namespace: "shop" },
-      involvedObject: { apiVersion: "v1", kind: "Service", name: "svc-0", namespace: "shop" },
-      reason: "InfraTest",
-      message: "an event the backup holds and no restore brings back",
-      type: "Normal",
-    }),
-  );
+  await plane.apply({
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: "svc-0.infra-test", namespace: "shop" },
+    involvedObject: { apiVersion: "v1", kind: "Service", name: "svc-0", namespace: "shop" },
+    reason: "InfraTest",
+    message: "an event the backup holds and no restore brings back",
+    type: "Normal",
+  });
 }, 600_000);
 
 afterEach((context) => {
@@ -161,19 +158,16 @@ describe("backup round trip", () => {
   });
 
   it("lists backups with phase and items, and prints the backup log", async () => {
-    await plane.kubectl(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "velero.io/v1",
-        kind: "Schedule",
-        metadata: { name: "daily", namespace: "velero" },
-        spec: {
-          schedule: "0 3 * * *",
-          paused: true,
-          template: { includedNamespaces: ["*"], ttl: "720h0m0s" },
-        },
-      }),
-    );
+    await plane.apply({
+      apiVersion: "velero.io/v1",
+      kind: "Schedule",
+      metadata: { name: "daily", namespace: "velero" },
+      spec: {
+        schedule: "0 3 * * *",
+        paused: true,
+        template: { includedNamespaces: ["*"], ttl: "720h0m0s" },
+      },
+    });
     const list = await backupListCommand(plane.context(), {});
     expect(list.data.schedules).toEqual([
       expect.objectContaining({ name: "daily", schedule: "0 3 * * *", paused: true, lastBackup: undefined }),
@@ -284,15 +278,12 @@ describe("failures are reported honestly", () => {
   });
 
   it("a failed backup: its phase and validation errors; not restorable; no log", async () => {
-    await plane.kubectl(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "velero.io/v1",
-        kind: "Backup",
-        metadata: { name: "broken", namespace: "velero" },
-        spec: { includedNamespaces: ["shop"], storageLocation: "no-such-location" },
-      }),
-    );
+    await plane.apply({
+      apiVersion: "velero.io/v1",
+      kind: "Backup",
+      metadata: { name: "broken", namespace: "velero" },
+      spec: { includedNamespaces: ["shop"], storageLocation: "no-such-location" },
+    });
     const lines: string[] = [];
     const { waitForBackup } = await import("../../src/backup/progress.js");
     const { Velero } = await import("../../src/backup/velero.js");
@@ -341,47 +332,44 @@ describe("failures are reported honestly", () => {
 
   it("forbidden by RBAC: names the missing permission, creates nothing", async () => {
     const kubeconfig = await plane.userKubeconfig("viewer");
-    await plane.kubectl(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: [
-          {
-            apiVersion: "rbac.authorization.k8s.io/v1",
-            kind: "Role",
-            metadata: { name: "backup-reader", namespace: "velero" },
-            rules: [
-              {
-                apiGroups: ["velero.io"],
-                resources: ["backups", "backupstoragelocations", "schedules", "restores"],
-                verbs: ["get", "list", "watch"],
-              },
-            ],
-          },
-          {
-            apiVersion: "rbac.authorization.k8s.io/v1",
-            kind: "RoleBinding",
-            metadata: { name: "viewer-backup-reader", namespace: "velero" },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "backup-reader" },
-            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }],
-          },
-          {
-            apiVersion: "rbac.authorization.k8s.io/v1",
-            kind: "ClusterRole",
-            metadata: { name: "namespace-reader" },
-            rules: [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"] }],
-          },
-          {
-            apiVersion: "rbac.authorization.k8s.io/v1",
-            kind: "ClusterRoleBinding",
-            metadata: { name: "viewer-namespaces" },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "namespace-reader" },
-            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }],
-          },
-        ],
-      }),
-    );
+    await plane.apply({
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "Role",
+          metadata: { name: "backup-reader", namespace: "velero" },
+          rules: [
+            {
+              apiGroups: ["velero.io"],
+              resources: ["backups", "backupstoragelocations", "schedules", "restores"],
+              verbs: ["get", "list", "watch"],
+            },
+          ],
+        },
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "RoleBinding",
+          metadata: { name: "viewer-backup-reader", namespace: "velero" },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "backup-reader" },
+          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }],
+        },
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRole",
+          metadata: { name: "namespace-reader" },
+          rules: [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"] }],
+        },
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRoleBinding",
+          metadata: { name: "viewer-namespaces" },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "namespace-reader" },
+          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }],
+        },
+      ],
+    });
     // reading works with the narrow role...
     await expect
       .poll(
@@ -407,25 +395,7 @@ describe("failures are reported honestly", () => {
   });
 
   it("an unavailable backup location: refused before anything is created", async () => {
-    await plane.kubectl(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "velero.io/v1",
-        kind: "BackupStorageLocation",
-        metadata: { name: "broken", namespace: "velero" },
-        spec: {
-          provider: "aws",
-          objectStorage: { bucket: "no-such-bucket" },
-          credential: { name: "velero-r2", key: "cloud" },
-          config: {
-            region: "auto",
-            s3ForcePathStyle: "true",
-            s3Url: plane.s3.endpoint,
-            checksumAlgorithm: "",
-          },
-        },
-      }),
-    );
+    await plane.apply(backupLocation(plane, "broken", { bucket: "no-such-bucket" }));
     await expect
       .poll(
         async () =>
@@ -465,14 +435,11 @@ describe("nodes", () => {
   });
 
   it("fails a dead node over: cordon, out-of-service taint, its pods moved", async () => {
-    await plane.kubectl(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: [node("dead-1", false), node("alive-1", true)],
-      }),
-    );
+    await plane.apply({
+      apiVersion: "v1",
+      kind: "List",
+      items: [node("dead-1", false), node("alive-1", true)],
+    });
     // node status is a subresource: set the Ready condition explicitly
     for (const [name, ready] of [
       ["dead-1", "False"],
@@ -497,15 +464,12 @@ describe("nodes", () => {
         plane.kubectl(["-n", "apps", "get", "serviceaccount", "default", "--ignore-not-found", "-o", "name"]),
       )
       .toContain("default");
-    await plane.kubectl(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "bare", namespace: "apps", labels: { app: "bare" } },
-        spec: { nodeName: "dead-1", containers: [{ name: "c", image: "registry.example/bare:1" }] },
-      }),
-    );
+    await plane.apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "bare", namespace: "apps", labels: { app: "bare" } },
+      spec: { nodeName: "dead-1", containers: [{ name: "c", image: "registry.example/bare:1" }] },
+    });
     const dry = await failoverCommand(plane.context(), { node: "dead-1", to: "alive-1", dryRun: true });
     expect(dry.data.pods).toEqual([expect.objectContaining({ name: "bare", action: "recreated" })]);
     expect(await plane.kubectl(["get", "node", "dead-1", "-o", "jsonpath={.spec.unschedulable}"])).toBe("");

@@ -102,7 +102,7 @@ export async function createWorkload(
   count: number,
 ): Promise<Workload> {
   const { list, objects } = workloadManifest(namespace, count);
-  await plane.kubectl(["apply", "-f", "-"], JSON.stringify(list));
+  await plane.apply(list);
   return { namespace, objects };
 }
 

@@ -39,6 +39,8 @@ export interface ControlPlane {
   /** A kubeconfig for a user authenticated by a client certificate (CN=user, O=groups). */
   userKubeconfig(user: string, groups?: string[]): Promise<string>;
   kubectl(args: string[], input?: string): Promise<string>;
+  /** `kubectl apply` of one object or a List. */
+  apply(object: unknown): Promise<string>;
   /** A CommandContext for calling `infra` commands in-process against this control plane. */
   context(options?: { kubeconfig?: string; lines?: string[] }): CommandContext;
   stopVelero(): Promise<void>;
@@ -391,6 +393,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
       s3: { endpoint, bucket, prefix: "k3s-test", accessKey, secretKey, root: s3Root },
       veleroNamespace,
       kubectl,
+      apply: (object) => kubectl(["apply", "-f", "-"], JSON.stringify(object)),
       async userKubeconfig(user, groups = []) {
         const subject = `${groups.map((g) => `/O=${g}`).join("")}/CN=${user}`;
         const pair = await makeCert(pki, authority, `user-${user}`, subject, clientExt);
@@ -474,6 +477,28 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
   }
 }
 
+/** A BackupStorageLocation on the plane's S3 store, set as R2 needs it (path style, no checksum). */
+export function backupLocation(
+  plane: ControlPlane,
+  name: string,
+  objectStorage: { bucket: string; prefix?: string },
+  isDefault = false,
+): Record<string, unknown> {
+  return {
+    apiVersion: "velero.io/v1",
+    kind: "BackupStorageLocation",
+    metadata: { name, namespace: plane.veleroNamespace },
+    spec: {
+      provider: "aws",
+      default: isDefault,
+      accessMode: "ReadWrite",
+      objectStorage,
+      credential: { name: "velero-r2", key: "cloud" },
+      config: { region: "auto", s3ForcePathStyle: "true", s3Url: plane.s3.endpoint, checksumAlgorithm: "" },
+    },
+  };
+}
+
 /** Velero's CRDs (printed by the built binary), its namespace, credentials, location and server. */
 export async function installVelero(plane: ControlPlane): Promise<void> {
   const crds = (await exec(plane.bin.velero, ["install", "--crds-only", "--dry-run", "-o", "yaml"])).stdout;
@@ -504,29 +529,9 @@ export async function installVelero(plane: ControlPlane): Promise<void> {
         },
       },
     },
-    {
-      apiVersion: "velero.io/v1",
-      kind: "BackupStorageLocation",
-      metadata: { name: "default", namespace: plane.veleroNamespace },
-      spec: {
-        provider: "aws",
-        default: true,
-        accessMode: "ReadWrite",
-        objectStorage: { bucket: plane.s3.bucket, prefix: plane.s3.prefix },
-        credential: { name: "velero-r2", key: "cloud" },
-        config: {
-          region: "auto",
-          s3ForcePathStyle: "true",
-          s3Url: plane.s3.endpoint,
-          checksumAlgorithm: "",
-        },
-      },
-    },
+    backupLocation(plane, "default", { bucket: plane.s3.bucket, prefix: plane.s3.prefix }, true),
   ];
-  await plane.kubectl(
-    ["apply", "-f", "-"],
-    JSON.stringify({ apiVersion: "v1", kind: "List", items: manifest }),
-  );
+  await plane.apply({ apiVersion: "v1", kind: "List", items: manifest });
   await plane.startVelero();
 }
 
