@@ -161,7 +161,9 @@ export function ansibleEnv(
     ANSIBLE_SSH_ARGS: [
       "-o ControlMaster=auto -o ControlPersist=60s",
       // A host that stops answering is declared UNREACHABLE instead of hanging the run: 40 s after its
-      // network was cut, measured here (15 s of these keep-alives, the rest not yet explained).
+      // network was cut, measured here: these keep-alives end the master connection after 17 s, then
+      // the task's ssh, waiting on the master for a session, falls back to a connection of its own and
+      // waits ANSIBLE_TIMEOUT (20 s) for the server's greeting.
       "-o ServerAliveInterval=5 -o ServerAliveCountMax=3",
       `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${join(runDir, "known_hosts")}`,
     ].join(" "),
