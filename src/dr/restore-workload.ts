@@ -45,7 +45,7 @@ export async function restoreWorkloadCommand(
   const timeoutMs = durationOption("--timeout", options.timeout ?? "30m");
   const velero = await openVelero(ctx, options);
   const { backup, items } = await latestBackupWith(velero, options.app, options.backup, ctx.signal);
-  const checked = items.filter((item) => isCheckedAfterRestore(item.split("|")[0] ?? ""));
+  const checked = items.filter((item) => isCheckedAfterRestore(item.type));
   const base = {
     app: options.app,
     backup: backup.metadata.name as string,
@@ -65,7 +65,7 @@ export async function restoreWorkloadCommand(
     return outcome(
       { ...base, dryRun: true, restore: restore.data, present: 0, missing: [] },
       (r) =>
-        `Dry run: would restore ${r.expected} objects of ${r.app} from backup ${r.backup} (completed ${r.backupCompleted ?? "-"}); nothing changed.`,
+        `Dry run: would restore ${r.app} from backup ${r.backup} (completed ${r.backupCompleted ?? "-"}) and check its ${r.expected} objects; nothing changed.`,
     );
   }
   if (restore.data.state !== "completed") {
@@ -99,13 +99,19 @@ export async function restoreWorkloadCommand(
   return outcome(result, render, missing.length ? 1 : undefined);
 }
 
+/** One object of a backup's stored resource list: its type ("apps/v1/Deployment") and "ns/name". */
+export interface BackupItem {
+  type: string;
+  ref: string;
+}
+
 /** The newest restorable backup whose stored resource list has objects in the namespace. */
 export async function latestBackupWith(
   velero: Velero,
   namespace: string,
   wanted: string | undefined,
   signal?: AbortSignal,
-): Promise<{ backup: Backup; items: string[] }> {
+): Promise<{ backup: Backup; items: BackupItem[] }> {
   const candidates = wanted
     ? [await velero.backup(wanted)]
     : (await velero.backups())
@@ -116,9 +122,9 @@ export async function latestBackupWith(
   for (const backup of candidates) {
     if (!isRestorable(backup)) break;
     const list = await velero.resourceList(backup.metadata.name as string, signal);
-    const items: string[] = [];
+    const items: BackupItem[] = [];
     for (const [type, names] of Object.entries(list)) {
-      for (const name of names) if (name.startsWith(`${namespace}/`)) items.push(`${type}|${name}`);
+      for (const ref of names) if (ref.startsWith(`${namespace}/`)) items.push({ type, ref });
     }
     if (items.length > 0) return { backup, items };
   }
@@ -144,12 +150,11 @@ function isCheckedAfterRestore(type: string): boolean {
   return isRestoredByVelero(type) && !isGeneratedType(type);
 }
 
-/** "apps/v1/Deployment|ns/name" -> [label, REST path] using discovery for the plural. */
-async function objectPaths(velero: Velero, items: string[]): Promise<[string, string][]> {
+/** Each item as [label, REST path], using discovery for the plural. */
+async function objectPaths(velero: Velero, items: BackupItem[]): Promise<[string, string][]> {
   const types = await discoverResources(velero.kube);
   const out: [string, string][] = [];
-  for (const item of items) {
-    const [type = "", ref = ""] = item.split("|");
+  for (const { type, ref } of items) {
     const slash = type.lastIndexOf("/");
     const apiVersion = type.slice(0, slash);
     const kind = type.slice(slash + 1);

@@ -223,7 +223,16 @@ describe("backup round trip", () => {
   it("restores one workload from the latest backup that holds it", async () => {
     await plane.kubectl(["delete", "namespace", "shop", "--wait=false"]);
     await waitGone("namespace", "shop");
+    const restoresBefore = await restoreNames();
+    const dry = await restoreWorkloadCommand(plane.context(), { app: "shop", dryRun: true });
+    expect(dry.data).toMatchObject({ dryRun: true, backup: "shop-1" });
+    expect(dry.data.unchecked).toBeGreaterThanOrEqual(1); // ours, and any the API server wrote
+    expect(dry.human(dry.data)).toMatch(
+      /^Dry run: would restore shop from backup shop-1 .* nothing changed\.$/,
+    );
+    expect(await restoreNames()).toEqual(restoresBefore);
     const result = await restoreWorkloadCommand(plane.context(), { app: "shop", yes: true, timeout: "5m" });
+    expect(result.data.expected).toBe(dry.data.expected);
     expect(result.data.backup).toBe("shop-1");
     expect(result.data.missing).toEqual([]);
     expect(result.data.unchecked).toBeGreaterThanOrEqual(1);
