@@ -1,44 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type Command, CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { buildProgram } from "../../src/cli.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
-import { silentReporter } from "../../src/ui/reporter.js";
 import { extractCommands, extractLinks, extractMermaid } from "../helpers/docs.js";
+import { parseError } from "../helpers/parser-only.js";
 import { repoFiles } from "../helpers/tools.js";
 
 const markdownFiles = repoFiles(["*.md"]).filter(
   (f) => !f.startsWith("node_modules/") && existsSync(join(PACKAGE_ROOT, f)),
 );
 const read = (file: string) => readFileSync(join(PACKAGE_ROOT, file), "utf8");
-
-/** The real command tree with every action replaced by a no-op: parsing only, nothing runs. */
-function parserOnly(): Command {
-  const program = buildProgram(
-    { cwd: PACKAGE_ROOT, env: process.env, reporter: silentReporter, interactive: false },
-    () => undefined,
-  );
-  const silence = (command: Command) => {
-    command.exitOverride();
-    command.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-    // Only leaves run actions; giving a group an action would make it accept stray arguments.
-    if (command.commands.length === 0) command.action(() => undefined);
-    for (const sub of command.commands) silence(sub);
-  };
-  silence(program);
-  return program;
-}
-
-async function parseError(argv: string[]): Promise<string | undefined> {
-  try {
-    await parserOnly().parseAsync(argv, { from: "user" });
-    return undefined;
-  } catch (error) {
-    if (error instanceof CommanderError && error.exitCode === 0) return undefined; // --help / --version
-    return error instanceof Error ? error.message : String(error);
-  }
-}
 
 describe("documentation", () => {
   it("has the README and docs to check", () => {

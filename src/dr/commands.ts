@@ -1,0 +1,124 @@
+/** `infra dr ...` and `infra status`: declared here, implemented next to it (see src/command-declaration.ts). */
+import { clusterOptions, TIMEOUT, VELERO_NAMESPACE } from "../backup/commands.js";
+import { command, DRY_RUN, group, YES } from "../command-declaration.js";
+
+export const drCommands = [
+  group("dr", "disaster recovery", [
+    command({
+      name: "restore-workload",
+      summary: "restore an app from the latest completed backup that contains it",
+      args: [{ name: "<app>", description: "application (namespace) to restore" }],
+      options: [
+        {
+          flags: "--backup <name>",
+          description: "use this backup instead of the latest one that contains the app",
+        },
+        {
+          flags: "--allow-non-empty",
+          description: "restore into the namespace even though it still holds objects",
+        },
+        { flags: "--existing-resource-policy <policy>", description: "none or update", default: "none" },
+        DRY_RUN("print what would be restored"),
+        YES,
+        TIMEOUT(),
+        VELERO_NAMESPACE,
+      ],
+      examples: ["infra dr restore-workload shop --dry-run", "infra dr restore-workload shop --yes"],
+      cluster: true,
+      run: async (ctx, input) =>
+        (await import("./restore-workload.js")).restoreWorkloadCommand(ctx, {
+          ...clusterOptions(input),
+          app: input.arg(0),
+          backup: input.string("backup"),
+          allowNonEmpty: input.flag("allowNonEmpty"),
+          existingResourcePolicy: input.string("existingResourcePolicy"),
+          dryRun: input.flag("dryRun"),
+          yes: input.flag("yes"),
+          timeout: input.string("timeout"),
+        }),
+    }),
+    command({
+      name: "failover",
+      summary: "cordon and drain a failed node and restore its workloads where needed",
+      args: [{ name: "<node>", description: "the failed node" }],
+      options: [
+        { flags: "--to <node>", description: "move the workloads to this node" },
+        DRY_RUN("print what would move"),
+        YES,
+        TIMEOUT(),
+        VELERO_NAMESPACE,
+      ],
+      examples: ["infra dr failover hetzner-2 --dry-run", "infra dr failover hetzner-2 --to vultr-1 --yes"],
+      cluster: true,
+      run: async (ctx, input) =>
+        (await import("./failover.js")).failoverCommand(ctx, {
+          ...clusterOptions(input),
+          node: input.arg(0),
+          to: input.string("to"),
+          dryRun: input.flag("dryRun"),
+          yes: input.flag("yes"),
+          timeout: input.string("timeout"),
+        }),
+    }),
+    command({
+      name: "node-recovery",
+      summary: "remove the stale Node object and re-provision the host with the playbooks",
+      args: [{ name: "<node>", description: "the node to rebuild" }],
+      options: [
+        { flags: "--force", description: "recover even though the node reports Ready" },
+        {
+          flags: "--skip-playbooks",
+          description: "only clean up the cluster side; re-provision the host yourself",
+        },
+        DRY_RUN("print what would be done"),
+        YES,
+        TIMEOUT("give up waiting for the node to rejoin after this long"),
+        VELERO_NAMESPACE,
+      ],
+      examples: ["infra dr node-recovery hetzner-2 --dry-run", "infra dr node-recovery hetzner-2 --yes"],
+      cluster: true,
+      run: async (ctx, input) =>
+        (await import("./node-recovery.js")).nodeRecoveryCommand(ctx, {
+          ...clusterOptions(input),
+          node: input.arg(0),
+          config: input.string("config"),
+          force: input.flag("force"),
+          skipPlaybooks: input.flag("skipPlaybooks"),
+          dryRun: input.flag("dryRun"),
+          yes: input.flag("yes"),
+          timeout: input.string("timeout"),
+        }),
+    }),
+    command({
+      name: "drill",
+      summary: "back up a namespace, restore it into a scratch namespace, compare, clean up",
+      options: [
+        { flags: "-n, --namespace <ns>", description: "namespace to drill", default: "default" },
+        { flags: "--keep", description: "keep the scratch namespace and the drill backup for inspection" },
+        TIMEOUT(),
+        VELERO_NAMESPACE,
+      ],
+      examples: ["infra dr drill -n shop", "infra dr drill -n shop --keep"],
+      cluster: true,
+      run: async (ctx, input) =>
+        (await import("./drill.js")).drillCommand(ctx, {
+          ...clusterOptions(input),
+          namespace: input.string("namespace") ?? "default",
+          keep: input.flag("keep"),
+          timeout: input.string("timeout"),
+        }),
+    }),
+  ]),
+];
+
+export const statusCommands = [
+  command({
+    name: "status",
+    summary: "nodes, Argo CD applications and backups at a glance",
+    options: [VELERO_NAMESPACE],
+    examples: ["infra status", "infra status --json"],
+    read: true,
+    cluster: true,
+    run: async (ctx, input) => (await import("./status.js")).statusCommand(ctx, clusterOptions(input)),
+  }),
+];
