@@ -1,21 +1,23 @@
 /**
- * Loading cluster.yaml: which file (./cluster.yaml, else the bundled example), YAML parsing with
- * positions, schema validation and the cross-field rules. Every problem names file:line:column,
- * the field path, a stable code and a hint. A config with errors never reaches a consumer.
+ * Loading cluster.yaml: which file (./cluster.yaml, else the bundled example), reading it safely,
+ * one YAML parse with positions (document.ts), schema validation and the cross-field rules. Every
+ * problem names file:line:column, the field path, a stable code and a hint. A config with errors
+ * never reaches a consumer.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import type { Node } from "yaml";
 import type { z } from "zod";
 import type { CommandContext } from "../context.js";
 import { type ErrorDetail, formatLocation, InfraError } from "../errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
-import { loadYaml } from "./fast-yaml.js";
+import { type ConfigDocument, readConfigDocument } from "./document.js";
 import { checkRules, type Finding, type PathSegment } from "./rules.js";
 import { type CheckParams, ClusterConfig, CONFIG_VERSION } from "./schema.js";
+import { readConfigFile } from "./source-file.js";
+import { checkKeyFiles, type KeyFileContext } from "./ssh-keys.js";
 import { closest } from "./suggest.js";
-import { yamlLib } from "./yaml-lib.js";
+import { describe, expectedWords, quote } from "./words.js";
 
 export const CONFIG_FILE = "cluster.yaml";
 export const EXAMPLE_FILE = "cluster.example.yaml";
@@ -77,8 +79,12 @@ export async function loadClusterConfig(
   } else {
     ctx.reporter.info(`using ${source.display}`);
   }
-  const text = await readFile(source.path, "utf8");
-  const { config, problems } = validateConfigText(text, source.display);
+  const text = await readConfigFile(source.path, source.display);
+  // The key files are checked on the operator's machine; the bundled example names a key only to
+  // show the field, so it is not held to one.
+  const keyFiles =
+    source.origin === "example" ? undefined : { home: ctx.env.HOME || homedir(), uid: process.getuid?.() };
+  const { config, problems } = validateConfigText(text, source.display, { keyFiles });
   const errors = problems.filter((p) => p.severity === "error");
   const warnings = problems.filter((p) => p.severity === "warning");
   if (!config || errors.length > 0) {
@@ -90,10 +96,23 @@ export async function loadClusterConfig(
   return { config, source, warnings };
 }
 
+/** Problems of the file as a whole: reported alone, as the one line they are. */
+const DOCUMENT_CODES = new Set([
+  "CONFIG_YAML_SYNTAX",
+  "CONFIG_DUPLICATE_KEY",
+  "CONFIG_YAML_ALIAS",
+  "CONFIG_YAML_MERGE",
+  "CONFIG_EMPTY",
+  "CONFIG_MULTIPLE_DOCUMENTS",
+  "CONFIG_NOT_TEXT",
+  "CONFIG_TOO_DEEP",
+  "CONFIG_NOT_A_MAPPING",
+]);
+
 export function configError(file: string, problems: ConfigProblem[]): InfraError {
   const errors = problems.filter((p) => p.severity === "error");
   const first = errors[0];
-  if (errors.length === 1 && first?.code === "CONFIG_YAML_SYNTAX") {
+  if (errors.length === 1 && first && DOCUMENT_CODES.has(first.code)) {
     return new InfraError(first.code, first.message, {
       kind: "config",
       location: first.location,
@@ -112,47 +131,35 @@ export function configError(file: string, problems: ConfigProblem[]): InfraError
   );
 }
 
-/** Parses and validates config text. Pure: used by the loader, `init` and the tests. */
+export interface ValidateOptions {
+  /** Check the SSH key files the config names on this machine (the loader does; `init` and tests need not). */
+  keyFiles?: KeyFileContext | undefined;
+}
+
+/** Parses and validates config text: used by the loader, `init` and the tests. */
 export function validateConfigText(
   text: string,
   file: string,
+  options: ValidateOptions = {},
 ): { config: ClusterConfig | undefined; problems: ConfigProblem[] } {
-  // Fast path: a clean config needs no positions. Anything to report goes through the `yaml`
-  // Document below, which knows where every node is.
-  const fast = loadYaml(text);
-  if (fast.ok && fast.value && typeof fast.value === "object" && !Array.isArray(fast.value)) {
-    const parsed = ClusterConfig.safeParse(fast.value);
-    if (parsed.success && checkRules(parsed.data).length === 0) return { config: parsed.data, problems: [] };
-  }
-  return validateWithPositions(text, file);
-}
-
-/** The full path: a `yaml` Document with positions for every problem (also the fast path's reference). */
-export function validateWithPositions(
-  text: string,
-  file: string,
-): { config: ClusterConfig | undefined; problems: ConfigProblem[] } {
-  const { LineCounter, parseDocument } = yamlLib();
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
-  const at = (offset: number | undefined) => {
-    if (offset === undefined) return {};
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
-  if (doc.errors.length > 0) {
+  const read = readConfigDocument(text);
+  if (!read.ok) {
+    const { problem, position } = read;
     return {
       config: undefined,
-      problems: doc.errors.slice(0, 1).map((e) => ({
-        code: "CONFIG_YAML_SYNTAX",
-        severity: "error" as const,
-        message: `YAML syntax error: ${e.message.split("\n")[0]}`,
-        hint: "fix the YAML at that position (indentation, a missing ':' or quote, a duplicate key)",
-        location: { file, ...at(e.pos[0]), path: "" },
-      })),
+      problems: [
+        {
+          code: problem.code,
+          severity: "error",
+          message: problem.message,
+          hint: problem.hint,
+          location: { file, ...position(problem.offset), path: "" },
+        },
+      ],
     };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const { document } = read;
+  const data = document.data;
   if (data === null || data === undefined || typeof data !== "object" || Array.isArray(data)) {
     return {
       config: undefined,
@@ -160,31 +167,68 @@ export function validateWithPositions(
         {
           code: "CONFIG_NOT_A_MAPPING",
           severity: "error",
-          message: "the file must be a YAML mapping of the cluster's settings",
+          message: `the file holds ${describe(data)}, not the mapping of settings (key: value lines) a cluster.yaml is`,
           hint: `start from ${EXAMPLE_FILE} or run \`infra init\``,
           location: { file, line: 1, column: 1, path: "" },
         },
       ],
     };
   }
-  const locate = (path: PathSegment[], key = false) => ({
-    file,
-    ...at(offsetOf(doc.contents, path, key)),
-    path: formatPath(path),
-  });
-  const sourceText = (path: PathSegment[]) => {
-    const node = doc.getIn(path, true) as Node | undefined;
-    const range = node && "range" in node ? node.range : undefined;
-    return range ? text.slice(range[0], range[1]).trim() : undefined;
+  const locate: Locate = (path, key = false) => {
+    const offset = document.offsetOf(path, key);
+    return { file, ...(offset === undefined ? {} : document.position(offset)), path: formatPath(path) };
   };
 
   const parsed = ClusterConfig.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => fromIssue(issue, locate, sourceText));
-    return { config: undefined, problems: sortProblems(problems) };
+    const problems = parsed.error.issues.flatMap((issue) => fromIssue(issue, locate, document));
+    return { config: undefined, problems: sortProblems(collapseShared(withoutTypoEchoes(problems))) };
   }
-  const problems = checkRules(parsed.data).map((finding) => fromFinding(finding, locate));
-  return { config: parsed.data, problems: sortProblems(problems) };
+  const findings = [
+    ...checkRules(parsed.data),
+    ...(options.keyFiles ? checkKeyFiles(parsed.data, options.keyFiles) : []),
+  ];
+  const problems = findings.map((finding) => fromFinding(finding, locate));
+  return { config: parsed.data, problems: sortProblems(collapseShared(problems)) };
+}
+
+/** Unknown keys with a suggestion, and the path of the field suggested. */
+const suggested = new WeakMap<ConfigProblem, string>();
+
+/** A misspelt required key is one mistake: "did you mean" says it, so drop its "missing". */
+function withoutTypoEchoes(problems: ConfigProblem[]): ConfigProblem[] {
+  const meant = new Set(problems.flatMap((problem) => suggested.get(problem) ?? []));
+  return problems.filter(
+    (problem) => problem.code !== "CONFIG_REQUIRED" || !meant.has(problem.location.path),
+  );
+}
+
+/**
+ * One problem inside content shared through an anchor shows up once per use, all at the anchor's
+ * position: say it once, with the number of uses.
+ */
+function collapseShared(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Map<string, { problem: ConfigProblem; more: number }>();
+  const kept: { problem: ConfigProblem; more: number }[] = [];
+  for (const problem of problems) {
+    const { line, column } = problem.location;
+    const key = `${problem.code}\u0000${line}:${column}\u0000${problem.message}`;
+    const earlier = line === undefined ? undefined : seen.get(key);
+    if (earlier) earlier.more++;
+    else {
+      const entry = { problem, more: 0 };
+      seen.set(key, entry);
+      kept.push(entry);
+    }
+  }
+  return kept.map(({ problem, more }) =>
+    more === 0
+      ? problem
+      : {
+          ...problem,
+          message: `${problem.message} (written once, used in ${more + 1} places through an alias)`,
+        },
+  );
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
@@ -204,88 +248,99 @@ function fromFinding(finding: Finding, locate: Locate): ConfigProblem {
     severity: finding.severity,
     message: finding.message,
     ...(finding.hint ? { hint: finding.hint } : {}),
-    location: locate(finding.path),
+    location: locate(finding.path, finding.key === true),
   };
 }
 
 type Issue = z.core.$ZodIssue;
 
-function fromIssue(
-  issue: Issue,
-  locate: Locate,
-  sourceText: (path: PathSegment[]) => string | undefined,
-): ConfigProblem[] {
+function fromIssue(issue: Issue, locate: Locate, document: ConfigDocument): ConfigProblem[] {
   const path = issue.path as PathSegment[];
-  const problem = (
-    code: string,
-    message: string,
-    hint: string | undefined,
-    at = locate(path),
-  ): ConfigProblem => ({
+  const field = String(path[path.length - 1] ?? "this field");
+  const input = (issue as { input?: unknown }).input;
+  const problem = (code: string, message: string, hint: string, at = locate(path)): ConfigProblem => ({
     code,
     severity: "error",
     message,
-    ...(hint ? { hint } : {}),
+    hint,
     location: at,
   });
+  const missing = () =>
+    problem(
+      "CONFIG_REQUIRED",
+      `required field "${field}" is missing`,
+      `add \`${field}:\` here (see ${EXAMPLE_FILE} for an example value)`,
+      { ...locate(path.slice(0, -1)), path: formatPath(path) },
+    );
   switch (issue.code) {
     case "custom": {
       const params = issue.params as CheckParams | undefined;
-      return [problem(params?.code ?? "CONFIG_INVALID", issue.message, params?.hint)];
+      return [
+        problem(
+          params?.code ?? "CONFIG_INVALID",
+          issue.message,
+          params?.hint ?? "see docs/configuration.md for this field",
+        ),
+      ];
     }
     case "unrecognized_keys": {
-      const known = knownKeys(path);
+      const known = knownKeys(path).filter((k) => k !== "$schema");
       return issue.keys.map((key) => {
         const suggestion = closest(key, known);
-        const hint = suggestion
-          ? `did you mean "${suggestion}"?`
-          : `allowed keys here: ${known.filter((k) => k !== "$schema").join(", ")}`;
-        return problem("CONFIG_UNKNOWN_KEY", `unknown key "${key}"`, hint, locate([...path, key], true));
+        const hint =
+          key === "<<"
+            ? 'a quoted "<<" is an ordinary key; write the merge key unquoted: <<: *name'
+            : suggestion
+              ? `did you mean "${suggestion}"?`
+              : `allowed keys here: ${known.join(", ")}`;
+        const unknown = problem(
+          "CONFIG_UNKNOWN_KEY",
+          `unknown key ${quote(key)}`,
+          hint,
+          locate([...path, key], true),
+        );
+        if (suggestion) suggested.set(unknown, formatPath([...path, suggestion]));
+        return unknown;
       });
     }
     case "invalid_type": {
-      const input = (issue as { input?: unknown }).input;
-      if (input === undefined) {
-        const field = String(path[path.length - 1] ?? "");
+      if (input === undefined) return [missing()];
+      const expected = expectedWords(issue.expected);
+      if (input === null) {
         return [
           problem(
-            "CONFIG_REQUIRED",
-            `required field "${field}" is missing`,
-            `add \`${field}:\` here (see ${EXAMPLE_FILE} for an example value)`,
-            { ...locate(path.slice(0, -1)), path: formatPath(path) },
+            "CONFIG_TYPE",
+            `"${field}" is empty; it needs ${expected}`,
+            `write ${expected} after "${field}:" (see ${EXAMPLE_FILE})`,
           ),
         ];
       }
-      const got = input === null ? "nothing (null)" : Array.isArray(input) ? "a list" : `a ${typeof input}`;
-      const expected =
-        issue.expected === "object"
-          ? "a mapping"
-          : issue.expected === "array"
-            ? "a list"
-            : `a ${issue.expected}`;
+      const written = document.sourceText(path);
       const hint =
         issue.expected === "string" && (typeof input === "number" || typeof input === "boolean")
-          ? `quote it so YAML reads text, not a ${typeof input}: "${sourceText(path) ?? String(input)}"`
+          ? `quote it so YAML reads text, not ${typeof input === "number" ? "a number" : "true/false"}: ${quote(written ?? String(input))}`
           : `write ${expected} here`;
+      const got =
+        typeof input === "number" && written ? `the number ${quote(written).slice(1, -1)}` : describe(input);
       return [problem("CONFIG_TYPE", `expected ${expected}, got ${got}`, hint)];
     }
     case "invalid_value": {
+      if (input === undefined) return [missing()];
       if (path.length === 1 && path[0] === "version") {
         return [
           problem(
             "CONFIG_VERSION_UNSUPPORTED",
-            `unsupported config version ${JSON.stringify((issue as { input?: unknown }).input)}`,
+            `unsupported config version ${quote(input)}`,
             `this infra reads version: ${CONFIG_VERSION}; set \`version: ${CONFIG_VERSION}\` (or update infra)`,
           ),
         ];
       }
       const values = issue.values.map(String);
-      const input = (issue as { input?: unknown }).input;
       const suggestion = typeof input === "string" ? closest(input, values) : undefined;
       return [
         problem(
           "CONFIG_INVALID_OPTION",
-          `${JSON.stringify(input)} is not one of ${values.join(", ")}`,
+          `${quote(input)} is not one of ${values.join(", ")}`,
           suggestion ? `did you mean "${suggestion}"?` : `use one of: ${values.join(", ")}`,
         ),
       ];
@@ -297,12 +352,40 @@ function fromIssue(
           problem("NO_SERVER", "the cluster has no nodes", "add at least one node with `role: server`"),
         ];
       }
-      const bound = issue.code === "too_small" ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
-      const unit = issue.origin === "array" ? " items" : issue.origin === "string" ? " characters" : "";
-      return [problem("CONFIG_OUT_OF_RANGE", `must be ${bound}${unit}`, "change the value to fit the range")];
+      const small = issue.code === "too_small";
+      const bound = Number(small ? issue.minimum : issue.maximum);
+      if (issue.origin === "string" || issue.origin === "array") {
+        const unit = issue.origin === "string" ? "character" : "item";
+        const message =
+          small && bound === 1
+            ? `"${field}" is empty`
+            : `must have ${small ? "at least" : "at most"} ${bound} ${unit}${bound === 1 ? "" : "s"}`;
+        return [
+          problem(
+            "CONFIG_OUT_OF_RANGE",
+            message,
+            small && bound === 1
+              ? "give it a value or leave the field out"
+              : "change the value to fit the range",
+          ),
+        ];
+      }
+      return [
+        problem(
+          "CONFIG_OUT_OF_RANGE",
+          `${quote(input)} is ${small ? "below the minimum" : "above the maximum"} ${bound}`,
+          `use a number of ${small ? "at least" : "at most"} ${bound}`,
+        ),
+      ];
     }
     default:
-      return [problem("CONFIG_INVALID", issue.message, "see docs/configuration.md for this field")];
+      return [
+        problem(
+          "CONFIG_INVALID",
+          `${quote(input)} is not accepted here`,
+          "see docs/configuration.md for this field",
+        ),
+      ];
   }
 }
 
@@ -352,40 +435,4 @@ export function formatPath(path: readonly PathSegment[]): string {
     else text += `[${JSON.stringify(segment)}]`;
   }
   return text;
-}
-
-/**
- * The source offset of the node at `path` (or of its key when `key` is set). Stops at the
- * deepest existing ancestor, so a missing field points at the mapping that lacks it.
- */
-function offsetOf(root: unknown, path: PathSegment[], key: boolean): number | undefined {
-  const { isMap, isScalar, isSeq } = yamlLib();
-  let node = root as Node | null | undefined;
-  let offset = rangeStart(node);
-  for (let i = 0; i < path.length; i++) {
-    const segment = path[i];
-    const last = i === path.length - 1;
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-      );
-      if (!pair) return offset;
-      const keyOffset = rangeStart(pair.key as Node);
-      if (last && key) return keyOffset ?? offset;
-      node = pair.value as Node | null;
-      offset = rangeStart(node) ?? keyOffset ?? offset;
-    } else if (isSeq(node) && typeof segment === "number") {
-      const item = node.items[segment] as Node | undefined;
-      if (!item) return offset;
-      node = item;
-      offset = rangeStart(item) ?? offset;
-    } else {
-      return offset;
-    }
-  }
-  return offset;
-}
-
-function rangeStart(node: Node | null | undefined): number | undefined {
-  return node && "range" in node && Array.isArray(node.range) ? node.range[0] : undefined;
 }

@@ -76,6 +76,25 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 /** Tailscale assigns node addresses from the CGNAT range (RFC 6598). */
 export const TAILSCALE_RANGE: Cidr = cidr("100.64.0.0/10");
 
+/**
+ * Addresses inside 100.64.0.0/10 that Tailscale never assigns to a node (tailscale.com/net/tsaddr):
+ * its own service address (MagicDNS, "Quad100") and the range ChromeOS uses for its VMs.
+ */
+export const TAILSCALE_RESERVED: readonly { block: Cidr; what: string }[] = [
+  { block: cidr("100.100.100.100/32"), what: "Tailscale's own service address (MagicDNS, 100.100.100.100)" },
+  {
+    block: cidr("100.115.92.0/23"),
+    what: "the ChromeOS VM range 100.115.92.0/23, which Tailscale never assigns",
+  },
+];
+
+/** Why an address cannot be a node's Tailscale IPv4, or undefined when it can. */
+export function tailscaleAddressProblem(address: number): string | undefined {
+  if (!cidrContains(TAILSCALE_RANGE, address))
+    return "outside 100.64.0.0/10, where Tailscale assigns addresses";
+  return TAILSCALE_RESERVED.find(({ block }) => cidrContains(block, address))?.what;
+}
+
 /** Ranges that are never a host's public address. */
 const NON_PUBLIC: { block: Cidr; what: string }[] = [
   { block: cidr("0.0.0.0/8"), what: '"this network" (RFC 1122)' },

@@ -4,9 +4,22 @@
  * a field path and a hint; warnings do not block.
  */
 
+import { isIPv6 } from "node:net";
 import { relativeName } from "./derived.js";
-import { type Cidr, cidrsOverlap, classifyPublic, parseCidr, parseIPv4, TAILSCALE_RANGE } from "./net.js";
+import { ACME_FORBIDDEN_DOMAINS, checkEmail } from "./email.js";
+import { k3sSupport, parseK3sVersion } from "./k3s-version.js";
+import { DOMAIN, KUBELET_LABEL_NAMESPACES, kubeletRefusesLabel, parseTaint } from "./names.js";
+import {
+  type Cidr,
+  cidrContains,
+  cidrsOverlap,
+  classifyPublic,
+  parseCidr,
+  parseIPv4,
+  TAILSCALE_RANGE,
+} from "./net.js";
 import type { ClusterConfig } from "./schema.js";
+import { quote } from "./words.js";
 
 export type PathSegment = string | number;
 
@@ -16,9 +29,13 @@ export interface Finding {
   message: string;
   hint?: string;
   path: PathSegment[];
+  /** Point at the key of the last path segment rather than its value. */
+  key?: boolean;
 }
 
 const NODE_CIDR_MASK = 24; // K3s default node-cidr-mask-size: one /24 of the pod network per node
+/** K3s derives the cluster DNS address as the 10th address of the service network. */
+const SERVICE_CIDR_MAX_PREFIX = 28;
 
 export function checkRules(config: ClusterConfig): Finding[] {
   const findings: Finding[] = [];
@@ -133,6 +150,23 @@ export function checkRules(config: ClusterConfig): Finding[] {
       "give them disjoint blocks, e.g. 10.42.0.0/16 and 10.43.0.0/16",
     );
   }
+  // A node address inside the pod or service network is routed into the cluster, not to the host.
+  for (const { block, path, what } of blocks) {
+    config.nodes.forEach((node, index) => {
+      for (const field of ["publicIPv4", "tailscaleIPv4"] as const) {
+        const text = node[field];
+        const address = text === undefined ? undefined : parseIPv4(text);
+        if (address !== undefined && cidrContains(block, address)) {
+          error(
+            "CIDR_CONTAINS_NODE",
+            path,
+            `the ${what} ${block.text} contains ${text}, the ${field} of nodes[${index}] (${node.name})`,
+            "choose a block that holds none of the nodes' addresses, e.g. 10.42.0.0/16 (pods) and 10.43.0.0/16 (services)",
+          );
+        }
+      }
+    });
+  }
   if (typeof clusterCidr !== "string") {
     if (clusterCidr.prefix > NODE_CIDR_MASK - 1) {
       error(
@@ -146,9 +180,17 @@ export function checkRules(config: ClusterConfig): Finding[] {
         "CLUSTER_CIDR_TOO_SMALL",
         ["k3s", "clusterCidr"],
         `the pod network ${clusterCidr.text} has room for ${2 ** (NODE_CIDR_MASK - clusterCidr.prefix)} nodes, the config has ${config.nodes.length}`,
-        "K3s gives every node a /24 of the pod network; use a larger block, e.g. /16",
+        `K3s gives every node a /24 of the pod network; ${config.nodes.length} nodes need a /${NODE_CIDR_MASK - Math.ceil(Math.log2(config.nodes.length))} or larger block`,
       );
     }
+  }
+  if (typeof serviceCidr !== "string" && serviceCidr.prefix > SERVICE_CIDR_MAX_PREFIX) {
+    error(
+      "SERVICE_CIDR_TOO_SMALL",
+      ["k3s", "serviceCidr"],
+      `the service network ${serviceCidr.text} has fewer than 16 addresses; K3s puts the cluster DNS on its 10th`,
+      `use /${SERVICE_CIDR_MAX_PREFIX} or larger, e.g. 10.43.0.0/16`,
+    );
   }
   if (typeof serviceCidr !== "string" && serviceCidr.prefix < 12) {
     error(
@@ -156,6 +198,72 @@ export function checkRules(config: ClusterConfig): Finding[] {
       ["k3s", "serviceCidr"],
       `the service network ${serviceCidr.text} is larger than /12, which Kubernetes refuses`,
       "use /12 to /24, e.g. 10.43.0.0/16",
+    );
+  }
+
+  // K3s: a patch newer than the table knows is allowed with a warning (it may be brand new).
+  const version = parseK3sVersion(config.k3s.version);
+  const support = version ? k3sSupport(version) : undefined;
+  if (support?.verdict === "newer-than-known") {
+    warn(
+      "K3S_VERSION_NEWER_THAN_KNOWN",
+      ["k3s", "version"],
+      `K3s ${config.k3s.version} is newer than the newest release infra knows in its line (${support.newest})`,
+      "fine if K3s has released it; if not, the install fails: check K3s's release list, or pin a known release",
+    );
+  }
+
+  // Node labels and taints as the kubelet applies them (K3s node-label / node-taint).
+  config.nodes.forEach((node, index) => {
+    for (const key of Object.keys(node.labels)) {
+      if (kubeletRefusesLabel(key)) {
+        findings.push({
+          code: "LABEL_KUBELET_REFUSES",
+          severity: "error",
+          key: true,
+          path: ["nodes", index, "labels", key],
+          message: `the kubelet refuses to set the label ${key} on its own node (the agent would not start)`,
+          hint: key.startsWith("node-role.kubernetes.io/")
+            ? "label roles after the node joined (kubectl label node), or use your own prefix such as example.com/role"
+            : `under kubernetes.io and k8s.io a node may only set ${KUBELET_LABEL_NAMESPACES.map((n) => `${n}/*`).join(", ")} and the well-known topology, os, arch, hostname and instance-type labels; use your own prefix`,
+        });
+      }
+    }
+    const seen = new Map<string, number>();
+    node.taints.forEach((text, taintIndex) => {
+      const taint = parseTaint(text);
+      if (typeof taint === "string") return;
+      const key = `${taint.key}:${taint.effect}`;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, taintIndex);
+      else
+        error(
+          "TAINT_DUPLICATE",
+          ["nodes", index, "taints", taintIndex],
+          `the taint ${taint.key}:${taint.effect} is already in taints[${first}]`,
+          "the kubelet refuses two taints with the same key and effect; keep one",
+        );
+    });
+  });
+
+  // Let's Encrypt refuses contact addresses at the RFC 2606 example domains.
+  const email = checkEmail(config.acme.email);
+  if (email.ok && ACME_FORBIDDEN_DOMAINS.includes(email.domain)) {
+    warn(
+      "EMAIL_EXAMPLE_DOMAIN",
+      ["acme", "email"],
+      `Let's Encrypt refuses contact addresses at ${email.domain}`,
+      "fine for the example; put an address you read before `infra up` issues certificates",
+    );
+  }
+
+  // Names derived from the domain must stay DNS names (k8s-api.<domain>, *.<domain>).
+  if (!DOMAIN.test(`k8s-api.${config.domain}`)) {
+    error(
+      "DOMAIN_INVALID",
+      ["domain"],
+      `k8s-api.${config.domain}, the API's name under this domain, is longer than 253 characters`,
+      "use a shorter domain",
     );
   }
 
@@ -210,16 +318,24 @@ export function checkRules(config: ClusterConfig): Finding[] {
       error(
         "DNS_RECORD_INVALID",
         at("content"),
-        `"${record.content}" is not an IPv4 address`,
+        `${quote(record.content)} is not an IPv4 address`,
         "an A record points at an IPv4 address",
       );
     }
-    if (record.type === "AAAA" && !record.content.includes(":")) {
+    if (record.type === "AAAA" && !isIPv6(record.content)) {
       error(
         "DNS_RECORD_INVALID",
         at("content"),
-        `"${record.content}" is not an IPv6 address`,
+        `${quote(record.content)} is not an IPv6 address`,
         "an AAAA record points at an IPv6 address",
+      );
+    }
+    if (record.type === "CNAME" && !DOMAIN.test(record.content.replace(/\.$/, ""))) {
+      error(
+        "DNS_RECORD_INVALID",
+        at("content"),
+        `${quote(record.content)} is not a host name`,
+        "a CNAME points at a host name such as example.pages.dev",
       );
     }
     const key = `${record.name}/${record.type}/${record.content}`;

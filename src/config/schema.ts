@@ -6,8 +6,19 @@
  * `params`; cross-field rules (duplicates, counts, overlaps) live in rules.ts.
  */
 import { z } from "zod";
-import { K3S_OLDEST_MINOR, K3S_VERSION_PATTERN, k3sMinimumFor, parseK3sVersion } from "./k3s-version.js";
-import { cidrContains, classifyPublic, networkOf, parseCidr, parseIPv4, TAILSCALE_RANGE } from "./net.js";
+import { checkCron } from "./cron.js";
+import { checkEmail } from "./email.js";
+import { parseGoDuration } from "./go-duration.js";
+import {
+  K3S_NEWEST_KNOWN,
+  K3S_OLDEST_SUPPORTED,
+  K3S_VERSION_PATTERN,
+  k3sSupport,
+  parseK3sVersion,
+} from "./k3s-version.js";
+import { DNS_LABEL, DOMAIN, labelValueProblem, parseTaint, qualifiedNameProblem } from "./names.js";
+import { classifyPublic, networkOf, parseCidr, parseIPv4, tailscaleAddressProblem } from "./net.js";
+import { quote } from "./words.js";
 
 export const CONFIG_VERSION = 1;
 
@@ -17,119 +28,128 @@ export interface CheckParams {
   hint?: string;
 }
 
-/** A string that must match `pattern`; failures carry `code` and `hint`. */
-function formatted(pattern: RegExp, code: string, message: string, hint: string, description: string) {
-  return z
-    .string()
-    .refine((value) => pattern.test(value), {
-      error: (issue) => `${JSON.stringify(issue.input)} is ${message}`,
-      params: { code, hint } satisfies CheckParams,
-    })
-    .meta({ pattern: pattern.source, description });
-}
-
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-export const DOMAIN =
-  /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
-const ACCOUNT_ID = /^[0-9a-f]{32}$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-const TAG = /^tag:[A-Za-z][A-Za-z0-9-]*$/;
-const HTTP_URL = /^https?:\/\/[^\s/$.?#][^\s]*$/;
-const GIT_URL = /^(https:\/\/|ssh:\/\/|git@)[^\s]+$/;
-const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const SLUG = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
-const PREFIX = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
-const REVISION = /^[^\s]+$/;
-/** A Go duration as Velero writes TTLs: `720h0m0s`, `168h`, `90m`. */
-const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
-/** Five cron fields, or one of the `@` shorthands Velero's scheduler accepts. */
-const CRON =
-  /^((@(yearly|annually|monthly|weekly|daily|midnight|hourly))|(@every \d+[hms](\d+[ms])?)|([0-9*,/?A-Za-z-]+( [0-9*,/?A-Za-z-]+){4}))$/;
-/** `key=value:Effect` or `key:Effect` as k3s `node-taint` takes them. */
-const TAINT =
-  /^(([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?(=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
-const LABEL_KEY =
-  /^(([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-
-const IPV4_PATTERN = "^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$";
-const CIDR_PATTERN = `${IPV4_PATTERN.slice(0, -1)}/(3[0-2]|[12]?\\d)$`;
-
-const publicIPv4 = z
-  .string()
-  .superRefine((value, ctx) => {
-    const address = parseIPv4(value);
-    if (address === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${value}" is not an IPv4 address`,
-        params: {
-          code: "IP_INVALID",
-          hint: "write the node's public IPv4 address as four numbers, e.g. 203.0.113.10",
-        },
-      });
-      return;
-    }
-    const kind = classifyPublic(address);
-    if (kind.kind === "non-public") {
-      ctx.addIssue({
-        code: "custom",
-        message: `${value} is not a public address: ${kind.what}`,
-        params: {
-          code: "PUBLIC_IP_NOT_PUBLIC",
-          hint: "use the address the host is reached at from the internet (the provider's console shows it); the Tailscale address goes in tailscaleIPv4",
-        },
-      });
-    }
-  })
-  .meta({
-    pattern: IPV4_PATTERN,
-    description:
-      "Public IPv4 address of the host (used for SSH before Tailscale and as the node's ExternalIP).",
-  });
-
-const tailscaleIPv4 = z
-  .string()
-  .superRefine((value, ctx) => {
-    const address = parseIPv4(value);
-    if (address === undefined || !cidrContains(TAILSCALE_RANGE, address)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${value}" is not a Tailscale address (Tailscale assigns from 100.64.0.0/10)`,
-        params: {
-          code: "TAILSCALE_IP_INVALID",
-          hint: "copy the node's address from `tailscale ip -4`, or leave tailscaleIPv4 out: it is then read at join time",
-        },
-      });
-    }
-  })
-  .meta({
-    pattern: IPV4_PATTERN,
-    description:
-      "Optional. The node's Tailscale IPv4 (100.64.0.0/10) when already known; K3s uses it as node-ip. Default: read from `tailscale ip -4` at join time.",
-  });
-
-function cidrField(description: string) {
+/**
+ * A string checked by `problem` (undefined when fine, else why not); failures say
+ * `<value> is <what>: <why>` and carry `code` and `hint`.
+ */
+function checked(
+  problem: (value: string) => string | { why: string; code: string } | undefined,
+  what: { code: string; is: string; hint: string; description: string; pattern?: RegExp },
+) {
   return z
     .string()
     .superRefine((value, ctx) => {
-      const parsed = parseCidr(value);
-      if (parsed === "syntax") {
-        ctx.addIssue({
-          code: "custom",
-          message: `"${value}" is not an IPv4 CIDR block`,
-          params: { code: "CIDR_INVALID", hint: "write it as network/prefix, e.g. 10.42.0.0/16 (IPv4 only)" },
-        });
-      } else if (parsed === "host-bits") {
-        ctx.addIssue({
-          code: "custom",
-          message: `"${value}" has host bits set`,
-          params: { code: "CIDR_INVALID", hint: `use the network address: ${networkOf(value)}` },
-        });
-      }
+      const found = problem(value);
+      if (found === undefined) return;
+      const { why, code } = typeof found === "string" ? { why: found, code: what.code } : found;
+      ctx.addIssue({
+        code: "custom",
+        message: `${quote(value)} is ${what.is}${why ? `: ${why}` : ""}`,
+        params: { code, hint: what.hint } satisfies CheckParams,
+      });
     })
-    .meta({ pattern: CIDR_PATTERN, description });
+    .meta({ ...(what.pattern ? { pattern: what.pattern.source } : {}), description: what.description });
+}
+
+/** A string that must match `pattern`; failures carry `code` and `hint`. */
+function formatted(pattern: RegExp, code: string, message: string, hint: string, description: string) {
+  return checked((value) => (pattern.test(value) ? undefined : ""), {
+    code,
+    is: message,
+    hint,
+    description,
+    pattern,
+  });
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const ACCOUNT_ID = /^[0-9a-f]{32}$/;
+const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const TAG = /^tag:[A-Za-z][A-Za-z0-9-]*$/;
+const GIT_URL = /^(https:\/\/|ssh:\/\/|git@)[^\s]+$/;
+const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Provider codes; they become the node labels topology.kubernetes.io/region and node.kubernetes.io/instance-type. */
+const SLUG = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+const PREFIX = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
+
+/** Git's check-ref-format rules for a branch or tag (plus a commit id); Argo CD passes it to git. */
+function revisionProblem(value: string): string | undefined {
+  if (value === "") return "it is empty";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: git refuses control characters
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(value)) return "git refuses spaces and the characters ~ ^ : ? * [ \\";
+  if (value.includes("..") || value.includes("@{") || value === "@")
+    return "git refuses '..', '@{' and a lone '@'";
+  if (value.startsWith("/") || value.endsWith("/") || value.includes("//"))
+    return "slashes must separate names";
+  if (value.endsWith(".") || value.split("/").some((part) => part.startsWith(".") || part.endsWith(".lock")))
+    return "a name may not start with '.' or end with '.' or '.lock'";
+  return undefined;
+}
+
+function urlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "it is not a URL";
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return "it must start with https:// or http://";
+  if (!url.hostname) return "it has no host";
+  return undefined;
+}
+
+const publicIPv4 = checked(
+  (value) => {
+    const address = parseIPv4(value);
+    if (address === undefined)
+      return { why: "it is not four numbers 0-255 separated by dots", code: "IP_INVALID" };
+    const kind = classifyPublic(address);
+    return kind.kind === "non-public" ? kind.what : undefined;
+  },
+  {
+    code: "PUBLIC_IP_NOT_PUBLIC",
+    is: "not a public IPv4 address",
+    hint: "use the address the host is reached at from the internet (the provider's console shows it); the Tailscale address goes in tailscaleIPv4",
+    description:
+      "Public IPv4 address of the host (used for SSH before Tailscale and as the node's ExternalIP).",
+    pattern: IPV4,
+  },
+);
+
+const tailscaleIPv4 = checked(
+  (value) => {
+    const address = parseIPv4(value);
+    return address === undefined
+      ? "it is not four numbers 0-255 separated by dots"
+      : tailscaleAddressProblem(address);
+  },
+  {
+    code: "TAILSCALE_IP_INVALID",
+    is: "not an address Tailscale assigns to a node",
+    hint: "copy the node's address from `tailscale ip -4`, or leave tailscaleIPv4 out: it is then read at join time",
+    description:
+      "Optional. The node's Tailscale IPv4 (100.64.0.0/10) when already known; K3s uses it as node-ip. Default: read from `tailscale ip -4` at join time.",
+    pattern: IPV4,
+  },
+);
+
+function cidrField(description: string) {
+  return checked(
+    (value) => {
+      const parsed = parseCidr(value);
+      if (parsed === "syntax") return "write it as network/prefix, e.g. 10.42.0.0/16 (IPv4 only)";
+      if (parsed === "host-bits") return `host bits are set; the network address is ${networkOf(value)}`;
+      return undefined;
+    },
+    {
+      code: "CIDR_INVALID",
+      is: "not an IPv4 network block",
+      hint: "write the block's network address and prefix length, e.g. 10.42.0.0/16",
+      description,
+      pattern: CIDR,
+    },
+  );
 }
 
 const k3sVersion = z
@@ -139,65 +159,72 @@ const k3sVersion = z
     if (!version) {
       ctx.addIssue({
         code: "custom",
-        message: `"${value}" is not a K3s release version`,
+        message: `${quote(value)} is not a K3s release version`,
         params: {
           code: "K3S_VERSION_INVALID",
-          hint: "pin an exact release such as v1.36.3+k3s1 (channels are not allowed)",
+          hint: "pin an exact release such as v1.36.3+k3s1 (channels such as stable are not allowed)",
         },
       });
       return;
     }
-    const minimum = k3sMinimumFor(version);
-    if (minimum) {
+    const support = k3sSupport(version);
+    if (support.verdict === "too-old") {
       ctx.addIssue({
         code: "custom",
-        message:
-          version.minor < K3S_OLDEST_MINOR
-            ? `K3s ${value} is from a line without the Tailscale/flannel fix; the oldest fixed release is ${minimum}`
-            : `K3s ${value} is older than ${minimum}, the first 1.${version.minor} release with the Tailscale/flannel fix`,
+        message: support.oldMinor
+          ? `K3s ${value} is from a line without the Tailscale/flannel fix; the oldest supported release is ${support.minimum}`
+          : `K3s ${value} is older than ${support.minimum}, the first 1.${version.minor} release with the Tailscale/flannel fix`,
         params: {
           code: "K3S_VERSION_TOO_OLD",
           hint: "older releases lose flannel.1 whenever tailscaled restarts (k3s-io/k3s#12436); use v1.36.2+, v1.35.6+, v1.34.9+ or v1.33.13+",
+        },
+      });
+    } else if (support.verdict === "unknown-minor") {
+      ctx.addIssue({
+        code: "custom",
+        message: `K3s ${value} is newer than any release infra knows (the newest is ${support.newest})`,
+        params: {
+          code: "K3S_VERSION_UNKNOWN",
+          hint: `pin a released version between ${K3S_OLDEST_SUPPORTED} and ${K3S_NEWEST_KNOWN}; a new minor is supported once infra's table of releases (src/config/k3s-version.ts) lists it`,
         },
       });
     }
   })
   .meta({
     pattern: K3S_VERSION_PATTERN.source,
-    description:
-      "Required. Exact K3s release, e.g. v1.36.3+k3s1. Minimum per minor (Tailscale/flannel fix): v1.36.2, v1.35.6, v1.34.9, v1.33.13.",
+    description: `Required. Exact K3s release, e.g. v1.36.3+k3s1, from ${K3S_OLDEST_SUPPORTED} to ${K3S_NEWEST_KNOWN}. Minimum per minor (Tailscale/flannel fix): v1.36.2, v1.35.6, v1.34.9, v1.33.13.`,
   });
 
 const labels = z
   .record(z.string(), z.string())
   .superRefine((value, ctx) => {
     for (const [key, text] of Object.entries(value)) {
-      if (!LABEL_KEY.test(key) || key.length > 316) {
+      const keyProblem = qualifiedNameProblem(key);
+      const valueProblem = keyProblem ? undefined : labelValueProblem(text);
+      if (keyProblem || valueProblem) {
         ctx.addIssue({
           code: "custom",
           path: [key],
-          message: `"${key}" is not a valid Kubernetes label key`,
+          message: keyProblem
+            ? `${quote(key)} is not a Kubernetes label key: ${keyProblem}`
+            : `${quote(text)} is not a Kubernetes label value: ${valueProblem}`,
           params: {
             code: "LABEL_INVALID",
-            hint: "use [prefix/]name: name ≤ 63 chars of [A-Za-z0-9-_.], prefix a DNS subdomain",
-          },
-        });
-      } else if (!LABEL_VALUE.test(text)) {
-        ctx.addIssue({
-          code: "custom",
-          path: [key],
-          message: `"${text}" is not a valid Kubernetes label value`,
-          params: {
-            code: "LABEL_INVALID",
-            hint: "a label value is ≤ 63 chars of [A-Za-z0-9-_.], starting and ending alphanumeric",
+            hint: keyProblem
+              ? "a label key is [prefix/]name: the name at most 63 letters, digits, '-', '_', '.'; the prefix a lowercase DNS name"
+              : "a label value is at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit (quote \"true\")",
           },
         });
       }
     }
   })
   .meta({
-    description: 'Optional. Kubernetes node labels (string values; quote "true"). Default: none.',
-    propertyNames: { pattern: LABEL_KEY.source },
+    description:
+      'Optional. Kubernetes node labels (string values; quote "true"). Keys under kubernetes.io or k8s.io are limited to those the kubelet may set on itself. Default: none.',
+    propertyNames: {
+      pattern:
+        "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$",
+    },
   });
 
 const sshFields = {
@@ -209,10 +236,18 @@ const sshFields = {
     "SSH user.",
   ),
   port: z.number().int().min(1).max(65535).meta({ description: "SSH port." }),
-  privateKeyFile: z
-    .string()
-    .min(1)
-    .meta({ description: "Private key for SSH (a path on the operator's machine; ~ allowed)." }),
+  privateKeyFile: checked(
+    (value) =>
+      value === "~" || value.startsWith("~/") || value.startsWith("/")
+        ? undefined
+        : "Ansible runs ssh from ansible/, so a relative path would be looked for there",
+    {
+      code: "SSH_KEY_PATH_RELATIVE",
+      is: "not a path from your home or the root",
+      hint: "write it from your home (~/.ssh/id_ed25519) or as an absolute path",
+      description: "Private key for SSH: a path on the operator's machine, from ~/ or absolute.",
+    },
+  ),
 };
 
 const Ssh = z
@@ -275,12 +310,17 @@ export const Node = z
     labels: labels.default({}),
     taints: z
       .array(
-        formatted(
-          TAINT,
-          "TAINT_INVALID",
-          "not a valid taint",
-          "write taints as key=value:Effect (or key:Effect) with Effect NoSchedule, PreferNoSchedule or NoExecute",
-          "A taint as key=value:Effect.",
+        checked(
+          (value) => {
+            const taint = parseTaint(value);
+            return typeof taint === "string" ? taint : undefined;
+          },
+          {
+            code: "TAINT_INVALID",
+            is: "not a valid taint",
+            hint: "write taints as key=value:Effect (or key:Effect) with Effect NoSchedule, PreferNoSchedule or NoExecute",
+            description: "A taint as key=value:Effect.",
+          },
         ),
       )
       .default([])
@@ -291,19 +331,32 @@ export const Node = z
 const Schedule = (defaults: { schedule: string; ttl: string }, what: string) =>
   z
     .strictObject({
-      schedule: formatted(
-        CRON,
-        "CRON_INVALID",
-        "not a cron schedule",
-        'use five cron fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *", or @daily',
-        `Optional. Cron schedule of the ${what} backup. Default: "${defaults.schedule}".`,
+      schedule: checked(
+        (value) => {
+          const cron = checkCron(value);
+          return cron.ok ? undefined : cron.reason;
+        },
+        {
+          code: "CRON_INVALID",
+          is: "not a schedule Velero accepts",
+          hint: 'use five fields (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-6), e.g. "0 3 * * *", or @daily, @every 6h',
+          description: `Optional. Schedule of the ${what} backup: five cron fields or @daily/@every <duration> (Velero's parser). Default: "${defaults.schedule}".`,
+        },
       ).default(defaults.schedule),
-      ttl: formatted(
-        DURATION,
-        "DURATION_INVALID",
-        "not a duration",
-        "write a Go duration such as 720h0m0s, 168h or 90m",
-        `Optional. How long ${what} backups are kept. Default: ${defaults.ttl}.`,
+      ttl: checked(
+        (value) => {
+          const duration = parseGoDuration(value);
+          if (!duration.ok) return duration.reason;
+          return duration.nanoseconds <= 0n
+            ? "a backup must be kept for some time (Velero would use its own default for 0)"
+            : undefined;
+        },
+        {
+          code: "DURATION_INVALID",
+          is: "not a retention Velero accepts",
+          hint: "write a Go duration such as 720h0m0s, 168h or 90m (no days: 30 days is 720h)",
+          description: `Optional. How long ${what} backups are kept (a Go duration). Default: ${defaults.ttl}.`,
+        },
       ).default(defaults.ttl),
     })
     .prefault({});
@@ -399,13 +452,12 @@ export const ClusterConfig = z
           .min(1)
           .default(["tag:k8s"])
           .meta({ description: 'Optional. ACL tags the nodes advertise. Default: ["tag:k8s"].' }),
-        loginServer: formatted(
-          HTTP_URL,
-          "URL_INVALID",
-          "not an http(s) URL",
-          "write the control server URL, e.g. https://headscale.example.com",
-          "Optional. Self-hosted control server (headscale) URL. Default: Tailscale's own.",
-        ).optional(),
+        loginServer: checked(urlProblem, {
+          code: "URL_INVALID",
+          is: "not an http(s) URL",
+          hint: "write the control server URL, e.g. https://headscale.example.com",
+          description: "Optional. Self-hosted control server (headscale) URL. Default: Tailscale's own.",
+        }).optional(),
       })
       .prefault({})
       .meta({
@@ -418,12 +470,18 @@ export const ClusterConfig = z
     }),
     acme: z
       .strictObject({
-        email: formatted(
-          EMAIL,
-          "EMAIL_INVALID",
-          "not an e-mail address",
-          "use an address Let's Encrypt can reach about expiring certificates",
-          "Required. E-mail for the ACME (Let's Encrypt) account.",
+        email: checked(
+          (value) => {
+            const email = checkEmail(value);
+            return email.ok ? undefined : email.reason;
+          },
+          {
+            code: "EMAIL_INVALID",
+            is: "not an e-mail address Let's Encrypt accepts",
+            hint: "write a plain address such as ops@your-domain.tld (no mailto:, no name, no <>)",
+            description:
+              "Required. E-mail for the ACME (Let's Encrypt) account: a plain address at a public domain.",
+          },
         ),
         environment: z.enum(["staging", "production"]).default("staging").meta({
           description: "Optional. staging (untrusted test certificates) or production. Default: staging.",
@@ -518,13 +576,12 @@ export const ClusterConfig = z
           "use the URL Argo CD clones, e.g. https://github.com/you/infra-k3s.git or git@github.com:you/infra-k3s.git",
           "Required. Git repository Argo CD syncs from (this repository, your fork).",
         ),
-        revision: formatted(
-          REVISION,
-          "REVISION_INVALID",
-          "not a Git revision",
-          "use a branch, tag or commit, e.g. main",
-          "Optional. Default: main.",
-        ).default("main"),
+        revision: checked(revisionProblem, {
+          code: "REVISION_INVALID",
+          is: "not a Git branch, tag or commit",
+          hint: "use a branch, tag or commit, e.g. main",
+          description: "Optional. Branch, tag or commit Argo CD follows. Default: main.",
+        }).default("main"),
       })
       .meta({ description: "Required. Where Argo CD reads the kubernetes/ tree from." }),
   })

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { loadAllYaml } from "../config/fast-yaml.js";
+import { loadAllYaml } from "../config/yaml-data.js";
 
 export interface ArgoApplication {
   kind: "Application" | "ApplicationSet";

@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadYaml } from "../config/fast-yaml.js";
 import { loadClusterConfig } from "../config/load.js";
+import { loadYaml } from "../config/yaml-data.js";
 import type { CommandContext } from "../context.js";
 import { formatLocation } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadYaml } from "../config/fast-yaml.js";
+import { loadYaml } from "../config/yaml-data.js";
 
 /** In the order `infra up` runs them. */
 export const UP_PLAYBOOKS = ["ansible/playbooks/bootstrap.yml", "ansible/playbooks/k3s-cluster.yml"] as const;

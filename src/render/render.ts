@@ -4,6 +4,7 @@
  * Pure and deterministic: same config, same bytes (fixed key order, no timestamps).
  */
 import { basename } from "node:path";
+import { Document } from "yaml";
 import {
   acmeIssuer,
   agents,
@@ -16,7 +17,6 @@ import {
   zoneName,
 } from "../config/derived.js";
 import type { ClusterConfig, NodeConfig } from "../config/schema.js";
-import { yamlLib } from "../config/yaml-lib.js";
 
 export const RENDERED_FILES = {
   inventory: "ansible/inventory/hosts.yml",
@@ -55,7 +55,7 @@ export function renderAll(config: ClusterConfig, sourceFile: string): RenderedFi
 }
 
 function yamlFile(header: string, data: unknown): string {
-  const doc = new (yamlLib().Document)(data);
+  const doc = new Document(data);
   doc.commentBefore = ` ${header}`;
   return doc.toString({ lineWidth: 0, indent: 2, indentSeq: true });
 }

@@ -33,7 +33,7 @@ const flags: InitOptions = {
   name: "lab",
   domain: "lab.example.net",
   cloudflareAccountId: "abcdefabcdefabcdefabcdefabcdef12",
-  acmeEmail: "ops@example.net",
+  acmeEmail: "ops@lab.example.net",
   gitRepoUrl: "https://git.example.net/lab.git",
   node: [
     "name=hz-1,role=server,provider=hetzner,region=fsn1,ip=5.75.2.1",
@@ -268,7 +268,7 @@ describe("infra init interactively", () => {
       "use one of: staging, production",
       expect.stringMatching(/^K3s v1\.36\.1\+k3s1 is older than v1\.36\.2\+k3s1/),
       "use one of: server, agent",
-      expect.stringMatching(/^10\.0\.0\.5 is not a public address: private/),
+      expect.stringMatching(/^"10\.0\.0\.5" is not a public IPv4 address: private/),
       "answer y or n",
     ]);
     const { config } = validateConfigText(readFileSync(join(dir, "cluster.yaml"), "utf8"), "cluster.yaml");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { K3S_DEFAULT_VERSION, k3sMinimumFor, parseK3sVersion } from "../../../src/config/k3s-version.js";
 import { cidrsOverlap, classifyPublic, networkOf, parseCidr, parseIPv4 } from "../../../src/config/net.js";
-import { closest, levenshtein } from "../../../src/config/suggest.js";
+import { closest, editDistance } from "../../../src/config/suggest.js";
 
 const ip = (text: string) => {
   const value = parseIPv4(text);
@@ -96,15 +96,23 @@ describe("K3s versions", () => {
 });
 
 describe("suggestions", () => {
-  it("computes edit distances", () => {
-    expect(levenshtein("domian", "domain")).toBe(2);
-    expect(levenshtein("", "abc")).toBe(3);
-    expect(levenshtein("same", "same")).toBe(0);
+  it("counts a transposition of two neighbours as one edit (Damerau)", () => {
+    expect(editDistance("domian", "domain")).toBe(1);
+    expect(editDistance("pubilcIPv4", "publicIPv4")).toBe(1);
+    expect(editDistance("", "abc")).toBe(3);
+    expect(editDistance("same", "same")).toBe(0);
+    expect(editDistance("nodes", "node")).toBe(1);
+    expect(editDistance("kitten", "sitting")).toBe(3);
   });
 
-  it("suggests the closest key only when it is close", () => {
-    expect(closest("domian", ["name", "domain", "nodes"])).toBe("domain");
-    expect(closest("publicIP", ["publicIPv4", "tailscaleIPv4"])).toBe("publicIPv4");
-    expect(closest("zzzz", ["name", "domain"])).toBeUndefined();
+  it("suggests the closest key for edits, insertions, deletions and transpositions", () => {
+    const keys = ["name", "domain", "nodes", "publicIPv4", "tailscaleIPv4"];
+    expect(closest("domian", keys)).toBe("domain"); // transposition
+    expect(closest("domainn", keys)).toBe("domain"); // insertion
+    expect(closest("doman", keys)).toBe("domain"); // deletion
+    expect(closest("dimain", keys)).toBe("domain"); // substitution
+    expect(closest("publicIP", keys)).toBe("publicIPv4");
+    expect(closest("nmae", keys)).toBe("name");
+    expect(closest("zzzz", keys)).toBeUndefined();
   });
 });
