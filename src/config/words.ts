@@ -28,7 +28,7 @@ export function describe(value: unknown): string {
     case "string":
       return "text";
     case "number":
-      return `the number ${value}`;
+      return Number.isFinite(value) ? `the number ${value}` : "YAML's special number .inf or .nan";
     case "boolean":
       return `${value} (a yes/no value)`;
     case "object":
