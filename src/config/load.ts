@@ -80,10 +80,10 @@ export async function loadClusterConfig(
     ctx.reporter.info(`using ${source.display}`);
   }
   const text = await readConfigFile(source.path, source.display);
-  // The key files are checked on the operator's machine; the bundled example names a key only to
-  // show the field, so it is not held to one.
-  const keyFiles =
-    source.origin === "example" ? undefined : { home: ctx.env.HOME || homedir(), uid: process.getuid?.() };
+  // Key files are checked on this machine; the bundled example names a key only to show the
+  // field (however it was chosen), so it is not held to one.
+  const bundledExample = source.origin === "example" || source.path === join(PACKAGE_ROOT, EXAMPLE_FILE);
+  const keyFiles = bundledExample ? undefined : { home: ctx.env.HOME || homedir(), uid: process.getuid?.() };
   const { config, problems } = validateConfigText(text, source.display, { keyFiles });
   const errors = problems.filter((p) => p.severity === "error");
   const warnings = problems.filter((p) => p.severity === "warning");

@@ -88,7 +88,7 @@ describe("infra plan (built CLI)", () => {
     );
     expect(human.stderr).toContain('    hint: did you mean "server"?');
     expect(human.stderr).toContain(
-      '  ✗ cluster.yaml:17:10 (acme.email): "admin" is not an e-mail address [EMAIL_INVALID]',
+      '  ✗ cluster.yaml:17:10 (acme.email): "admin" is not an e-mail address Let\'s Encrypt accepts: it has no @ [EMAIL_INVALID]',
     );
     const json = infra(["plan", "--json"], dir);
     expect(json.code).toBe(2);

@@ -263,7 +263,10 @@ describe("infra plan on the repository", () => {
       "agent/vultr/vultr-ams-1",
       "agent/aws/aws-euc1-1",
     ]);
-    expect(plan.warnings.map((w) => w.code)).toEqual(Array(3).fill("PUBLIC_IP_DOCUMENTATION"));
+    expect(plan.warnings.map((w) => w.code)).toEqual([
+      ...Array(3).fill("PUBLIC_IP_DOCUMENTATION"),
+      "EMAIL_EXAMPLE_DOMAIN",
+    ]);
     const waves = plan.applications.map((a) => a.wave);
     expect(waves).toEqual([...waves].sort((a, b) => a - b));
     const text = result.human(plan);
