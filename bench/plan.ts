@@ -1,48 +1,30 @@
 /**
- * `infra plan` on a generated 200-node cluster (3 servers, 197 agents over four providers), through
- * the built CLI as a user runs it (`node dist/bin.js plan --config ...`, process start included), and
- * in-process (load + validate + plan + render the text). Prints the median of several runs (wall and
- * CPU time: on a shared machine the wall time includes waiting for a core); the
- * target is under 1 s. Run: npm run bench:plan (builds first).
+ * `infra plan` on a generated 1,000-node cluster.yaml written with anchors, aliases and merge keys
+ * (3 servers, agents merging one anchored agent: test/helpers/large-cluster.ts), through the built
+ * CLI as a user runs it (`node dist/bin.js plan --config ...`, process start included), and
+ * in-process (load + validate + plan + render the text). Prints the median of several runs (wall
+ * and CPU time: on a shared machine the wall time includes waiting for a core); the target is
+ * under 1 s. Run: npm run bench:plan (builds first); BENCH_NODES and BENCH_RUNS change the size.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../src/package-root.js";
 import { planCommand } from "../src/plan/plan-command.js";
 import { silentReporter } from "../src/ui/reporter.js";
+import { largeClusterYaml } from "../test/helpers/large-cluster.js";
 
-const NODES = Number(process.env.BENCH_NODES ?? 200);
+const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const PROVIDERS = ["hetzner", "vultr", "aws", "generic"];
-
-function clusterYaml(count: number): string {
-  const base = readFileSync(join(PACKAGE_ROOT, "cluster.example.yaml"), "utf8");
-  const nodes = Array.from({ length: count }, (_, i) => {
-    const provider = i < 3 ? "hetzner" : (PROVIDERS[i % PROVIDERS.length] ?? "generic");
-    return [
-      `  - name: ${provider}-${i}`,
-      `    role: ${i < 3 ? "server" : "agent"}`,
-      `    provider: ${provider}`,
-      `    region: region-${i % 7}`,
-      `    publicIPv4: 5.${10 + Math.floor(i / 200)}.${i % 200}.${1 + (i % 250)}`,
-      ...(i < 3 ? [`    tailscaleIPv4: 100.64.0.${i + 1}`] : []),
-      `    ingress: ${i % 20 === 3}`,
-      "    labels:",
-      `      example.com/pool: pool-${i % 5}`,
-      "    taints: []",
-    ].join("\n");
-  }).join("\n");
-  return base.replace(/\nnodes:\n[\s\S]*?\n(?=acme:)/, `\nnodes:\n${nodes}\n\n`);
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 const dir = mkdtempSync(join(tmpdir(), "infra-bench-plan-"));
 try {
   const config = join(dir, "cluster.yaml");
-  writeFileSync(config, clusterYaml(NODES));
+  const text = largeClusterYaml(NODES);
+  writeFileSync(config, text);
   const bin = join(PACKAGE_ROOT, "dist", "bin.js");
 
   // The CLI's own CPU time, reported by a preload at exit: on a shared machine wall time includes
@@ -79,7 +61,7 @@ try {
   const verdict = median(cli) < 1000 ? "under" : "OVER";
   process.stdout.write(
     [
-      `infra plan, ${NODES} nodes (${RUNS} runs, median; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores):`,
+      `infra plan, ${NODES} nodes written with anchors and merge keys (${(text.length / 1024).toFixed(0)} KB; ${RUNS} runs, median; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores):`,
       `  CLI wall time (node dist/bin.js plan, process start included): ${median(cli).toFixed(0)} ms  (${verdict} the 1 s target)`,
       `  CLI CPU time (user + system of that process):                  ${median(cliCpu).toFixed(0)} ms`,
       `  in-process wall time (load, validate, plan, render):           ${median(inProcess).toFixed(0)} ms`,

@@ -10,15 +10,18 @@
  */
 import {
   type Alias,
+  Composer,
+  type CST,
   type Document,
   isAlias,
   isMap,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
   type Node,
   type Pair,
-  parseAllDocuments,
+  Parser,
   type YAMLError,
 } from "yaml";
 import type { PathSegment } from "./rules.js";
@@ -99,17 +102,25 @@ export function readConfigDocument(text: string): DocumentResult {
   };
   const failed = (problem: DocumentProblem): DocumentResult => {
     // Positions before a parse: count lines here (the LineCounter fills during parsing).
-    if (lineCounter.lineStarts.length === 0) lineCounter.lineStarts.push(...lineStarts(text));
+    if (lineCounter.lineStarts.length === 0)
+      for (const start of lineStarts(text)) lineCounter.addNewLine(start);
     return { ok: false, problem, position };
   };
 
-  const early = notText(text) ?? tooDeep(text);
-  if (early) return failed(early);
+  const binary = notText(text);
+  if (binary) return failed(binary);
 
-  const parsed = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
-  const documents = (Array.isArray(parsed) ? parsed : []).filter(
-    (doc, index) => index === 0 || !isBlank(doc, text),
-  );
+  const read = readTokens(text, lineCounter);
+  if ("tooDeep" in read) {
+    return failed({
+      code: "CONFIG_TOO_DEEP",
+      message: `values nest more than ${MAX_NESTING} levels deep here; a cluster.yaml needs about 6`,
+      hint: "remove the extra nesting (brackets, '-' or indentation): this is not a cluster description",
+      offset: read.tooDeep,
+    });
+  }
+  const parsed = [...new Composer(PARSE_OPTIONS).compose(read.tokens)];
+  const documents = parsed.filter((doc, index) => index === 0 || !isBlank(doc, text));
   const [doc, second] = documents;
   if (!doc || isBlank(doc, text)) {
     return failed({
@@ -183,55 +194,20 @@ function notText(text: string): DocumentProblem | undefined {
 }
 
 /**
- * Flow brackets and same-line block indicators (`- - -`) nest without limit in a few bytes; a YAML
- * reader recurses once per level. Counted here, before parsing (quoted text and comments skipped).
+ * The library's lexer and parser, fed one lexeme at a time so the nesting is watched as it grows:
+ * `[[[[…` or `- - - …` nest without limit in a few bytes, and the composer recurses once per level
+ * (a few hundred thousand levels exhaust the heap, which no catch can recover from).
  */
-function tooDeep(text: string): DocumentProblem | undefined {
-  let flow = 0;
-  let quote: '"' | "'" | undefined;
-  let lineStart = true;
-  let chain = 0;
-  let previous = "\n";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quote) {
-      if (quote === '"' && c === "\\") i++;
-      else if (c === quote) {
-        if (quote === "'" && text[i + 1] === "'") i++;
-        else quote = undefined;
-      }
-      previous = c;
-      continue;
-    }
-    if (c === "\n") {
-      lineStart = true;
-      chain = 0;
-      // A key at column 0 starts a new top-level entry: brackets left open in plain text before
-      // it (`note: a [b`) were text, not flow collections.
-      if (/[A-Za-z0-9_]/.test(text[i + 1] ?? "")) flow = 0;
-    } else if (c === "#" && /\s/.test(previous)) {
-      const end = text.indexOf("\n", i);
-      i = (end === -1 ? text.length : end) - 1;
-      continue;
-    } else if (lineStart && (c === "-" || c === "?" || c === ":") && /[ \t\r\n]/.test(text[i + 1] ?? "\n")) {
-      chain++;
-    } else if (c !== " " && c !== "\t" && c !== "\r") {
-      lineStart = false;
-    }
-    if ((c === '"' || c === "'") && /[\s[{,:]/.test(previous)) quote = c;
-    else if ((c === "[" || c === "{") && /[\s[{,:?-]/.test(previous)) flow++;
-    else if ((c === "]" || c === "}") && flow > 0) flow--;
-    if (flow + chain > MAX_NESTING) {
-      return {
-        code: "CONFIG_TOO_DEEP",
-        message: `values nest more than ${MAX_NESTING} levels deep here; a cluster.yaml needs about 6`,
-        hint: "remove the extra brackets or '-' indicators: this is not a cluster description",
-        offset: i,
-      };
-    }
-    previous = c;
+function readTokens(text: string, lineCounter: LineCounter): { tokens: CST.Token[] } | { tooDeep: number } {
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  const tokens: CST.Token[] = [];
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    if (parser.stack.length > MAX_NESTING) return { tooDeep: parser.offset };
   }
-  return undefined;
+  for (const token of parser.end()) tokens.push(token);
+  return { tokens };
 }
 
 const SYNTAX_HINT = "fix the YAML at that position (indentation, a missing ':' or closing quote)";

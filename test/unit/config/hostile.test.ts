@@ -64,14 +64,24 @@ describe("hostile text", () => {
   });
 
   it.each([
-    ["200,000 nested brackets", `a: ${"[".repeat(200_000)}${"]".repeat(200_000)}\n`, "1:68"],
-    ["200,000 list markers on a line", `${"- ".repeat(200_000)}x\n`, "1:129"],
+    ["200,000 nested brackets", `a: ${"[".repeat(200_000)}${"]".repeat(200_000)}\n`, "1:67"],
+    ["200,000 list markers on a line", `${"- ".repeat(200_000)}x\n`, "1:128"],
   ])("%s are refused before the reader recurses", (_name, text, at) => {
     expect(only(text)).toEqual({
       code: "CONFIG_TOO_DEEP",
       at,
       message: "values nest more than 64 levels deep here; a cluster.yaml needs about 6",
     });
+  });
+
+  it.each([
+    ["closing brackets hidden in quotes", `a: ${'[ "]", '.repeat(50_000)}\n`, "CONFIG_TOO_DEEP"],
+    ["brackets after plain text", `a: ${"[a".repeat(50_000)}\n`, "CONFIG_TOO_DEEP"],
+    ["mappings in mappings", `a: ${"{b: ".repeat(50_000)}\n`, "CONFIG_TOO_DEEP"],
+    // The reader ends the list at the first unindented line: an error, and no nesting.
+    ["a flow list continued on unindented lines", `a: [\n${"x, [\n".repeat(50_000)}`, "CONFIG_YAML_SYNTAX"],
+  ])("%s: measured as the reader nests, not guessed from the text", (_name, text, code) => {
+    expect(only(text).code).toBe(code);
   });
 
   it("deep indentation is refused too", () => {
@@ -277,7 +287,7 @@ describe("hostile files through the built CLI: exit 2, one located line, nothing
     [
       "deep nesting",
       `a: ${"[".repeat(100_000)}\n`,
-      "✗ cluster.yaml:1:68: values nest more than 64 levels deep here; a cluster.yaml needs about 6",
+      "✗ cluster.yaml:1:67: values nest more than 64 levels deep here; a cluster.yaml needs about 6",
     ],
   ])("%s", (_name, text, first) => {
     const stderr = configure((p) => writeFileSync(join(p, "cluster.yaml"), text));
