@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { readConfigDocument } from "../../../src/config/document.js";
 import { validateConfigText } from "../../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import { largeClusterYaml } from "../../helpers/large-cluster.js";
@@ -703,6 +705,20 @@ describe("valid cluster configs", () => {
 });
 
 describe("anchors, aliases and merge keys (<<)", () => {
+  it.each([
+    ["an alias", "a: &x {k: 1}\nb: *x\n"],
+    ["a merge, own keys after it win", "a: &x {k: 1, j: 2}\nb:\n  <<: *x\n  k: 3\n"],
+    ["a merge, own keys before it win", "a: &x {k: 1, j: 2}\nb:\n  k: 3\n  <<: *x\n"],
+    ["merges from a list, the earlier wins", "a: &x {k: 1}\nb: &y {k: 2, j: 3}\nc:\n  <<: [*x, *y]\n"],
+    ["a merge of a merge", "a: &x {k: 1}\nb: &y {<<: *x, j: 2}\nc: {<<: *y, i: 3}\n"],
+    ["an inline merge", "c:\n  <<: {k: 1}\n  j: 2\n"],
+    ["an anchor redefined", "a: &x 1\nb: *x\nc: &x 2\nd: *x\n"],
+    ["anchored scalars and lists", "a: &x [1, &y two, {k: *y}]\nb: *x\n"],
+  ])("read %s exactly as the yaml library's own conversion does", (_name, text) => {
+    const read = readConfigDocument(text);
+    expect(read.ok && read.document.data).toEqual(parse(text, { merge: true }));
+  });
+
   it("read a file with them as the same cluster written out in full", () => {
     const plain = validateConfigText(read("valid/ha-3-servers.yaml"), "ha.yaml");
     const anchored = validateConfigText(read("valid/ha-3-servers-anchors.yaml"), "anchors.yaml");
