@@ -51,6 +51,13 @@ function checked(
     .meta({ ...(what.pattern ? { pattern: what.pattern.source } : {}), description: what.description });
 }
 
+/** A checker's reason as `checked` takes it. */
+const reasonOf =
+  (check: (value: string) => { ok: true } | { ok: false; reason: string }) => (value: string) => {
+    const result = check(value);
+    return result.ok ? undefined : result.reason;
+  };
+
 /** A string that must match `pattern`; failures carry `code` and `hint`. */
 function formatted(pattern: RegExp, code: string, message: string, hint: string, description: string) {
   return checked((value) => (pattern.test(value) ? undefined : ""), {
@@ -331,18 +338,12 @@ export const Node = z
 const Schedule = (defaults: { schedule: string; ttl: string }, what: string) =>
   z
     .strictObject({
-      schedule: checked(
-        (value) => {
-          const cron = checkCron(value);
-          return cron.ok ? undefined : cron.reason;
-        },
-        {
-          code: "CRON_INVALID",
-          is: "not a schedule Velero accepts",
-          hint: 'use five fields (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-6), e.g. "0 3 * * *", or @daily, @every 6h',
-          description: `Optional. Schedule of the ${what} backup: five cron fields or @daily/@every <duration> (Velero's parser). Default: "${defaults.schedule}".`,
-        },
-      ).default(defaults.schedule),
+      schedule: checked(reasonOf(checkCron), {
+        code: "CRON_INVALID",
+        is: "not a schedule Velero accepts",
+        hint: 'use five fields (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-6), e.g. "0 3 * * *", or @daily, @every 6h',
+        description: `Optional. Schedule of the ${what} backup: five cron fields or @daily/@every <duration> (Velero's parser). Default: "${defaults.schedule}".`,
+      }).default(defaults.schedule),
       ttl: checked(
         (value) => {
           const duration = parseGoDuration(value);
@@ -470,19 +471,13 @@ export const ClusterConfig = z
     }),
     acme: z
       .strictObject({
-        email: checked(
-          (value) => {
-            const email = checkEmail(value);
-            return email.ok ? undefined : email.reason;
-          },
-          {
-            code: "EMAIL_INVALID",
-            is: "not an e-mail address Let's Encrypt accepts",
-            hint: "write a plain address such as ops@your-domain.tld (no mailto:, no name, no <>)",
-            description:
-              "Required. E-mail for the ACME (Let's Encrypt) account: a plain address at a public domain.",
-          },
-        ),
+        email: checked(reasonOf(checkEmail), {
+          code: "EMAIL_INVALID",
+          is: "not an e-mail address Let's Encrypt accepts",
+          hint: "write a plain address such as ops@your-domain.tld (no mailto:, no name, no <>)",
+          description:
+            "Required. E-mail for the ACME (Let's Encrypt) account: a plain address at a public domain.",
+        }),
         environment: z.enum(["staging", "production"]).default("staging").meta({
           description: "Optional. staging (untrusted test certificates) or production. Default: staging.",
         }),
