@@ -12,6 +12,7 @@ import { exec } from "../adapters/exec.js";
 import { K3S_DEFAULT_VERSION } from "../config/k3s-version.js";
 import { CONFIG_FILE, configError, validateConfigText } from "../config/load.js";
 import { type CheckParams, ClusterConfig, Node, PROVIDERS } from "../config/schema.js";
+import { readConfigFile } from "../config/source-file.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
@@ -117,7 +118,7 @@ async function runInit(
   }
   const ageRecipient = identity?.recipient ?? recipient;
   const sopsText = sopsYamlText(answers.name, ageRecipient, displayHome(ctx, keyPath));
-  const sopsCurrent = existsSync(sopsPath) ? await readFile(sopsPath, "utf8") : undefined;
+  const sopsCurrent = existsSync(sopsPath) ? await readConfigFile(sopsPath, ".sops.yaml") : undefined;
   const sopsIsExample = sopsCurrent?.includes(EXAMPLE_SOPS_MARKER) === true;
   const writeSops =
     sopsCurrent === undefined || sopsIsExample
@@ -179,7 +180,8 @@ async function mayWrite(
   io: Prompter | undefined,
 ): Promise<"write" | "unchanged"> {
   if (!existsSync(path)) return "write";
-  if ((await readFile(path, "utf8")) === content) return "unchanged";
+  // Read as a config file is read: a directory or FIFO in its place is a located error, not a crash.
+  if ((await readConfigFile(path, label)) === content) return "unchanged";
   if (options.yes) return "write";
   if (io) {
     const answer = await io.ask(`${label} exists and differs. Overwrite it? [y/N]`, "n");

@@ -232,6 +232,32 @@ describe("hostile files through the built CLI: exit 2, one located line, nothing
     expect(stderr.split("\n")[0]).toBe("✗ cluster.yaml: is a directory, not a config file");
   });
 
+  it("infra init over a cluster.yaml that is a directory", () => {
+    const project = mkdtempSync(join(dir, "init-"));
+    mkdirSync(join(project, "cluster.yaml"));
+    const result = runCli(
+      [
+        "init",
+        "--name",
+        "lab",
+        "--domain",
+        "lab.example.net",
+        "--cloudflare-account-id",
+        "abcdefabcdefabcdefabcdefabcdef12",
+        "--acme-email",
+        "ops@lab.example.net",
+        "--git-repo-url",
+        "https://git.example.net/lab.git",
+        "--node",
+        "name=hz-1,role=server,provider=hetzner,region=fsn1,ip=5.75.2.1,ingress",
+      ],
+      { cwd: project, env: { HOME: project, XDG_CONFIG_HOME: "" } },
+    );
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.split("\n")[0]).toBe("✗ cluster.yaml: is a directory, not a config file");
+    expect(readdirSync(project)).toEqual(["cluster.yaml"]);
+  });
+
   it("a FIFO (read without waiting for a writer)", () => {
     const stderr = configure((p) => execFileSync("mkfifo", [join(p, "cluster.yaml")]));
     expect(stderr.split("\n")[0]).toBe("✗ cluster.yaml: is a named pipe (FIFO), not a regular file");
