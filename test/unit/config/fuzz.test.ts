@@ -4,13 +4,15 @@
  * file and a line) — never an exception, never a message with `undefined` or a runaway echo.
  * Seeds: the example and the anchored fixture; a modest run count (the machine is shared).
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { configError, validateConfigText } from "../../../src/config/load.js";
 import { ExitCode } from "../../../src/errors.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
+import { runCli } from "../../helpers/cli.js";
 
 const seeds = [
   readFileSync(join(PACKAGE_ROOT, "cluster.example.yaml"), "utf8"),
@@ -154,5 +156,38 @@ describe("any mutation of a valid cluster.yaml", () => {
       ),
       { numRuns: 250 },
     );
+  });
+});
+
+describe("the same through the built CLI (a few runs: each starts a process)", () => {
+  it("`infra plan` exits 0, or 2 with every problem at file:line:column, never a stack trace", {
+    timeout: 300_000,
+  }, () => {
+    const dir = mkdtempSync(join(tmpdir(), "infra-fuzz-"));
+    try {
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...seeds),
+          fc.array(mutation, { minLength: 1, maxLength: 4 }),
+          (seed, edits) => {
+            const file = join(dir, "cluster.yaml");
+            writeFileSync(file, apply(seed, edits));
+            const { code, stderr } = runCli(["plan", "--config", file], { cwd: dir });
+            expect([0, 2], stderr).toContain(code);
+            expect(stderr).not.toMatch(/internal error|\n\s+at .*:\d+:\d+/);
+            if (code === 2) {
+              const located = stderr.split("\n").filter((line) => /^\s*✗ /.test(line));
+              expect(located.length).toBeGreaterThan(0);
+              // The summary line names the file; every problem line names file:line:column.
+              for (const line of located) expect(line).toMatch(/✗ cluster\.yaml(:\d+:\d+)?[: ]/);
+              expect(located.some((line) => /cluster\.yaml:\d+:\d+/.test(line))).toBe(true);
+            }
+          },
+        ),
+        { numRuns: 12 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
