@@ -248,7 +248,7 @@ function fromFinding(finding: Finding, locate: Locate): ConfigProblem {
     severity: finding.severity,
     message: finding.message,
     ...(finding.hint ? { hint: finding.hint } : {}),
-    location: locate(finding.path, finding.key === true),
+    location: locate(finding.path),
   };
 }
 
@@ -280,6 +280,7 @@ function fromIssue(issue: Issue, locate: Locate, document: ConfigDocument): Conf
           params?.code ?? "CONFIG_INVALID",
           issue.message,
           params?.hint ?? "see docs/configuration.md for this field",
+          locate(path, params?.at === "key"),
         ),
       ];
     }

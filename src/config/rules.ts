@@ -8,7 +8,7 @@ import { isIPv6 } from "node:net";
 import { relativeName } from "./derived.js";
 import { ACME_FORBIDDEN_DOMAINS, checkEmail } from "./email.js";
 import { k3sSupport, parseK3sVersion } from "./k3s-version.js";
-import { DOMAIN, KUBELET_LABEL_NAMESPACES, kubeletRefusesLabel, parseTaint } from "./names.js";
+import { DOMAIN, parseTaint } from "./names.js";
 import {
   type Cidr,
   cidrContains,
@@ -29,8 +29,6 @@ export interface Finding {
   message: string;
   hint?: string;
   path: PathSegment[];
-  /** Point at the key of the last path segment rather than its value. */
-  key?: boolean;
 }
 
 const NODE_CIDR_MASK = 24; // K3s default node-cidr-mask-size: one /24 of the pod network per node
@@ -213,22 +211,8 @@ export function checkRules(config: ClusterConfig): Finding[] {
     );
   }
 
-  // Node labels and taints as the kubelet applies them (K3s node-label / node-taint).
+  // Taints as the kubelet applies them (K3s node-taint): one per key and effect.
   config.nodes.forEach((node, index) => {
-    for (const key of Object.keys(node.labels)) {
-      if (kubeletRefusesLabel(key)) {
-        findings.push({
-          code: "LABEL_KUBELET_REFUSES",
-          severity: "error",
-          key: true,
-          path: ["nodes", index, "labels", key],
-          message: `the kubelet refuses to set the label ${key} on its own node (the agent would not start)`,
-          hint: key.startsWith("node-role.kubernetes.io/")
-            ? "label roles after the node joined (kubectl label node), or use your own prefix such as example.com/role"
-            : `under kubernetes.io and k8s.io a node may only set ${KUBELET_LABEL_NAMESPACES.map((n) => `${n}/*`).join(", ")} and the well-known topology, os, arch, hostname and instance-type labels; use your own prefix`,
-        });
-      }
-    }
     const seen = new Map<string, number>();
     node.taints.forEach((text, taintIndex) => {
       const taint = parseTaint(text);

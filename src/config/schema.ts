@@ -16,7 +16,15 @@ import {
   k3sSupport,
   parseK3sVersion,
 } from "./k3s-version.js";
-import { DNS_LABEL, DOMAIN, labelValueProblem, parseTaint, qualifiedNameProblem } from "./names.js";
+import {
+  DNS_LABEL,
+  DOMAIN,
+  KUBELET_LABEL_NAMESPACES,
+  kubeletRefusesLabel,
+  labelValueProblem,
+  parseTaint,
+  qualifiedNameProblem,
+} from "./names.js";
 import { classifyPublic, networkOf, parseCidr, parseIPv4, tailscaleAddressProblem } from "./net.js";
 import { quote } from "./words.js";
 
@@ -26,6 +34,8 @@ export const CONFIG_VERSION = 1;
 export interface CheckParams {
   code: string;
   hint?: string;
+  /** The problem is the key of the last path segment (a label key), not its value. */
+  at?: "key";
 }
 
 /**
@@ -207,6 +217,21 @@ const labels = z
   .superRefine((value, ctx) => {
     for (const [key, text] of Object.entries(value)) {
       const keyProblem = qualifiedNameProblem(key);
+      if (!keyProblem && kubeletRefusesLabel(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `the kubelet refuses to set the label ${key} on its own node (the agent would not start)`,
+          params: {
+            code: "LABEL_KUBELET_REFUSES",
+            at: "key",
+            hint: key.startsWith("node-role.kubernetes.io/")
+              ? "label roles after the node joined (kubectl label node), or use your own prefix such as example.com/role"
+              : `under kubernetes.io and k8s.io a node may only set ${KUBELET_LABEL_NAMESPACES.map((n) => `${n}/*`).join(", ")} and the well-known topology, os, arch, hostname and instance-type labels; use your own prefix`,
+          } satisfies CheckParams,
+        });
+        continue;
+      }
       const valueProblem = keyProblem ? undefined : labelValueProblem(text);
       if (keyProblem || valueProblem) {
         ctx.addIssue({
@@ -217,6 +242,7 @@ const labels = z
             : `${quote(text)} is not a Kubernetes label value: ${valueProblem}`,
           params: {
             code: "LABEL_INVALID",
+            ...(keyProblem ? { at: "key" as const } : {}),
             hint: keyProblem
               ? "a label key is [prefix/]name: the name at most 63 letters, digits, '-', '_', '.'; the prefix a lowercase DNS name"
               : "a label value is at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit (quote \"true\")",
