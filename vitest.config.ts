@@ -1,41 +1,32 @@
 import { defineConfig } from "vitest/config";
+import { TIER_TIMEOUT_MS } from "./test/helpers/timeouts.js";
 
-// One project per test tier of DESIGN.md §6; `npm run test:<tier>` runs one alone.
-export default defineConfig({
-  test: {
-    clearMocks: true,
-    restoreMocks: true,
-    projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 20_000 } },
-      {
-        test: {
-          name: "static",
-          include: ["test/static/**/*.test.ts"],
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
-          globalSetup: ["test/helpers/tool-path.ts"],
-        },
-      },
-      {
-        test: {
-          name: "hosts",
-          include: ["test/hosts/**/*.test.ts"],
-          testTimeout: 1_800_000,
-          hookTimeout: 1_800_000,
-          fileParallelism: false,
-          globalSetup: ["test/helpers/tool-path.ts"],
-        },
-      },
-      {
-        test: {
-          name: "controlplane",
-          include: ["test/controlplane/**/*.test.ts"],
-          testTimeout: 600_000,
-          hookTimeout: 600_000,
-          fileParallelism: false,
-          globalSetup: ["test/helpers/tool-path.ts"],
-        },
-      },
-    ],
-  },
+/** `npm run golden:update` runs vitest in this mode; it is the only way golden files are written. */
+const GOLDEN_UPDATE_MODE = "golden-update";
+
+// One project per test tier (docs/testing.md); `npm run test:<tier>` runs one alone.
+export default defineConfig(({ mode }) => {
+  const tier = (name: keyof typeof TIER_TIMEOUT_MS) => ({
+    name,
+    include: [`test/${name}/**/*.test.ts`],
+    testTimeout: TIER_TIMEOUT_MS[name],
+    hookTimeout: TIER_TIMEOUT_MS[name],
+    provide: { goldenUpdate: mode === GOLDEN_UPDATE_MODE },
+  });
+  const withTools = { globalSetup: ["test/helpers/tool-path.ts"] };
+  return {
+    test: {
+      clearMocks: true,
+      restoreMocks: true,
+      // A test run never writes a snapshot, whatever the environment (CI or not, UPDATE_SNAPSHOT):
+      // a missing or different one fails. (Vitest reads this for every project from the root.)
+      update: "none",
+      projects: [
+        { test: tier("unit") },
+        { test: { ...tier("static"), ...withTools } },
+        { test: { ...tier("hosts"), ...withTools, fileParallelism: false } },
+        { test: { ...tier("controlplane"), ...withTools, fileParallelism: false } },
+      ],
+    },
+  };
 });

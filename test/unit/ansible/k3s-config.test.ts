@@ -2,14 +2,16 @@
  * Golden tests of the K3s config.yaml templates, rendered by Ansible itself (real Jinja, the real
  * role defaults and the real group-vars wiring) for a first server, a joining server and an agent
  * of the fixture inventory (test/fixtures/ansible/inventory). The golden files are byte-exact
- * renders (`*.golden`, so YAML formatters leave them alone); update them with `vitest -u`.
+ * renders (`*.golden`, so YAML formatters leave them alone); `npm run golden:update` rewrites them.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { exec } from "../../../src/adapters/exec.js";
+import { expectGolden } from "../../helpers/golden.js";
 import { ANSIBLE_DIR, ansibleTestEnv, buildInventory, INSTALL_HINT } from "./fixture-inventory.js";
 
 const ADDRESSES: Record<string, string> = {
@@ -19,6 +21,7 @@ const ADDRESSES: Record<string, string> = {
 };
 
 let dir = "";
+const golden = (name: string) => fileURLToPath(new URL(`golden/${name}.golden`, import.meta.url));
 const rendered: Record<string, string> = {};
 
 function renderPlaybook(out: string): string {
@@ -121,7 +124,7 @@ afterAll(async () => {
 describe("k3s config.yaml templates rendered by Ansible", () => {
   it("first server: cluster-init, Tailscale addresses, flannel on tailscale0", async () => {
     const text = rendered["cp-hetzner-1"] ?? "";
-    await expect(text).toMatchFileSnapshot("golden/k3s-server-first.golden");
+    expectGolden(text, golden("k3s-server-first"));
     const config = parse(text) as Record<string, unknown>;
     expect(config["cluster-init"]).toBe(true);
     expect(config.server).toBeUndefined();
@@ -140,7 +143,7 @@ describe("k3s config.yaml templates rendered by Ansible", () => {
 
   it("joining server: joins the first server's Tailscale IP, no cluster-init", async () => {
     const text = rendered["cp-hetzner-2"] ?? "";
-    await expect(text).toMatchFileSnapshot("golden/k3s-server-join.golden");
+    expectGolden(text, golden("k3s-server-join"));
     const config = parse(text) as Record<string, unknown>;
     expect(config["cluster-init"]).toBeUndefined();
     expect(config.server).toBe("https://100.64.10.11:6443");
@@ -150,7 +153,7 @@ describe("k3s config.yaml templates rendered by Ansible", () => {
 
   it("agent: server URL, node labels and taints from cluster.yaml", async () => {
     const text = rendered["wk-aws-1"] ?? "";
-    await expect(text).toMatchFileSnapshot("golden/k3s-agent.golden");
+    expectGolden(text, golden("k3s-agent"));
     const config = parse(text) as Record<string, unknown>;
     expect(config.server).toBe("https://100.64.10.11:6443");
     expect(config["node-ip"]).toBe("100.64.20.21");

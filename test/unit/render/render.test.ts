@@ -1,11 +1,12 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { validateConfigText } from "../../../src/config/load.js";
 import type { ClusterConfig } from "../../../src/config/schema.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import { RENDERED_FILES, renderAll } from "../../../src/render/render.js";
+import { expectGolden } from "../../helpers/golden.js";
 
 const fixtures = join(PACKAGE_ROOT, "test", "fixtures", "config");
 
@@ -28,15 +29,9 @@ describe("golden renderings", () => {
     }
   });
 
-  it("renders the HA fixture exactly as its golden files (UPDATE_GOLDEN=1 rewrites them)", () => {
-    for (const file of renderAll(ha, "cluster.yaml")) {
-      const golden = join(fixtures, "golden", "ha-3-servers", file.path);
-      if (process.env.UPDATE_GOLDEN === "1") {
-        mkdirSync(dirname(golden), { recursive: true });
-        writeFileSync(golden, file.content);
-      }
-      expect(file.content).toBe(readFileSync(golden, "utf8"));
-    }
+  it("renders the HA fixture exactly as its golden files (`npm run golden:update` rewrites them)", () => {
+    for (const file of renderAll(ha, "cluster.yaml"))
+      expectGolden(file.content, join(fixtures, "golden", "ha-3-servers", file.path));
   });
 
   it("is deterministic", () => {

@@ -1,0 +1,23 @@
+/**
+ * How long one test (or one hook) of each tier may run before it counts as hung: a few minutes
+ * above the slowest one measured (docs/testing.md has the figures), so a hang fails soon after the
+ * work should have ended, with the tier's diagnostics, instead of after an hour. vitest.config.ts
+ * applies one constant per tier; a test that needs longer says so with its own, sized the same way.
+ */
+export const TIER_TIMEOUT_MS = {
+  /** Pure logic, plus one Ansible template render (k3s-config.test.ts, its own 3 min). */
+  unit: 20_000,
+  /** The slowest static test runs a linter over the whole tree (ansible-lint, pre-commit): < 90 s. */
+  static: 240_000,
+  /** Starting etcd, kube-apiserver and Velero takes 15-40 s; the longest test (the drill) about 30 s. */
+  controlplane: 240_000,
+  /** One hosts test awaits one playbook run (at most 10 min measured) plus its checks. */
+  hosts: 1_200_000,
+} as const;
+
+/**
+ * One `ansible-playbook` run in the hosts tier: the first converge of both VMs took at most 605 s
+ * (docs/testing.md), so a run still going after 15 min has hung; it is stopped and the test fails
+ * with the task it was in, and the guests' diagnostics are kept.
+ */
+export const PLAYBOOK_TIMEOUT_MS = 900_000;
