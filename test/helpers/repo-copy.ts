@@ -14,6 +14,7 @@ export interface RepoCopy {
   remove(): Promise<void>;
 }
 
+/** `git: true` makes the copy a repository of its own with everything committed (pre-commit and Renovate read git). */
 export async function copyRepository(options: { git?: boolean } = {}): Promise<RepoCopy> {
   const dir = await mkdtemp(join(tmpdir(), "infra-k3s-copy-"));
   for (const file of repoFiles(["*"])) {
@@ -24,16 +25,32 @@ export async function copyRepository(options: { git?: boolean } = {}): Promise<R
   }
   await symlink(join(PACKAGE_ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   if (options.git) {
-    // A repository of its own (pre-commit and `git ls-files` need one), with everything committed.
-    const git = (...args: string[]) => {
-      const result = spawnSync("git", args, { cwd: dir, encoding: "utf8" });
-      if (result.status !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr}`);
-    };
-    git("init", "--quiet", "--initial-branch=main");
+    git(dir, "init", "--quiet", "--initial-branch=main");
     // .gitignore's `node_modules/` matches a directory, not the link to one
     await appendFile(join(dir, ".git", "info", "exclude"), "node_modules\n");
-    git("add", "--all");
-    git("-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "--quiet", "-m", "copy");
+    commitAll(dir);
   }
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+function git(dir: string, ...args: string[]): void {
+  const result = spawnSync("git", args, { cwd: dir, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr}`);
+}
+
+/** Commits everything in a copy made with `git: true` (tools that read committed files see it). */
+export function commitAll(dir: string): void {
+  git(dir, "add", "--all");
+  git(
+    dir,
+    "-c",
+    "user.name=test",
+    "-c",
+    "user.email=test@example.org",
+    "commit",
+    "--quiet",
+    "--allow-empty",
+    "-m",
+    "test",
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * Host tier (DESIGN.md §6): the real playbooks — bootstrap.yml (common, firewall, tailscale) and
+ * Host tier (docs/testing.md): the real playbooks — bootstrap.yml (common, firewall, tailscale) and
  * the k3s_prereq role — against two fresh Debian 12 VMs under QEMU software emulation, joined by a
  * private link on loopback (their "public internet") and by a real Tailscale mesh coordinated by a
  * local headscale. Run 1 is interrupted for the agent (its network is cut after the run started)

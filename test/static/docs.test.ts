@@ -57,6 +57,28 @@ describe("documentation", () => {
     expect(broken, broken.join("\n")).toEqual([]);
   });
 
+  it("every document the code cites exists in the repository", () => {
+    // a path under a top-level folder, or a root document in capitals (README.md, CONTRIBUTING.md)
+    const citation = /(?<![\w./-])((?:(?:docs|ansible|kubernetes|tofu|test)\/[\w./-]+)|[A-Z][A-Z_]+)\.md\b/g;
+    const code = repoFiles(["src/*", "test/*", "bench/*", "tools/*", "*.ts", ".ci/*", "infra", ".github/*"])
+      // the Markdown extractor's own tests cite made-up documents on purpose
+      .filter((f) => f !== "test/unit/docs-extract.test.ts" && !f.startsWith("test/fixtures/"))
+      .filter((f) => existsSync(join(PACKAGE_ROOT, f)));
+    const missing: string[] = [];
+    for (const file of code) {
+      read(file)
+        .split("\n")
+        .forEach((text, index) => {
+          for (const match of text.matchAll(citation)) {
+            const doc = `${match[1]}.md`;
+            if (!existsSync(join(PACKAGE_ROOT, doc))) missing.push(`${file}:${index + 1}: cites ${doc}`);
+          }
+        });
+    }
+    expect(code.length).toBeGreaterThan(100);
+    expect(missing, missing.join("\n")).toEqual([]);
+  });
+
   it("every Mermaid block parses", async () => {
     const { JSDOM } = await import("jsdom");
     const dom = new JSDOM("<!doctype html><html><body></body></html>");

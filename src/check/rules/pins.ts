@@ -95,7 +95,7 @@ export const pinnedVersions: Rule = {
   title: "every chart, image and remote base is pinned, with a Renovate annotation",
   reason:
     "an unpinned chart or image changes under a running cluster without a commit; Renovate proposes bumps " +
-    "only for versions it can find (DESIGN.md principle 3; Renovate docs, regex managers)",
+    "only for versions it can find (docs/gitops.md, Renovate: renovate.json's custom managers read the annotations)",
   check(tree) {
     originText.clear();
     for (const file of tree.sources.files) originText.set(file.file, file.text);

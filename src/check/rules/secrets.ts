@@ -17,7 +17,7 @@ export const secretPlaintext: Rule = {
   title: "no plaintext Secret in Git",
   reason:
     "Git history keeps every secret forever; Secrets are committed only SOPS-encrypted (*.sops.yaml) and " +
-    "decrypted in the cluster by KSOPS (DESIGN.md principle 2; viaduct-ai/kustomize-sops)",
+    "decrypted in the cluster by KSOPS (docs/architecture.md, Secrets; viaduct-ai/kustomize-sops)",
   check(tree) {
     const findings: Finding[] = [];
     for (const file of tree.sources.files) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
 
 describe("infra CLI surface", () => {
-  it("lists every command group of DESIGN.md in --help", () => {
+  it("lists every command group of the README's CLI table in --help", () => {
     const { code, stdout } = runCli(["--help"]);
     expect(code).toBe(0);
     for (const group of [

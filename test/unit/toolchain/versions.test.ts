@@ -96,3 +96,29 @@ describe("generated Go tools module", () => {
     );
   });
 });
+
+describe("npm tools", () => {
+  const env = { HOME: "/home/u", PATH: "/usr/bin" };
+
+  it("parses the pinned npm tool with its Node.js runtime and keys its directory by the recipe", async () => {
+    const versions = await loadVersions(PACKAGE_ROOT);
+    const renovate = versions.tools.find((t) => t.name === "renovate");
+    expect(renovate).toMatchObject({ kind: "npm", bins: ["renovate", "renovate-config-validator"] });
+    if (renovate?.kind !== "npm") throw new Error("renovate is not an npm tool");
+    expect(renovate.node).toMatch(/^\d+\.\d+\.\d+$/);
+    const dir = toolBinDir(env, versions, renovate) ?? "";
+    expect(dir).toMatch(
+      new RegExp(`^/home/u/\\.cache/infra-k3s/npm/renovate-${renovate.version}-[0-9a-f]{12}/bin$`),
+    );
+    const other = toolBinDir(env, versions, { ...renovate, node: "24.0.0" });
+    expect(other, "another Node.js is another directory").not.toBe(dir);
+    expect(toolPath(env, versions).split(":")).toContain(dir);
+  });
+
+  it("rejects an npm version range with the entry's path", async () => {
+    const root = await versionsFile(
+      'python: "3.12"\ntools:\n  n:\n    kind: npm\n    version: ^1.2.3\n    bins: [n]\n',
+    );
+    await expect(loadVersions(root)).rejects.toMatchObject({ location: { path: "tools.n.version" } });
+  });
+});
