@@ -4,20 +4,25 @@
  * (src/check/schemas/sources.yaml: Argo CD, cert-manager, Gateway API, Velero, K3s' helm-controller).
  * The API server then applies its real validation, defaulting and CRD schemas to every object.
  *
+ * Every kustomization is built exactly as `infra check` builds it (src/check/build.ts: the pinned
+ * kustomize, each KSOPS generator replaced by the Secrets it generates, their values masked); a build
+ * that fails fails this test with kustomize's message. Folders without a kustomization are applied
+ * file by file, as Argo CD applies a plain directory.
+ *
  * Not dry-run here, because they need an in-cluster controller or plugin first:
- * - `*.sops.yaml` Secrets (decrypted by KSOPS inside Argo CD) and the KSOPS generator files;
  * - kustomize's own Kustomization/Component files (build inputs, not objects);
  * - system-upgrade-controller `Plan`s (its CRD is installed by the controller; no CRD file is published
  *   as a Go module, `infra check` validates them against a local schema instead).
  */
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { exec } from "../../src/adapters/exec.js";
+import { buildAll } from "../../src/check/build.js";
+import { loadSources } from "../../src/check/source.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
-import { installCrds, yamlFiles } from "./crds.js";
+import { installCrds } from "./crds.js";
 import { type ControlPlane, startControlPlane } from "./harness.js";
 
 const NOT_OBJECTS = new Set(["Kustomization", "Component", "ksops"]);
@@ -29,7 +34,7 @@ let failed = false;
 beforeAll(async () => {
   plane = await startControlPlane({ velero: false });
   await installCrds(plane);
-}, 600_000);
+});
 
 afterEach((context) => {
   if (context.task.result?.state === "fail") failed = true;
@@ -39,16 +44,26 @@ afterAll(async () => {
   await plane?.stop(failed);
 });
 
+type Json = Record<string, unknown>;
+
 describe("kubernetes/ manifests", () => {
-  it("pass a server-side dry run against the real API server with our CRDs installed", async () => {
-    const objects: { file: string; object: Record<string, unknown> }[] = [];
+  it("build with kustomize and pass a server-side dry run against the real API server with our CRDs", async () => {
+    const sources = await loadSources(PACKAGE_ROOT);
+    expect(sources.findings, "every file parses").toEqual([]);
+    const built = await buildAll({ root: PACKAGE_ROOT, sources, env: process.env });
+    // a kustomization that does not build is a failure with kustomize's own message, never skipped
+    const buildErrors = [...built.findings, ...built.builds.flatMap((b) => b.findings)]
+      .filter((f) => f.severity === "error")
+      .map((f) => `${f.file}:${f.line}: ${f.message}`);
+    expect(buildErrors, buildErrors.join("\n")).toEqual([]);
+
+    const objects: { file: string; object: Json }[] = [];
     const skipped: string[] = [];
     const seen = new Set<string>();
-    const add = (file: string, object: Record<string, unknown> | null) => {
-      if (!object || typeof object.kind !== "string" || typeof object.apiVersion !== "string") return;
+    const add = (file: string, object: Json) => {
+      if (typeof object.kind !== "string" || typeof object.apiVersion !== "string") return;
       const type = `${object.apiVersion}/${object.kind}`;
-      if (NOT_OBJECTS.has(object.kind) || String(object.apiVersion).startsWith("kustomize.config.k8s.io"))
-        return;
+      if (NOT_OBJECTS.has(object.kind) || object.apiVersion.startsWith("kustomize.config.k8s.io")) return;
       const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
       const key = `${type}/${meta.namespace ?? ""}/${meta.name ?? ""}`;
       if (seen.has(key)) return;
@@ -56,33 +71,37 @@ describe("kubernetes/ manifests", () => {
       if (NEEDS_CONTROLLER.has(type)) skipped.push(`${file}: ${type}`);
       else objects.push({ file, object });
     };
-    // what Argo CD applies: the kustomize build of each folder (cluster values substituted); folders
-    // whose build needs KSOPS (secret generators) fall back to their plain files
-    const dirs = [...new Set(yamlFiles(join(PACKAGE_ROOT, "kubernetes")).map((f) => join(f, "..")))].sort();
-    const built = new Set<string>();
-    for (const dir of dirs) {
-      if (!yamlFiles(dir).some((f) => f.endsWith("kustomization.yaml"))) continue;
-      const result = await exec("kubectl", ["kustomize", dir], { check: false });
-      if (result.exitCode !== 0) continue;
-      built.add(dir);
-      for (const doc of parseAllDocuments(result.stdout))
-        add(`${relative(PACKAGE_ROOT, dir)}/ (kustomize)`, doc.toJS());
+    // what Argo CD applies: each kustomization's build (cluster values substituted) ...
+    for (const build of built.builds)
+      for (const resource of build.resources) add(`${build.dir}/ (kustomize)`, resource.object);
+    // ... and, for a folder without a kustomization, its files as they are
+    const hasKustomization = (dir: string) =>
+      ["kustomization.yaml", "kustomization.yml", "Kustomization"].some((n) =>
+        existsSync(join(PACKAGE_ROOT, dir, n)),
+      );
+    for (const file of sources.files) {
+      if (file.role !== "manifest" || hasKustomization(dirname(file.file))) continue;
+      for (const doc of file.docs)
+        if (doc.object && typeof doc.object === "object") add(file.file, doc.object as Json);
     }
-    for (const file of yamlFiles(join(PACKAGE_ROOT, "kubernetes"))) {
-      if (built.has(join(file, ".."))) continue;
-      for (const doc of parseAllDocuments(readFileSync(file, "utf8")))
-        add(relative(PACKAGE_ROOT, file), doc.toJS());
-    }
+    expect(built.builds.length).toBeGreaterThan(5);
     expect(objects.length).toBeGreaterThan(20);
-    // namespaces the objects live in exist in a real cluster (bootstrap creates them)
+
+    // the namespaces the objects live in exist in a real cluster (bootstrap creates them)
     const namespaces = new Set<string>();
     for (const { object } of objects) {
       const ns = (object.metadata as { namespace?: string } | undefined)?.namespace;
       if (ns) namespaces.add(ns);
     }
     for (const ns of namespaces) {
-      await plane.kubectl(["create", "namespace", ns]).catch(() => undefined);
+      const result = await exec("kubectl", ["--kubeconfig", plane.kubeconfig, "create", "namespace", ns], {
+        check: false,
+      });
+      // only "exists already" is fine; anything else is a failure of its own, not a later confusing one
+      if (result.exitCode !== 0 && !/AlreadyExists/.test(result.stderr))
+        throw new Error(`creating namespace ${ns} failed: ${result.stderr.trim()}`);
     }
+
     const failures: string[] = [];
     for (const { file, object } of objects) {
       const path = join(plane.dir, "object.json");
@@ -90,9 +109,7 @@ describe("kubernetes/ manifests", () => {
       const result = await exec(
         "kubectl",
         ["--kubeconfig", plane.kubeconfig, "apply", "--dry-run=server", "-f", path],
-        {
-          check: false,
-        },
+        { check: false },
       );
       if (result.exitCode !== 0) failures.push(`${file}: ${object.kind}: ${result.stderr.trim()}`);
     }
