@@ -19,6 +19,7 @@ import { nodeRecoveryCommand } from "../../src/dr/node-recovery.js";
 import { restoreWorkloadCommand } from "../../src/dr/restore-workload.js";
 import { statusCommand } from "../../src/dr/status.js";
 import { InfraError } from "../../src/errors.js";
+import { API_WAIT } from "../helpers/timeouts.js";
 import { createWorkload, essence, runCli, snapshot } from "./fixtures.js";
 import { backupLocation, type ControlPlane, freePort, logTail, startControlPlane } from "./harness.js";
 
@@ -83,7 +84,7 @@ beforeAll(async () => {
     message: "an event the backup holds and no restore brings back",
     type: "Normal",
   });
-}, 600_000);
+});
 
 afterEach((context) => {
   if (context.task.result?.state === "fail") failed = true;
@@ -102,7 +103,7 @@ describe("backup round trip", () => {
       name: "shop-1",
       namespaces: ["shop"],
       wait: true,
-      timeout: "5m",
+      timeout: API_WAIT,
     });
     expect(created.exitCode ?? 0).toBe(0);
     expect(created.data.phase).toBe("Completed");
@@ -125,7 +126,7 @@ describe("backup round trip", () => {
       restoreName: "shop-1-restore",
       yes: true,
       wait: true,
-      timeout: "5m",
+      timeout: API_WAIT,
     });
     expect(restored.data.phase, await logTail(plane, "velero")).toBe("Completed");
     expect(restored.data.targetNamespaces).toEqual(["shop"]);
@@ -206,7 +207,7 @@ describe("backup round trip", () => {
 
   it("runs a DR drill end to end and cleans up after itself", async () => {
     const backupsBefore = await backupNames();
-    const drill = await drillCommand(plane.context(), { namespace: "shop", timeout: "10m" });
+    const drill = await drillCommand(plane.context(), { namespace: "shop", timeout: API_WAIT });
     expect(drill.data.failure, JSON.stringify(drill.data.comparison?.different)).toBeUndefined();
     expect(drill.data.pass).toBe(true);
     expect(drill.data.comparison?.compared).toBeGreaterThanOrEqual(50);
@@ -231,7 +232,11 @@ describe("backup round trip", () => {
       /^Dry run: would restore shop from backup shop-1 .* nothing changed\.$/,
     );
     expect(await restoreNames()).toEqual(restoresBefore);
-    const result = await restoreWorkloadCommand(plane.context(), { app: "shop", yes: true, timeout: "5m" });
+    const result = await restoreWorkloadCommand(plane.context(), {
+      app: "shop",
+      yes: true,
+      timeout: API_WAIT,
+    });
     expect(result.data.expected).toBe(dry.data.expected);
     expect(result.data.backup).toBe("shop-1");
     expect(result.data.missing).toEqual([]);
@@ -247,7 +252,7 @@ describe("backup round trip", () => {
       name: "to-delete",
       namespaces: ["scratch"],
       wait: true,
-      timeout: "5m",
+      timeout: API_WAIT,
     });
     const dry = await backupDeleteCommand(plane.context(), { name: "to-delete", dryRun: true });
     expect(dry.data.deleted).toBe(false);
@@ -259,7 +264,7 @@ describe("backup round trip", () => {
       name: "to-delete",
       yes: true,
       wait: true,
-      timeout: "3m",
+      timeout: API_WAIT,
     });
     expect(deleted.data.deleted).toBe(true);
     expect(deleted.data.request).toMatch(/^to-delete-/);

@@ -41,7 +41,7 @@ beforeAll(async () => {
   for (const dir of ["bootstrap", "cluster-values"]) {
     await cp(join(PACKAGE_ROOT, "kubernetes", dir), join(root, "kubernetes", dir), { recursive: true });
   }
-}, 600_000);
+});
 
 afterEach((context) => {
   if (context.task.result?.state === "fail") failed = true;

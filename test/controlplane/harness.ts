@@ -10,7 +10,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -213,7 +213,21 @@ async function until(
     }
     await sleep(500);
   }
-  throw new Error(`timed out waiting for ${what} (${lastError}); logs in ${logs}`);
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what} (${lastError}); logs in ${logs}\n${await logTails(logs)}`,
+  );
+}
+
+/** The last lines of every server's log: what each was doing when a wait gave up or a test failed. */
+async function logTails(logs: string, lines = 15): Promise<string> {
+  const names = (await readdir(logs).catch(() => [] as string[])).filter((n) => n.endsWith(".log")).sort();
+  const tails = await Promise.all(
+    names.map(async (name) => {
+      const text = await readFile(join(logs, name), "utf8").catch(() => "");
+      return `--- ${name} (last ${lines} lines)\n${text.trimEnd().split("\n").slice(-lines).join("\n")}`;
+    }),
+  );
+  return tails.join("\n");
 }
 
 export async function startControlPlane(options: { velero?: boolean } = {}): Promise<ControlPlane> {
@@ -239,7 +253,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
   const stop = async (keep: boolean) => {
     await procs.stopAll();
     if (!keep) await rm(dir, { recursive: true, force: true });
-    else process.stderr.write(`control-plane logs kept in ${logs}\n`);
+    else process.stderr.write(`control-plane logs kept in ${logs}\n${await logTails(logs)}\n`);
   };
   try {
     // --- certificates

@@ -21,3 +21,10 @@ export const TIER_TIMEOUT_MS = {
  * with the task it was in, and the guests' diagnostics are kept.
  */
 export const PLAYBOOK_TIMEOUT_MS = 900_000;
+
+/**
+ * The `--timeout` a control-plane test gives a command that waits on the API (backup, restore,
+ * drill): each finishes within a minute here, and it is shorter than the tier's timeout, so a hang
+ * ends with the command's own WAIT_TIMEOUT naming the last state it saw, and the servers' log tails.
+ */
+export const API_WAIT = "3m";

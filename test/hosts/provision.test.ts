@@ -9,6 +9,7 @@
  * Requires root (debootstrap, QEMU), and the tools of tools/versions.yaml: `./infra tools install`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { TIER_TIMEOUT_MS } from "../helpers/timeouts.js";
 import { describeRun, type PlaybookRun } from "./harness/ansible.js";
 import { startCluster, type TestCluster, tailscaleIpFacts } from "./harness/cluster.js";
 import {
@@ -25,8 +26,8 @@ import {
 const SERVER = "server-1";
 const AGENT = "agent-1";
 const log = (line: string) => console.log(`[hosts] ${line}`);
-/** A converge under software emulation on a busy 2-core machine can take most of an hour. */
-const RUN_TIMEOUT = 3_600_000;
+/** One test awaits one playbook run (stopped after PLAYBOOK_TIMEOUT_MS) and its checks. */
+const RUN_TIMEOUT = TIER_TIMEOUT_MS.hosts;
 
 let cluster: TestCluster;
 let failed = false;

@@ -6,6 +6,7 @@
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { exec } from "../../../src/adapters/exec.js";
+import { PLAYBOOK_TIMEOUT_MS } from "../../helpers/timeouts.js";
 
 export interface HostRecap {
   ok: number;
@@ -75,7 +76,7 @@ export async function runPlaybook(options: PlaybookOptions): Promise<PlaybookRun
     cwd: options.cwd,
     env: options.env,
     check: false,
-    timeoutMs: 3_600_000,
+    timeoutMs: PLAYBOOK_TIMEOUT_MS,
     onLine: (line) => {
       const elapsed = (Date.now() - started) / 1000;
       log.write(`[${elapsed.toFixed(1).padStart(7)}s] ${line}\n`);
@@ -105,6 +106,11 @@ export async function runPlaybook(options: PlaybookOptions): Promise<PlaybookRun
   });
   flushFailure();
   log.end(`===== exit ${result.exitCode} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  if (Date.now() - started >= PLAYBOOK_TIMEOUT_MS) {
+    throw new Error(
+      `ansible-playbook ${options.playbook} was stopped after ${PLAYBOOK_TIMEOUT_MS / 60_000} min, hung at task "${task}"; its output: ${options.logFile}`,
+    );
+  }
   const output = result.stdout + result.stderr;
   const recap: Record<string, HostRecap> = {};
   for (const line of output.split("\n")) {
