@@ -206,22 +206,11 @@ class Installer {
   }
 
   async go(tool: PinnedTool & { kind: "go" }): Promise<ToolInstall> {
-    const dir = goToolDir(this.env, tool);
-    const done = (status: ToolInstall["status"], seconds: number): ToolInstall => ({
-      name: tool.name,
-      kind: "go",
-      version: tool.version,
-      status,
-      seconds,
-      location: join(dir, "bin"),
-    });
-    if (existsSync(join(dir, COMPLETE))) return done("cached", 0);
-    const started = Date.now();
-    await withCacheLock(this.env, async () => {
-      if (existsSync(join(dir, COMPLETE))) return;
-      this.ctx.reporter.phase(`Build ${tool.name} ${tool.version} from its Go module (first time only)`);
-      await rm(dir, { recursive: true, force: true });
-      try {
+    return this.intoCache(
+      tool,
+      goToolDir(this.env, tool),
+      `Build ${tool.name} ${tool.version} from its Go module (first time only)`,
+      async (dir) => {
         const goEnv = { ...this.env, CGO_ENABLED: tool.cgo ? "1" : "0", GOTOOLCHAIN: "local" };
         const cwd = await prepareGoModule(tool, dir, goEnv);
         const args = ["build", "-trimpath", `-ldflags=${tool.ldflags}`, "-o", `${join(dir, "bin")}/`];
@@ -237,30 +226,50 @@ class Installer {
           if (!existsSync(join(dir, "bin", bin))) throw new Error(`the build produced no ${bin}`);
         }
         await layOutProvider(tool, dir);
-        await writeFile(
-          join(dir, COMPLETE),
-          `${JSON.stringify({ ...tool, builtAt: new Date().toISOString() }, null, 2)}\n`,
-        );
-      } catch (error) {
-        await rm(dir, { recursive: true, force: true });
+      },
+      (error) => {
         const noGo = error instanceof InfraError && error.code === "TOOL_NOT_FOUND";
-        throw new InfraError("TOOL_INSTALL_FAILED", `could not build ${tool.name} ${tool.version}`, {
+        return new InfraError("TOOL_INSTALL_FAILED", `could not build ${tool.name} ${tool.version}`, {
           hint: noGo
             ? "install Go >= 1.24 (https://go.dev/dl or your package manager) and run `./infra tools install` again"
             : `check that the Go module proxy serves ${tool.module}@${tool.version}, then run \`./infra tools install ${tool.name}\` again`,
           cause: error,
           details: [{ code: "GO_BUILD", message: error instanceof Error ? error.message : String(error) }],
         });
-      }
-    });
-    return done("installed", (Date.now() - started) / 1000);
+      },
+    );
   }
 
   async npm(tool: PinnedTool & { kind: "npm" }): Promise<ToolInstall> {
-    const dir = npmToolDir(this.env, tool);
+    const runtime = tool.node ? ` on Node.js ${tool.node}` : "";
+    return this.intoCache(
+      tool,
+      npmToolDir(this.env, tool),
+      `Install ${tool.name} ${tool.version}${runtime} from npm (first time only)`,
+      (dir) => installNpmTool(tool, dir, this.env),
+      (error) =>
+        new InfraError("TOOL_INSTALL_FAILED", `could not install ${tool.name} ${tool.version} from npm`, {
+          hint: `check that the npm registry is reachable, then run \`./infra tools install ${tool.name}\` again`,
+          cause: error,
+          details: [{ code: "NPM_INSTALL", message: error instanceof Error ? error.message : String(error) }],
+        }),
+    );
+  }
+
+  /**
+   * A tool with a directory of its own in the cache: installed once under the cache lock, counted as
+   * installed only when its `.complete` marker is written last; a failed install leaves nothing behind.
+   */
+  private async intoCache(
+    tool: PinnedTool & { kind: "go" | "npm" },
+    dir: string,
+    phase: string,
+    install: (dir: string) => Promise<void>,
+    failure: (error: unknown) => InfraError,
+  ): Promise<ToolInstall> {
     const done = (status: ToolInstall["status"], seconds: number): ToolInstall => ({
       name: tool.name,
-      kind: "npm",
+      kind: tool.kind,
       version: tool.version,
       status,
       seconds,
@@ -270,28 +279,17 @@ class Installer {
     const started = Date.now();
     await withCacheLock(this.env, async () => {
       if (existsSync(join(dir, COMPLETE))) return;
-      const runtime = tool.node ? ` on Node.js ${tool.node}` : "";
-      this.ctx.reporter.phase(`Install ${tool.name} ${tool.version}${runtime} from npm (first time only)`);
+      this.ctx.reporter.phase(phase);
       await rm(dir, { recursive: true, force: true });
       try {
-        await installNpmTool(tool, dir, this.env);
+        await install(dir);
         await writeFile(
           join(dir, COMPLETE),
-          `${JSON.stringify({ ...tool, installedAt: new Date().toISOString() }, null, 2)}\n`,
+          `${JSON.stringify({ ...tool, builtAt: new Date().toISOString() }, null, 2)}\n`,
         );
       } catch (error) {
         await rm(dir, { recursive: true, force: true });
-        throw new InfraError(
-          "TOOL_INSTALL_FAILED",
-          `could not install ${tool.name} ${tool.version} from npm`,
-          {
-            hint: `check that the npm registry is reachable, then run \`./infra tools install ${tool.name}\` again`,
-            cause: error,
-            details: [
-              { code: "NPM_INSTALL", message: error instanceof Error ? error.message : String(error) },
-            ],
-          },
-        );
+        throw failure(error);
       }
     });
     return done("installed", (Date.now() - started) / 1000);
