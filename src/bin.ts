@@ -57,7 +57,7 @@ function fail(error: unknown): number {
   }
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`✗ internal error — please report it with this output:\n${text}\n`);
-  return ExitCode.runtime;
+  return ExitCode.internal;
 }
 
 async function main(): Promise<number> {

@@ -5,6 +5,8 @@ export const ExitCode = {
   usage: 2,
   config: 2,
   preflight: 3,
+  /** A bug in infra itself (an unexpected exception): not 1, which a check uses for "found problems". */
+  internal: 70,
   interrupted: 130,
 } as const;
 

@@ -1,17 +1,44 @@
 /**
- * Builds every kustomization of the tree with the pinned kustomize and turns the output into resources
- * with source positions.
+ * Builds the kustomizations of the tree with the pinned kustomize, in parallel, from a private copy in
+ * which remote entries are left out (offline), KSOPS generators are replaced by the (masked) Secrets they
+ * generate, and kustomize is asked to annotate every resource with the file it came from — so findings
+ * point at the source file and line even through namePrefix, components and replacements.
  */
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+
+import { existsSync, statSync } from "node:fs";
+import { cp, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
+import { dirname, join, normalize } from "node:path";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { exec, tail } from "../adapters/exec.js";
 import { kustomizeBuild } from "../adapters/kustomize.js";
 import type { Finding } from "./findings.js";
+import { explainBuildFailure, fallbackResources } from "./kustomize-errors.js";
+
+export { missingValuesFile } from "./kustomize-errors.js";
+
+import {
+  isRemote,
+  type KustomizationRefs,
+  kustomizationRefs,
+  kustomizationsByDir,
+} from "./kustomizations.js";
 import { get, list, nameOf, OriginIndex, type Resource, str } from "./resources.js";
-import { isObject, type Json, kindOf, lineOf, type SourceFile, type Sources, toPosix } from "./source.js";
+import {
+  isObject,
+  type Json,
+  type JsonObject,
+  kindOf,
+  lineOf,
+  readSourceFile,
+  type SourceDoc,
+  type SourceFile,
+  type Sources,
+  toPosix,
+} from "./source.js";
 import { masked } from "./validate.js";
+
+export { isRemote };
 
 export interface BuildResult {
   /** The kustomization directory, relative to the repository root. */
@@ -21,10 +48,13 @@ export interface BuildResult {
   findings: Finding[];
   /** Remote resources (URLs) that cannot be fetched offline. */
   remote: string[];
+  /** The build failed: `resources` are the source documents it reaches, not kustomize's output. */
+  failed?: boolean;
 }
 
 const LIST_KEYS = [
   "resources",
+  "bases",
   "components",
   "generators",
   "transformers",
@@ -33,65 +63,17 @@ const LIST_KEYS = [
   "configurations",
 ];
 
-export function isRemote(entry: string): boolean {
-  return /^(https?:\/\/|git@|ssh:\/\/|github\.com\/|gitlab\.com\/)/.test(entry);
-}
-
-function entries(file: SourceFile): string[] {
-  const doc = file.docs[0]?.object;
-  if (!isObject(doc)) return [];
-  const out: string[] = [];
-  for (const key of LIST_KEYS) {
-    const value = doc[key];
-    if (Array.isArray(value)) for (const item of value) if (typeof item === "string") out.push(item);
-  }
-  return out;
-}
-
-/** The line of a kustomization that names the entry the error is about (1 when none does). */
-function lineNaming(file: SourceFile, stderr: string): number {
-  const lines = file.text.split("\n");
-  const named = entries(file)
-    .filter(
-      (entry) => stderr.includes(`'${entry}'`) || stderr.includes(`"${entry}"`) || stderr.includes(entry),
-    )
-    .sort((a, b) => b.length - a.length)[0];
-  if (named) {
-    const index = lines.findIndex((line) => /^\s*-\s*/.test(line) && line.includes(named));
-    if (index >= 0) return index + 1;
-  }
-  return 1;
-}
-
-/** kustomize's error, without its stack of wrappers: the innermost useful sentence. */
-export function kustomizeMessage(stderr: string): string {
-  const text = stderr
-    .split("\n")
-    .filter((line) => line.trim() && !line.startsWith("\t") && !/^\s+at /.test(line))
-    .join(" ")
-    .replace(/^Error:\s*/, "")
-    .trim();
-  const duplicate = /may not add resource with an already registered id: ([^\s']+)/.exec(text);
-  if (duplicate) return `duplicated resource ${duplicate[1]}: two files declare the same object`;
-  const missing =
-    /evalsymlink failure on '([^']+)'/.exec(text) ?? /no such file or directory[^']*'([^']+)'/.exec(text);
-  if (missing) return `a listed file or directory does not exist: ${missing[1]}`;
-  return text.length > 400 ? `${text.slice(0, 400)}…` : text;
-}
-
-function fixFor(message: string): string {
-  if (message.startsWith("duplicated resource"))
-    return "keep one declaration of the object (remove it from one of the files)";
-  if (message.startsWith("a listed file"))
-    return "create the file or remove the entry from the kustomization";
-  return "run `kustomize build --enable-alpha-plugins --enable-exec <dir>` to see the full error";
-}
+const ORIGIN = "config.kubernetes.io/origin";
 
 export interface BuildOptions {
   root: string;
+  /** The folder checked, relative to root. */
+  dir?: string;
   sources: Sources;
   env: NodeJS.ProcessEnv;
   concurrency?: number;
+  /** Folders Applications and Flux Kustomizations deploy: built even when another kustomization includes them. */
+  deployed?: ReadonlySet<string>;
 }
 
 export interface BuildAllResult {
@@ -103,56 +85,131 @@ export interface BuildAllResult {
 }
 
 /**
- * Builds every kustomization from a private copy of kubernetes/, in which remote entries are left out
- * (offline) and each KSOPS generator is replaced by the Secrets it would generate: decrypted with the
- * pinned `sops` and the caller's age key, then masked (strings replaced, types kept) so no plaintext
- * is ever written. kustomize then applies the same transformers to them as Argo CD's would.
+ * The kustomizations to build: those no other kustomization includes (building an included one again
+ * would only repeat its resources), plus the included ones something deploys on its own.
  */
-export async function buildAll(options: BuildOptions): Promise<BuildAllResult> {
-  const { root, sources, env } = options;
-  const index = new OriginIndex(sources);
-  const kustomizations = sources.files.filter(
-    (f) => f.role === "kustomization" && f.docs.length > 0 && kindOf(f.docs[0]?.object) !== "Component",
-  );
-  const work = await mkdtemp(join(tmpdir(), "infra-check-"));
-  const sopsFailures = new Map<string, string>();
-  const findings: Finding[] = [];
-  try {
-    await cp(join(root, "kubernetes"), join(work, "kubernetes"), { recursive: true });
-    const decrypt = decrypter(root, env, sopsFailures);
-    const remoteByDir = new Map<string, string[]>();
-    for (const file of sources.files.filter((f) => f.role === "kustomization" && f.docs.length > 0)) {
-      const dir = dirname(file.file);
-      const doc = { ...(file.docs[0]?.object as Record<string, Json>) };
-      const remote = entries(file).filter(isRemote);
-      remoteByDir.set(dir, remote);
-      for (const key of LIST_KEYS) {
-        const value = doc[key];
-        if (Array.isArray(value)) doc[key] = value.filter((e) => !(typeof e === "string" && isRemote(e)));
+export function buildRoots(
+  refs: ReadonlyMap<string, KustomizationRefs>,
+  deployed: ReadonlySet<string> = new Set(),
+): KustomizationRefs[] {
+  const included = new Set<string>();
+  for (const r of refs.values()) if (!r.component) for (const path of r.includes) included.add(path);
+  return [...refs.values()]
+    .filter((r) => !r.component && (!included.has(r.dir) || deployed.has(r.dir)))
+    .sort((a, b) => a.dir.localeCompare(b.dir));
+}
+
+/** A private copy of the tree, ready for kustomize, and what is needed to map its output back. */
+export interface WorkTree {
+  dir: string;
+  roots: KustomizationRefs[];
+  /** Generated KSOPS resource files (repository-relative) -> the SOPS file of each object, by name. */
+  generated: Map<string, Map<string, string>>;
+  /** Source files outside the checked folder that its kustomizations reach (for locations). */
+  extra: Map<string, SourceFile>;
+  remoteByDir: Map<string, string[]>;
+}
+
+async function copyOutsideReferences(
+  root: string,
+  checked: string,
+  refs: Iterable<KustomizationRefs>,
+  work: string,
+  extra: Map<string, SourceFile>,
+): Promise<void> {
+  const inside = (path: string) => checked === "" || path === checked || path.startsWith(`${checked}/`);
+  const queue = [...refs];
+  const copied = new Set<string>();
+  for (let ref = queue.shift(); ref; ref = queue.shift()) {
+    for (const path of [...ref.includes, ...ref.reads]) {
+      if (inside(path) || copied.has(path) || path.startsWith("..")) continue;
+      copied.add(path);
+      const from = join(root, path);
+      if (!existsSync(from)) continue;
+      await cp(from, join(work, path), { recursive: true });
+      const kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .map((name) => join(path, name))
+        .find((file) => statSync(join(root, path)).isDirectory() && existsSync(join(root, file)));
+      for (const file of kustomization ? [kustomization] : statSync(from).isFile() ? [path] : []) {
+        const read = await readSourceFile(root, join(root, file));
+        extra.set(read.file.file, read.file);
       }
-      const generated = await replaceKsops(doc, file, sources, work, decrypt, findings);
-      if (remote.length === 0 && !generated) continue;
-      await writeFile(join(work, file.file), stringify(doc));
+      if (kustomization) {
+        const more = extra.get(toPosix(kustomization));
+        const moreRefs = more ? kustomizationRefs(more) : undefined;
+        if (moreRefs) queue.push(moreRefs);
+      }
     }
-    const results: BuildResult[] = [];
-    const queue = [...kustomizations];
-    const worker = async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) {
-        const dir = dirname(file.file);
-        results.push(await buildOne(dir, file, work, env, index, remoteByDir.get(dir) ?? []));
-      }
-    };
-    await Promise.all(Array.from({ length: options.concurrency ?? 3 }, worker));
-    return { builds: results.sort((a, b) => a.dir.localeCompare(b.dir)), sopsFailures, findings };
-  } finally {
-    await rm(work, { recursive: true, force: true });
   }
 }
 
-type Decrypt = (file: string) => Promise<Json | undefined>;
+/** Copies the checked folder and rewrites its kustomizations for an offline, located build. */
+export async function prepareWorkTree(
+  options: BuildOptions,
+  decrypt: Decrypt,
+  findings: Finding[],
+): Promise<WorkTree> {
+  const { root, sources } = options;
+  const checked = options.dir ?? "kubernetes";
+  const work = await realpath(await mkdtemp(join(tmpdir(), "infra-check-")));
+  const refs = kustomizationsByDir(sources);
+  await cp(join(root, checked), join(work, checked), {
+    recursive: true,
+    filter: (src) => !/(^|\/)(\.git|node_modules)$/.test(src),
+  });
+  const extra = new Map<string, SourceFile>();
+  await copyOutsideReferences(root, checked, refs.values(), work, extra);
+  const generated = new Map<string, Map<string, string>>();
+  const remoteByDir = new Map<string, string[]>();
+  await Promise.all(
+    sources.files
+      .filter((f) => f.role === "kustomization" && f.docs.length > 0)
+      .map(async (file) => {
+        const dir = toPosix(dirname(file.file));
+        const doc = { ...(file.docs[0]?.object as JsonObject) };
+        remoteByDir.set(dir, refs.get(dir)?.remote ?? []);
+        for (const key of LIST_KEYS) {
+          const value = doc[key];
+          if (Array.isArray(value)) doc[key] = value.filter((e) => !(typeof e === "string" && isRemote(e)));
+        }
+        await replaceKsops(doc, file, sources, work, decrypt, findings, generated);
+        if (kindOf(doc) !== "Component") {
+          const metadata = list(doc.buildMetadata).filter((m) => m !== "originAnnotations");
+          doc.buildMetadata = [...metadata, "originAnnotations"];
+        }
+        await writeFile(join(work, file.file), stringify(doc));
+      }),
+  );
+  return { dir: work, roots: buildRoots(refs, options.deployed), generated, extra, remoteByDir };
+}
+
+export async function buildAll(options: BuildOptions): Promise<BuildAllResult> {
+  const { root, sources, env } = options;
+  const sopsFailures = new Map<string, string>();
+  const findings: Finding[] = [];
+  const decrypt = decrypter(root, env, sopsFailures);
+  const tree = await prepareWorkTree(options, decrypt, findings);
+  try {
+    const refs = kustomizationsByDir(sources);
+    const origins = new OriginResolver(sources, tree);
+    const results: BuildResult[] = [];
+    const queue = [...tree.roots];
+    const worker = async () => {
+      for (let ref = queue.shift(); ref; ref = queue.shift()) {
+        results.push(await buildOne(ref, tree, env, origins, refs, sources));
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
+    return { builds: results.sort((a, b) => a.dir.localeCompare(b.dir)), sopsFailures, findings };
+  } finally {
+    await rm(tree.dir, { recursive: true, force: true });
+  }
+}
+
+export type Decrypt = (file: string) => Promise<Json | undefined>;
 
 /** `sops --decrypt` once per file (memoised); a failure is recorded and yields undefined. */
-function decrypter(root: string, env: NodeJS.ProcessEnv, failures: Map<string, string>): Decrypt {
+export function decrypter(root: string, env: NodeJS.ProcessEnv, failures: Map<string, string>): Decrypt {
   const memo = new Map<string, Promise<Json | undefined>>();
   return (file) => {
     let pending = memo.get(file);
@@ -197,7 +254,7 @@ function structural(source: SourceFile | undefined): Json | undefined {
 
 /**
  * Replaces the kustomization's KSOPS generators by a resource file of the (masked) Secrets they
- * generate. Returns whether anything was replaced.
+ * generate, and records which SOPS file each of them came from.
  */
 async function replaceKsops(
   doc: Record<string, Json>,
@@ -206,10 +263,11 @@ async function replaceKsops(
   work: string,
   decrypt: Decrypt,
   findings: Finding[],
-): Promise<boolean> {
+  generated: Map<string, Map<string, string>>,
+): Promise<void> {
   const generators = doc.generators;
-  if (!Array.isArray(generators)) return false;
-  const dir = dirname(file.file);
+  if (!Array.isArray(generators)) return;
+  const dir = toPosix(dirname(file.file));
   const kept: Json[] = [];
   const generatedFiles: string[] = [];
   for (const entry of generators) {
@@ -220,6 +278,7 @@ async function replaceKsops(
       continue;
     }
     const objects: Json[] = [];
+    const from = new Map<string, string>();
     for (const ksops of generator.docs) {
       const problem = ksopsProblem(ksops.object);
       if (problem) {
@@ -248,17 +307,19 @@ async function replaceKsops(
           continue;
         }
         const object = (await decrypt(path)) ?? structural(source);
-        if (isObject(object)) objects.push(masked(object));
+        if (!isObject(object)) continue;
+        objects.push(masked(object));
+        from.set(`${kindOf(object) ?? ""}/${nameOf(object)}`, path);
       }
     }
     const name = `.infra-check-${(typeof entry === "string" ? entry : "gen").replace(/[^A-Za-z0-9]+/g, "-")}.yaml`;
     await writeFile(join(work, dir, name), objects.map((o) => `---\n${stringify(o)}`).join(""));
+    generated.set(toPosix(join(dir, name)), from);
     generatedFiles.push(name);
   }
-  if (generatedFiles.length === 0) return false;
+  if (generatedFiles.length === 0) return;
   doc.generators = kept;
   doc.resources = [...list(doc.resources), ...generatedFiles];
-  return true;
 }
 
 function ksopsProblem(object: Json): string | undefined {
@@ -276,77 +337,107 @@ function ksopsProblem(object: Json): string | undefined {
   return undefined;
 }
 
-/** The finding for a tree without its rendered cluster values (the same wherever it is noticed). */
-export function missingValuesFile(): Finding {
-  return {
-    rule: "cluster-values-missing",
-    severity: "error",
-    message: "kubernetes/cluster-values/values.yaml is missing: the tree has no cluster-specific values",
-    fix: "run `infra configure` (it renders the file from cluster.yaml) and commit it",
-    file: "kubernetes/cluster-values/kustomization.yaml",
-    line: 1,
-  };
+/** The document an object of a file was written as: same kind, then same name (or contained in it). */
+function pickDoc(file: SourceFile, object: JsonObject): SourceDoc | undefined {
+  const kind = kindOf(object);
+  const sameKind = file.docs.filter((d) => kindOf(d.object) === kind);
+  const pool = sameKind.length > 0 ? sameKind : file.docs;
+  if (pool.length <= 1) return pool[0];
+  const name = nameOf(object);
+  return (
+    pool.find((d) => nameOf(d.object) === name) ??
+    pool
+      .filter((d) => nameOf(d.object) !== "" && name.includes(nameOf(d.object)))
+      .sort((a, b) => nameOf(b.object).length - nameOf(a.object).length)[0] ??
+    pool[0]
+  );
+}
+
+/** Maps kustomize's origin annotations back to source documents. */
+class OriginResolver {
+  private readonly files = new Map<string, SourceFile>();
+  private readonly index: OriginIndex;
+
+  constructor(
+    sources: Sources,
+    private readonly tree: WorkTree,
+  ) {
+    for (const file of sources.files) this.files.set(file.file, file);
+    for (const [path, file] of tree.extra) this.files.set(path, file);
+    this.index = new OriginIndex(sources);
+  }
+
+  /** Reads and strips the origin annotation of a built object; returns where it was written. */
+  take(object: JsonObject, buildDir: string): SourceDoc | undefined {
+    const annotations = get(object, "metadata", "annotations");
+    const text = isObject(annotations) ? str(annotations[ORIGIN]) : undefined;
+    if (isObject(annotations) && text !== undefined) {
+      delete annotations[ORIGIN];
+      if (Object.keys(annotations).length === 0 && isObject(object.metadata))
+        delete object.metadata.annotations;
+    }
+    let origin: Json = null;
+    try {
+      origin = text ? (parse(text) as Json) : null;
+    } catch {
+      origin = null;
+    }
+    const path = str(get(origin, "path"));
+    if (path) {
+      const file = toPosix(normalize(join(buildDir, path)));
+      const sops = this.tree.generated.get(file)?.get(`${kindOf(object) ?? ""}/${nameOf(object)}`);
+      const source = this.files.get(sops ?? file);
+      const doc = source ? pickDoc(source, object) : undefined;
+      if (doc) return doc;
+    }
+    const configuredIn = str(get(origin, "configuredIn"));
+    if (configuredIn) {
+      const file = this.files.get(toPosix(normalize(join(buildDir, configuredIn))));
+      const doc = file?.docs[0];
+      if (doc) return generatorDoc(doc, object);
+    }
+    return this.index.find(object, buildDir);
+  }
+}
+
+/** The kustomization document, positioned at the generator entry that made the object. */
+function generatorDoc(doc: SourceDoc, object: JsonObject): SourceDoc {
+  const key = kindOf(object) === "Secret" ? "secretGenerator" : "configMapGenerator";
+  const index = list(get(doc.object, key)).findIndex((g) => {
+    const name = str(get(g, "name"));
+    return name !== undefined && nameOf(object).includes(name);
+  });
+  return index < 0 ? doc : { ...doc, line: lineOf(doc, [key, index]) };
 }
 
 async function buildOne(
-  dir: string,
-  file: SourceFile,
-  buildRoot: string,
+  ref: KustomizationRefs,
+  tree: WorkTree,
   env: NodeJS.ProcessEnv,
-  index: OriginIndex,
-  remote: string[],
+  origins: OriginResolver,
+  refs: ReadonlyMap<string, KustomizationRefs>,
+  sources: Sources,
 ): Promise<BuildResult> {
-  const result = await kustomizeBuild(join(buildRoot, dir), env);
+  const { dir, file } = ref;
+  const remote = tree.remoteByDir.get(dir) ?? [];
+  const result = await kustomizeBuild(join(tree.dir, dir), env);
   if (!result.ok) {
-    const missingValue =
-      /fieldPath `data\.([^`]+)` is missing for replacement source ConfigMap[^ ]*\/cluster-values/.exec(
-        result.stderr,
-      );
-    if (/cluster-values\/values\.yaml[^\n]*no such file/.test(result.stderr)) {
-      return { dir, file: file.file, resources: [], remote, findings: [missingValuesFile()] };
-    }
-    if (missingValue) {
-      // One finding at the values file rather than one per kustomization that includes the component.
-      return {
-        dir,
-        file: file.file,
-        resources: [],
-        remote,
-        findings: [
-          {
-            rule: "cluster-values-missing",
-            severity: "error",
-            message: `kubernetes/cluster-values/values.yaml has no \`${missingValue[1]}\`, which the GitOps tree needs`,
-            fix: "run `infra configure` (it renders the file from cluster.yaml) and commit the result",
-            file: "kubernetes/cluster-values/values.yaml",
-            line: 1,
-          },
-        ],
-      };
-    }
-    const message = kustomizeMessage(result.stderr.split(join(buildRoot, "")).join(""));
+    const stderr = result.stderr.split(`${tree.dir}/`).join("").split(tree.dir).join(".");
+    const findings = explainBuildFailure({ ref, stderr, sources, refs });
     return {
       dir,
-      file: file.file,
-      resources: [],
+      file,
+      resources: fallbackResources(dir, refs, sources),
       remote,
-      findings: [
-        {
-          rule: "kustomize-build",
-          severity: "error",
-          message: `kustomize build ${dir} failed: ${message}`,
-          fix: fixFor(message),
-          file: file.file,
-          line: lineNaming(file, result.stderr),
-        },
-      ],
+      findings,
+      failed: true,
     };
   }
   const resources: Resource[] = [];
   for (const document of parseAllDocuments(result.stdout)) {
     const object = document.toJS() as Json;
     if (!isObject(object)) continue;
-    resources.push({ object, origin: index.find(object, dir), build: dir });
+    resources.push({ object, origin: origins.take(object, dir), build: dir });
   }
-  return { dir, file: file.file, resources, findings: [], remote };
+  return { dir, file, resources, findings: [], remote };
 }

@@ -1,32 +1,51 @@
 /**
  * `infra check`: validates the GitOps tree offline — builds every kustomization (KSOPS secrets
  * decrypted when an age key is at hand), validates every resource against the schema of its exact
- * apiVersion and kind, and runs the stack rules. Exit 1 when any error is found.
+ * apiVersion and kind, and runs the stack rules. Exit 1 when any error is found, 70 when infra check
+ * itself failed (a bug: please report it). `--path DIR` checks any folder of manifests/kustomizations.
  */
 import { existsSync } from "node:fs";
-import { homedir } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { CommandContext } from "../context.js";
-import { InfraError } from "../errors.js";
+import { ExitCode, InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { toolPath } from "../toolchain/paths.js";
 import { loadVersions } from "../toolchain/versions.js";
-import { buildAll, missingValuesFile } from "./build.js";
-import { type Finding, sortFindings, where } from "./findings.js";
-import type { Tree } from "./resources.js";
-import { RULES, runRules } from "./rules/index.js";
+import { type BuildResult, buildAll, missingValuesFile } from "./build.js";
+import { deployments } from "./deploys.js";
+import { type Finding, IGNORE_ANNOTATION, sortFindings, where } from "./findings.js";
+import { closure, kustomizationsByDir } from "./kustomizations.js";
+import { type Resource, resourcesFromSources, type Tree } from "./resources.js";
+import { RULES } from "./rules/index.js";
 import { ensureSchemas } from "./schema-cache.js";
-import { loadSources } from "./source.js";
+import { loadSources, type Sources } from "./source.js";
+import { resolveTarget } from "./target.js";
 import { validateBuilds } from "./validate.js";
 
 export interface CheckOptions {
   /** Skip schema validation (rules and builds only). */
   schemas?: boolean;
+  /** Check this folder (any tree of manifests and kustomizations) instead of kubernetes/. */
+  path?: string;
+  /** cluster.yaml to read (default: ./cluster.yaml, else the example). */
+  config?: string;
+}
+
+/** The command line's options as CheckOptions (kept next to the command, not in cli.ts). */
+export function checkOptions(o: Readonly<Record<string, unknown>>): CheckOptions {
+  return {
+    schemas: o.schemas !== false,
+    ...(typeof o.path === "string" ? { path: o.path } : {}),
+    ...(typeof o.config === "string" ? { config: o.config } : {}),
+  };
 }
 
 export interface CheckReport {
   ok: boolean;
+  /** The folder checked, relative to the repository root. */
+  path: string;
   errors: number;
   warnings: number;
   findings: Finding[];
@@ -53,19 +72,34 @@ export function hasAgeKey(env: NodeJS.ProcessEnv): boolean {
   return existsSync(join(config, "sops", "age", "keys.txt"));
 }
 
+/**
+ * Manifests no kustomization reads, outside folders that have one: applied as plain files (an Argo CD
+ * directory source, a Flux path without kustomization.yaml, `kubectl apply -f`).
+ */
+function standaloneResources(sources: Sources, refs: ReturnType<typeof kustomizationsByDir>): Resource[] {
+  const covered = new Set<string>();
+  const coveredDirs: string[] = [];
+  for (const ref of refs.values()) {
+    for (const path of closure(ref.dir, refs)) {
+      covered.add(path);
+      if (!refs.has(path)) coveredDirs.push(`${path}/`);
+    }
+  }
+  const kustomized = new Set(refs.keys());
+  return resourcesFromSources(sources).filter((r) => {
+    const file = r.origin?.file ?? "";
+    const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
+    return !covered.has(file) && !kustomized.has(dir) && !coveredDirs.some((d) => file.startsWith(d));
+  });
+}
+
 export async function checkCommand(
   ctx: CommandContext,
   options: CheckOptions = {},
 ): Promise<Outcome<CheckReport>> {
   const started = performance.now();
-  const root = ctx.cwd;
-  if (!existsSync(join(root, "kubernetes"))) {
-    throw new InfraError("CHECK_NO_TREE", `no kubernetes/ folder in ${root}`, {
-      kind: "usage",
-      location: { file: join(root, "kubernetes") },
-      hint: "run `infra check` from the repository root",
-    });
-  }
+  const target = await resolveTarget({ cwd: ctx.cwd, path: options.path, config: options.config });
+  const root = target.root;
   const versions = await loadVersions(PACKAGE_ROOT);
   const PATH = toolPath(ctx.env, versions);
   const missing = TOOLS.filter((tool) => !onPath(tool, PATH));
@@ -83,13 +117,14 @@ export async function checkCommand(
     timings[phase] = Math.round(now - lap);
     lap = now;
   };
-  ctx.reporter.phase("Load kubernetes/");
-  const sources = await loadSources(root);
+  ctx.reporter.phase(`Load ${target.dir || "."}/`);
+  const sources = await loadSources(root, target.dir);
   mark("load");
   const findings: Finding[] = [...sources.findings];
   const notes: string[] = [];
   const valuesComponent = "kubernetes/cluster-values/kustomization.yaml";
   if (
+    target.house &&
     existsSync(join(root, valuesComponent)) &&
     !existsSync(join(root, "kubernetes/cluster-values/values.yaml"))
   ) {
@@ -102,7 +137,16 @@ export async function checkCommand(
   // unhandled rejection in between.
   schemas?.catch(() => undefined);
   ctx.reporter.phase("Build every kustomization");
-  const built = await buildAll({ root, sources, env });
+  const refs = kustomizationsByDir(sources);
+  const deployed = new Set(deployments(resourcesFromSources(sources), target.repoURLs).map((d) => d.dir));
+  const built = await buildAll({
+    root,
+    dir: target.dir,
+    sources,
+    env,
+    deployed,
+    concurrency: availableParallelism() + 1,
+  });
   const builds = built.builds;
   findings.push(...built.findings);
   for (const build of builds) {
@@ -114,23 +158,54 @@ export async function checkCommand(
     }
   }
   findings.push(...sopsFindings(built.sopsFailures, ctx.env, notes));
+  const standalone: BuildResult = {
+    dir: target.dir,
+    file: "",
+    resources: standaloneResources(sources, refs),
+    findings: [],
+    remote: [],
+  };
   mark("build");
 
   ctx.reporter.phase("Run the stack rules");
-  const tree: Tree = { root, sources, resources: builds.flatMap((b) => b.resources) };
-  findings.push(...runRules(tree));
+  const tree: Tree = {
+    root,
+    sources,
+    resources: [...builds.flatMap((b) => b.resources), ...standalone.resources],
+    dir: target.dir,
+    house: target.house,
+    ...(target.cluster ? { cluster: target.cluster } : {}),
+    repoURLs: target.repoURLs,
+    kubernetesMinor: target.kubernetesMinor,
+  };
+  const internal: string[] = [];
+  for (const rule of RULES) {
+    try {
+      findings.push(...rule.check(tree));
+    } catch (error) {
+      internal.push(
+        `rule ${rule.id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    }
+  }
   mark("rules");
 
   if (schemas) {
     ctx.reporter.phase("Validate every resource against its schema");
-    findings.push(...(await validateBuilds(builds, await schemas, env)));
+    const validated = [...builds.filter((b) => !b.failed), standalone];
+    findings.push(...(await validateBuilds(validated, await schemas, env, target.kubernetesMinor)));
     mark("validate");
   } else notes.push("schema validation skipped (--no-schemas)");
 
-  const sorted = sortFindings(dedupe(findings));
+  const suppressed = findings.filter((f) => f.suppressed).length;
+  if (suppressed > 0)
+    notes.push(`${suppressed} finding(s) suppressed by the ${IGNORE_ANNOTATION} annotation`);
+  for (const problem of internal) notes.push(`internal error (please report it): ${problem}`);
+  const sorted = sortFindings(dedupe(findings.filter((f) => !f.suppressed)));
   const errors = sorted.filter((f) => f.severity === "error").length;
   const data: CheckReport = {
-    ok: errors === 0,
+    ok: errors === 0 && internal.length === 0,
+    path: target.dir,
     errors,
     warnings: sorted.length - errors,
     findings: sorted,
@@ -141,7 +216,8 @@ export async function checkCommand(
     durationMs: Math.round(performance.now() - started),
     timings,
   };
-  return outcome(data, renderCheck, errors > 0 ? 1 : 0);
+  const exitCode = internal.length > 0 ? ExitCode.internal : errors > 0 ? ExitCode.runtime : ExitCode.ok;
+  return outcome(data, renderCheck, exitCode);
 }
 
 function sopsFindings(failures: Map<string, string>, env: NodeJS.ProcessEnv, notes: string[]): Finding[] {
@@ -179,7 +255,7 @@ export function renderCheck(data: CheckReport): string {
     lines.push(`    fix: ${f.fix}`);
   }
   for (const note of data.notes) lines.push(`note: ${note}`);
-  const summary = `${data.kustomizations} kustomizations built, ${data.resources} resources checked: ${data.errors} error(s), ${data.warnings} warning(s) (${(data.durationMs / 1000).toFixed(1)} s)`;
+  const summary = `${data.path || "."}: ${data.kustomizations} kustomizations built, ${data.resources} resources checked: ${data.errors} error(s), ${data.warnings} warning(s) (${(data.durationMs / 1000).toFixed(1)} s)`;
   lines.push(data.ok ? `✓ ${summary}` : `✗ ${summary}`);
   return lines.join("\n");
 }

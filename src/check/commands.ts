@@ -5,10 +5,18 @@ export const checkCommands = [
   command({
     name: "check",
     summary: "validate the repository offline: manifests, schemas, stack rules, secrets",
-    options: [{ flags: "--no-schemas", description: "skip schema validation (builds and stack rules only)" }],
-    examples: ["infra check", "infra check --no-schemas"],
+    options: [
+      { flags: "--no-schemas", description: "skip schema validation (builds and stack rules only)" },
+      {
+        flags: "--path <dir>",
+        description: "check this folder of manifests/kustomizations instead of kubernetes/",
+      },
+    ],
+    examples: ["infra check", "infra check --no-schemas", "infra check --path ../homelab --json"],
     read: true,
-    run: async (ctx, input) =>
-      (await import("./check-command.js")).checkCommand(ctx, { schemas: input.options.schemas !== false }),
+    run: async (ctx, input) => {
+      const check = await import("./check-command.js");
+      return check.checkCommand(ctx, check.checkOptions(input.options));
+    },
   }),
 ];

@@ -13,7 +13,15 @@ export interface Finding {
   file: string;
   line?: number;
   column?: number;
+  /** Set when the object carries the suppression annotation for this rule (dropped from the report). */
+  suppressed?: boolean;
 }
+
+/**
+ * The annotation that silences rules for one object: a comma-separated list of rule ids, e.g.
+ * `infra-k3s.io/check-ignore: "workload-probes,workload-root"`.
+ */
+export const IGNORE_ANNOTATION = "infra-k3s.io/check-ignore";
 
 /** A stack rule: an id, the upstream reason it exists, and the check over the loaded tree. */
 export interface RuleInfo {

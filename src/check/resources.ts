@@ -2,7 +2,7 @@
  * Resources as `infra check` sees them: a Kubernetes object (as built by kustomize, or as written in a
  * source file) plus the source document it came from, so findings can point at a file and line.
  */
-import type { Finding } from "./findings.js";
+import { type Finding, IGNORE_ANNOTATION } from "./findings.js";
 import {
   isObject,
   type Json,
@@ -13,6 +13,7 @@ import {
   type SourceDoc,
   type Sources,
 } from "./source.js";
+import type { ClusterFacts } from "./target.js";
 
 export interface Resource {
   object: JsonObject;
@@ -22,9 +23,20 @@ export interface Resource {
 }
 
 export interface Tree {
+  /** The repository root (absolute); every path in a finding is relative to it. */
   root: string;
   sources: Sources;
   resources: Resource[];
+  /** The folder checked, relative to root (default: kubernetes). */
+  dir?: string;
+  /** This project's own tree: the house rules (Renovate annotations, cluster values) apply. */
+  house?: boolean;
+  /** cluster.yaml's facts, for this project's own tree. */
+  cluster?: ClusterFacts;
+  /** Clone URLs of this repository: Applications following one of them deploy folders of this tree. */
+  repoURLs?: string[];
+  /** Kubernetes minor of the pinned K3s release. */
+  kubernetesMinor?: number;
 }
 
 export function str(value: Json | undefined): string | undefined {
@@ -71,7 +83,15 @@ export function at(
   const origin = resource.origin;
   const file = origin?.file ?? resource.build ?? "kubernetes";
   const line = origin ? lineOf(origin, path) : undefined;
-  return { severity: "error", ...finding, file, ...(line === undefined ? {} : { line }) };
+  const ignored = str(get(resource.object, "metadata", "annotations", IGNORE_ANNOTATION)) ?? "";
+  const suppressed = ignored.split(/[\s,]+/).includes(finding.rule);
+  return {
+    severity: "error",
+    ...finding,
+    file,
+    ...(line === undefined ? {} : { line }),
+    ...(suppressed ? { suppressed } : {}),
+  };
 }
 
 /** Where each object was written: by kind and name, preferring documents under the build directory. */

@@ -18,13 +18,19 @@ import { cacheRoot } from "../toolchain/paths.js";
 import { recipeHash } from "../toolchain/versions.js";
 
 /** Bump when the conversion changes, so caches are regenerated. */
-const CONVERTER = 3;
+const CONVERTER = 4;
+
+/** In the schema directory: every kind -> the apiVersions that have a schema (for "not served" hints). */
+export const KINDS_INDEX = "kinds.json";
 
 const ModuleRef = z.object({ module: z.string(), version: z.string().regex(/^v\d/) });
+const CrdSource = ModuleRef.extend({ paths: z.array(z.string()).min(1) });
 const SourcesFile = z
   .object({
     kubernetes: ModuleRef.extend({ swagger: z.string() }),
-    crds: z.array(ModuleRef.extend({ paths: z.array(z.string()).min(1) })),
+    crds: z.array(CrdSource),
+    ecosystem: z.array(CrdSource).default([]),
+    known: z.array(z.object({ group: z.string(), reason: z.string() })).default([]),
     local: z.array(z.object({ file: z.string(), group: z.string(), version: z.string(), kind: z.string() })),
   })
   .strict();
@@ -135,7 +141,10 @@ async function generate(sources: SchemaSources, env: NodeJS.ProcessEnv, out: str
   for (const [name, def] of Object.entries(swagger.definitions))
     definitions[name] = convert(special(name) ?? def);
   const writes: Promise<void>[] = [];
+  const kinds: Record<string, string[]> = {};
   const write = (group: string, version: string, kind: string, schema: Schema) => {
+    const apiVersion = group ? `${group}/${version}` : version;
+    kinds[kind] = [...new Set([...(kinds[kind] ?? []), apiVersion])].sort();
     const file = schemaFile(out, group, version, kind);
     writes.push(
       mkdir(join(file, ".."), { recursive: true }).then(() => writeFile(file, JSON.stringify(schema))),
@@ -153,7 +162,7 @@ async function generate(sources: SchemaSources, env: NodeJS.ProcessEnv, out: str
     write(gvk.group, gvk.version, gvk.kind, withDefinitions(root, definitions));
   }
 
-  for (const source of sources.crds) {
+  for (const source of [...sources.crds, ...sources.ecosystem]) {
     const dir = await moduleDir(source, env);
     for (const path of source.paths) {
       for (const file of await yamlFiles(join(dir, path))) {
@@ -188,6 +197,7 @@ async function generate(sources: SchemaSources, env: NodeJS.ProcessEnv, out: str
     write(local.group, local.version, local.kind, withDefinitions(root, all));
   }
   await Promise.all(writes);
+  await writeFile(join(out, KINDS_INDEX), JSON.stringify(kinds));
 }
 
 async function yamlFiles(path: string): Promise<string[]> {

@@ -2,15 +2,16 @@
  * Schema validation of built resources with kubeconform against the generated schemas: every resource
  * we own, by its exact apiVersion and kind. A kind without a schema is an error.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { kubeconform } from "../adapters/kubeconform.js";
+import { apiVerdict } from "./api-versions.js";
 import type { BuildResult } from "./build.js";
 import type { Finding } from "./findings.js";
-import { at, nameOf } from "./resources.js";
-import { schemaLocation } from "./schema-cache.js";
+import { at, nameOf, type Resource } from "./resources.js";
+import { KINDS_INDEX, loadSchemaSources, schemaLocation } from "./schema-cache.js";
 import { isObject, type JsonObject, kindOf, type PathPart } from "./source.js";
 
 function pointer(path: string): PathPart[] {
@@ -21,29 +22,32 @@ function pointer(path: string): PathPart[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
+/** Messages that only say "a branch below failed" (the branches' own errors say what). */
+const VAGUE = /^(validation failed|anyOf failed|oneOf failed|allOf failed|doesn't validate with .*)$/;
+
 /**
- * kubeconform reports a failed anyOf/oneOf as "validation failed" at its parent; the full message holds
- * the deepest locations ("at '/spec/ports/0/targetPort': got array, want integer"). Use those instead.
+ * Every location kubeconform reports: its validation errors plus each `at '<path>': <message>` of its
+ * message (where a failed anyOf/oneOf lists its branches). Messages only saying that a branch failed
+ * are dropped when the branch's own error is there; each path keeps all of its messages.
  */
 export function preciseErrors(
   errors: { path: string; msg: string }[],
   msg: string,
 ): { path: string; msg: string }[] {
-  const precise = errors.filter((e) => e.msg !== "validation failed");
-  const vague = errors.filter((e) => e.msg === "validation failed");
-  if (vague.length === 0 && precise.length > 0) return precise;
   const segments = [...msg.matchAll(/at '([^']*)': (.*?)(?=\s+- at '|$)/g)].map((m) => ({
     path: m[1] ?? "",
     msg: (m[2] ?? "").trim(),
   }));
-  const deepest = Math.max(0, ...segments.map((s) => s.path.split("/").length));
+  const all = [...errors, ...segments].filter((e) => e.msg !== "");
+  const concrete = all.filter((e) => !VAGUE.test(e.msg));
   const byPath = new Map<string, string[]>();
-  for (const segment of segments.filter((s) => s.path.split("/").length === deepest)) {
-    byPath.set(segment.path, [...(byPath.get(segment.path) ?? []), segment.msg]);
+  for (const error of concrete.length > 0 ? concrete : all) {
+    const messages = byPath.get(error.path) ?? [];
+    if (!messages.includes(error.msg)) messages.push(error.msg);
+    byPath.set(error.path, messages);
   }
-  const parsed = [...byPath].map(([path, msgs]) => ({ path, msg: msgs.join("; ") }));
-  if (parsed.length === 0) return precise.length > 0 ? precise : [{ path: vague[0]?.path ?? "", msg }];
-  return [...precise, ...parsed];
+  if (byPath.size === 0) return [{ path: errors[0]?.path ?? "", msg }];
+  return [...byPath].map(([path, msgs]) => ({ path, msg: msgs.join("; ") }));
 }
 
 /**
@@ -72,49 +76,96 @@ function extraProperty(msg: string): string[] {
   return name ? [name] : [];
 }
 
+/** What kubeconform's "could not find schema" means for this object, and how bad it is. */
+function unknownKind(
+  resource: Resource,
+  minor: number,
+  served: Record<string, string[]>,
+  known: readonly { group: string; reason: string }[],
+): Finding | undefined {
+  const apiVersion = String(resource.object.apiVersion ?? "");
+  const kind = kindOf(resource.object) ?? "";
+  const id = `${kind} ${nameOf(resource.object)}`;
+  // Removed APIs are the api-removed rule's to report, with the release and the replacement.
+  if (apiVerdict(apiVersion, kind, minor)?.removed) return undefined;
+  const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.lastIndexOf("/")) : "";
+  const other = (served[kind] ?? []).filter(
+    (v) => v.split("/")[0] === group.split("/")[0] || !v.includes("/"),
+  );
+  const sameGroup = other.filter((v) => (v.includes("/") ? v.slice(0, v.lastIndexOf("/")) : "") === group);
+  if (sameGroup.length > 0) {
+    return at(resource, ["apiVersion"], {
+      rule: "schema-unknown-kind",
+      message: `${id}: ${apiVersion} ${kind} is not served by the pinned Kubernetes/CRD versions (served: ${sameGroup.join(", ")})`,
+      fix: `move the manifest to ${sameGroup[sameGroup.length - 1] ?? "a served version"} (check the fields that changed)`,
+    });
+  }
+  const knownGroup = known.find((k) => k.group === group);
+  if (knownGroup) {
+    return at(resource, ["apiVersion"], {
+      rule: "schema-not-validated",
+      severity: "warning",
+      message: `${id}: ${apiVersion} ${kind} is known (${knownGroup.reason}) but no pinned source has its schema; not validated`,
+      fix: "nothing to do; add the CRD's module to src/check/schemas/sources.yaml to validate it",
+    });
+  }
+  return at(resource, ["apiVersion"], {
+    rule: "schema-unknown-kind",
+    message: `${id}: no schema for ${apiVersion} ${kind} (unknown kind or version)`,
+    fix: "fix apiVersion/kind (typo or removed version), or add the CRD's pinned source to src/check/schemas/sources.yaml",
+  });
+}
+
+async function readServed(schemaDir: string): Promise<Record<string, string[]>> {
+  try {
+    return JSON.parse(await readFile(join(schemaDir, KINDS_INDEX), "utf8")) as Record<string, string[]>;
+  } catch {
+    return {};
+  }
+}
+
 export async function validateBuilds(
   builds: readonly BuildResult[],
   schemaDir: string,
   env: NodeJS.ProcessEnv,
+  minor = 0,
 ): Promise<Finding[]> {
   const dir = await mkdtemp(join(tmpdir(), "infra-validate-"));
   try {
-    // One file per resource: kubeconform reports by file, so each result maps to exactly one resource.
-    const byFile = new Map<string, BuildResult["resources"][number]>();
-    const files: string[] = [];
-    let n = 0;
-    for (const build of builds) {
-      for (const resource of build.resources) {
-        const file = join(dir, `${String(n++).padStart(4, "0")}.yaml`);
-        byFile.set(file, resource);
-        files.push(file);
-      }
-    }
-    await Promise.all(
-      files.map((file) => writeFile(file, stringify(masked(byFile.get(file)?.object ?? {})))),
-    );
-    const results = await kubeconform(files, schemaLocation(schemaDir), env);
+    // One file per resource: kubeconform reports by file (not by document), so each result maps back
+    // to exactly one resource.
+    const byFile = new Map<string, Resource>();
+    builds
+      .flatMap((b) => b.resources)
+      .forEach((resource, i) => {
+        byFile.set(join(dir, `${i}.yaml`), resource);
+      });
+    await Promise.all([...byFile].map(([file, r]) => writeFile(file, stringify(masked(r.object)))));
+    const [results, served, sources] = await Promise.all([
+      kubeconform([...byFile.keys()], schemaLocation(schemaDir), env),
+      readServed(schemaDir),
+      loadSchemaSources(),
+    ]);
     const findings: Finding[] = [];
     for (const result of results) {
       const resource = byFile.get(result.filename);
       if (!resource) continue;
       const id = `${kindOf(resource.object)} ${nameOf(resource.object)}`;
       if (result.status === "statusError") {
-        const missing = /could not find schema/.test(result.msg);
+        if (/could not find schema/.test(result.msg)) {
+          const finding = unknownKind(resource, minor, served, sources.known);
+          if (finding) findings.push(finding);
+          continue;
+        }
         findings.push(
           at(resource, [], {
-            rule: missing ? "schema-unknown-kind" : "schema",
-            message: missing
-              ? `${id}: no schema for ${String(resource.object.apiVersion)} ${kindOf(resource.object)} (unknown kind or version)`
-              : `${id}: ${result.msg}`,
-            fix: missing
-              ? "fix apiVersion/kind (typo or removed version), or add the CRD's pinned source to src/check/schemas/sources.yaml"
-              : "fix the manifest so it parses as a Kubernetes object",
+            rule: "schema",
+            message: `${id}: ${result.msg}`,
+            fix: "fix the manifest so it parses as a Kubernetes object",
           }),
         );
       } else if (result.status === "statusInvalid") {
-        const errors = preciseErrors(result.validationErrors ?? [], result.msg);
-        for (const error of errors) {
+        for (const error of preciseErrors(result.validationErrors ?? [], result.msg)) {
           findings.push(
             at(resource, [...pointer(error.path), ...extraProperty(error.msg)], {
               rule: "schema",

@@ -1,9 +1,11 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { deployments } from "../deploys.js";
 import type { Finding } from "../findings.js";
-import { at, get, is, str } from "../resources.js";
+import { at, get, is, nameOf, str } from "../resources.js";
 import { isObject, type Json } from "../source.js";
 import { applicationSources, helmSources } from "./helm-values.js";
+import { isTemplate } from "./orphans.js";
 import type { Rule } from "./rule.js";
 
 function generatorsIn(tree: Parameters<Rule["check"]>[0], dir: string): boolean {
@@ -48,24 +50,112 @@ export const ksopsHelmApp: Rule = {
 
 export const argocdAppPath: Rule = {
   id: "argocd-app-path",
-  title: "an Application of this repository points at an existing folder",
+  title: "an Application (or Flux Kustomization) of this repository points at an existing folder",
   reason:
-    "Argo CD reports `app path does not exist` only after the commit is pushed and synced (argo-cd docs)",
+    "Argo CD reports `app path does not exist` (Flux: `kustomization path not found`) only after the commit is " +
+    "pushed and synced (argo-cd docs, Application spec; Flux docs, Kustomization path)",
   check(tree) {
     const findings: Finding[] = [];
+    for (const deployment of deployments(tree.resources, tree.repoURLs ?? [])) {
+      if (!deployment.self || deployment.dir.includes("*")) continue;
+      if (isTemplate(deployment.resource.origin?.file ?? "")) continue;
+      const full = join(tree.root, deployment.dir);
+      if (existsSync(full) && statSync(full).isDirectory() && readdirSync(full).length > 0) continue;
+      const kind = String(deployment.resource.object.kind);
+      findings.push(
+        at(deployment.resource, deployment.path, {
+          rule: this.id,
+          message: `${kind} ${nameOf(deployment.resource.object)} points at ${deployment.dir || "."}, which ${existsSync(full) ? "is empty or not a folder" : "does not exist"} in this repository`,
+          fix: "fix the path (relative to the repository root), or create the folder",
+        }),
+      );
+    }
+    return findings;
+  },
+};
+
+/** A Git revision that cannot move: a commit SHA, or a tag carrying a version number. */
+export function pinnedRevision(revision: string | undefined): boolean {
+  if (!revision) return false;
+  if (/^[0-9a-f]{7,40}$/i.test(revision)) return true;
+  return (
+    /\d+\.\d+/.test(revision) &&
+    !/[*x^~><=|]/.test(revision.replace(/^v/, "").replace(/-[0-9A-Za-z.-]+$/, ""))
+  );
+}
+
+/** An exact chart version (no `*`, range or missing version). */
+export function pinnedChartVersion(version: string | undefined): boolean {
+  return version !== undefined && /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/.test(version.trim());
+}
+
+export const remoteSourcePinned: Rule = {
+  id: "remote-source-pinned",
+  title: "sources from other repositories are pinned: no HEAD, no branch, no `*` or range chart version",
+  reason:
+    "an Application or Flux source following another repository's branch or newest chart changes the cluster " +
+    "without a commit here (argo-cd docs, tracking strategies; Flux docs, GitRepository ref and HelmRelease version)",
+  check(tree) {
+    const findings: Finding[] = [];
+    const self = deployments(tree.resources, tree.repoURLs ?? []).filter((d) => d.self);
     for (const resource of tree.resources) {
-      if (get(resource.object, "metadata", "labels", "infra-k3s.io/repo") !== "self") continue;
       for (const { source, path } of applicationSources(resource)) {
-        const dir = str(get(source, "path"));
-        if (!dir) continue;
-        let exists = existsSync(join(tree.root, dir));
-        if (exists) exists = readdirSync(join(tree.root, dir)).length > 0;
-        if (exists) continue;
+        const name = nameOf(resource.object);
+        const chart = str(get(source, "chart"));
+        const revision = str(get(source, "targetRevision"));
+        const at_ = [...path, "targetRevision"];
+        if (chart) {
+          // This project's own tree: pinned-version says it, with the Renovate annotation it wants.
+          if (tree.house || pinnedChartVersion(revision)) continue;
+          findings.push(
+            at(resource, at_, {
+              rule: this.id,
+              message: `Application ${name}: chart ${chart} is not pinned (targetRevision: ${JSON.stringify(revision ?? null)})`,
+              fix: "set targetRevision to an exact chart version",
+            }),
+          );
+          continue;
+        }
+        if (self.some((d) => d.resource === resource && d.path.join(".") === [...path, "path"].join(".")))
+          continue;
+        if (str(get(source, "repoURL"))?.startsWith("set-by-")) continue;
+        if (pinnedRevision(revision)) continue;
         findings.push(
-          at(resource, [...path, "path"], {
+          at(resource, at_, {
             rule: this.id,
-            message: `Application ${String(get(resource.object, "metadata", "name"))} points at ${dir}, which does not exist`,
-            fix: "fix spec.source.path (relative to the repository root), or create the folder",
+            message: `Application ${name} follows ${str(get(source, "repoURL")) ?? "another repository"} at ${!revision || revision === "HEAD" ? "HEAD" : `branch ${revision}`}`,
+            fix: "set targetRevision to a release tag or a commit SHA",
+          }),
+        );
+      }
+      if (is(resource, "GitRepository", "source.toolkit.fluxcd.io")) {
+        if (
+          self.some(
+            (d) => str(get(d.resource.object, "spec", "sourceRef", "name")) === nameOf(resource.object),
+          )
+        )
+          continue;
+        const ref = get(resource.object, "spec", "ref");
+        const pinned = ["tag", "semver", "commit", "name"].some((k) => str(get(ref, k)) !== undefined);
+        if (pinned || nameOf(resource.object) === "flux-system") continue;
+        findings.push(
+          at(resource, ["spec", "ref"], {
+            rule: this.id,
+            message: `GitRepository ${nameOf(resource.object)} follows ${str(get(ref, "branch")) ? `branch ${str(get(ref, "branch"))}` : "the default branch"} of ${str(get(resource.object, "spec", "url")) ?? "a repository"}`,
+            fix: "set spec.ref.tag (or semver, or commit) instead of a branch",
+          }),
+        );
+      }
+      if (is(resource, "HelmRelease", "helm.toolkit.fluxcd.io")) {
+        const spec = get(resource.object, "spec", "chart", "spec");
+        if (spec === undefined) continue;
+        const version = str(get(spec, "version"));
+        if (pinnedChartVersion(version)) continue;
+        findings.push(
+          at(resource, ["spec", "chart", "spec", version === undefined ? "chart" : "version"], {
+            rule: this.id,
+            message: `HelmRelease ${nameOf(resource.object)}: chart ${str(get(spec, "chart")) ?? ""} is not pinned (version: ${JSON.stringify(version ?? null)})`,
+            fix: "set spec.chart.spec.version to an exact chart version",
           }),
         );
       }

@@ -1,7 +1,8 @@
 import type { Finding } from "../findings.js";
-import { at, get, is, list, nameOf, namespaceOf, type Resource, str } from "../resources.js";
-import { isObject, kindOf, type PathPart } from "../source.js";
+import { at, get, is, list, nameOf, str } from "../resources.js";
+import { isObject, type PathPart } from "../source.js";
 import type { Rule } from "./rule.js";
+import { producedSecrets, secretExists } from "./secrets-produced.js";
 
 const SECRET_REFS = [
   ["cloudflare", "apiTokenSecretRef"],
@@ -11,21 +12,6 @@ const SECRET_REFS = [
   ["rfc2136", "tsigSecretSecretRef"],
 ];
 
-/** Secrets declared in the tree: built objects and the plaintext metadata of SOPS files. */
-function secretNamespaces(tree: Parameters<Rule["check"]>[0]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  const add = (name: string, namespace: string) => out.set(name, (out.get(name) ?? new Set()).add(namespace));
-  for (const r of tree.resources)
-    if (is(r, "Secret")) add(nameOf(r.object), namespaceOf(r.object) ?? "default");
-  for (const file of tree.sources.files) {
-    if (file.role !== "sops") continue;
-    for (const doc of file.docs) {
-      if (kindOf(doc.object) === "Secret") add(nameOf(doc.object), namespaceOf(doc.object) ?? "default");
-    }
-  }
-  return out;
-}
-
 export const issuerSecretNamespace: Rule = {
   id: "issuer-secret-namespace",
   title: "a ClusterIssuer's token Secret lives in cert-manager's namespace",
@@ -34,7 +20,7 @@ export const issuerSecretNamespace: Rule = {
     "(cert-manager docs, configuration/README: cluster resource namespace)",
   check(tree) {
     const findings: Finding[] = [];
-    const secrets = secretNamespaces(tree);
+    const produced = producedSecrets(tree);
     for (const resource of tree.resources) {
       if (!is(resource, "ClusterIssuer", "cert-manager.io")) continue;
       list(get(resource.object, "spec", "acme", "solvers")).forEach((solver, i) => {
@@ -52,16 +38,17 @@ export const issuerSecretNamespace: Rule = {
             refKey ?? "",
             "name",
           ];
-          const namespaces = secrets.get(name);
-          if (namespaces?.has("cert-manager")) continue;
+          if (secretExists(produced, name, "cert-manager")) continue;
+          const elsewhere = produced.filter((p) => p.name === name).map((p) => p.namespace);
+          const namespaces = elsewhere.length > 0 ? new Set(elsewhere) : undefined;
           findings.push(
             at(resource, path, {
               rule: this.id,
               severity: namespaces ? "error" : "warning",
               message: namespaces
                 ? `ClusterIssuer ${nameOf(resource.object)} uses Secret ${name}, which is in ${[...namespaces].join(", ")}, not cert-manager`
-                : `ClusterIssuer ${nameOf(resource.object)} uses Secret ${name}, which is not declared in the tree`,
-              fix: `declare Secret ${name} (SOPS-encrypted) in namespace cert-manager`,
+                : `ClusterIssuer ${nameOf(resource.object)} uses Secret ${name}, which nothing in the tree makes (no Secret, SOPS file or ExternalSecret)`,
+              fix: `declare Secret ${name} (SOPS-encrypted, or from an ExternalSecret) in namespace cert-manager`,
             }),
           );
         }
@@ -70,5 +57,3 @@ export const issuerSecretNamespace: Rule = {
     return findings;
   },
 };
-
-export type { Resource };

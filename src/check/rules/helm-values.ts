@@ -1,6 +1,6 @@
 /** Helm values of Argo CD Applications and K3s HelmChartConfigs, with the path to each value. */
 import { parse } from "yaml";
-import { get, is, type Resource, str } from "../resources.js";
+import { get, is, nameOf, type Resource, str } from "../resources.js";
 import { isObject, type Json, type PathPart } from "../source.js";
 
 export interface HelmSource {
@@ -12,6 +12,10 @@ export interface HelmSource {
   /** Values and the path prefix under which a value's path is found in the resource. */
   values: Json;
   valuesPath: PathPart[];
+  /** The values are YAML in the resource (each value has a line), not a string of YAML. */
+  structured: boolean;
+  /** The namespace the chart is installed into, when the resource says. */
+  releaseNamespace: string | undefined;
 }
 
 export function applicationSources(resource: Resource): { source: Json; path: PathPart[] }[] {
@@ -27,10 +31,22 @@ export function applicationSources(resource: Resource): { source: Json; path: Pa
 
 function parseValues(text: string): Json {
   try {
-    return (parse(text) ?? {}) as Json;
+    return (parse(text, { maxAliasCount: 1000 }) ?? {}) as Json;
   } catch {
     return {};
   }
+}
+
+/** A Flux HelmRelease's chart: `spec.chart.spec.chart`, else the OCIRepository's last path segment. */
+function fluxChart(resource: Resource, resources: readonly Resource[]): string | undefined {
+  const chart = str(get(resource.object, "spec", "chart", "spec", "chart"));
+  if (chart) return chart.split("/").pop();
+  const ref = get(resource.object, "spec", "chartRef");
+  const oci = resources.find(
+    (r) => is(r, str(get(ref, "kind")) ?? "OCIRepository") && nameOf(r.object) === str(get(ref, "name")),
+  );
+  const url = str(get(oci?.object, "spec", "url"));
+  return url?.replace(/\/+$/, "").split("/").pop() ?? str(get(ref, "name"));
 }
 
 /** Every Helm source: Applications (valuesObject or values) and HelmChartConfig/HelmChart valuesContent. */
@@ -50,6 +66,23 @@ export function helmSources(resources: readonly Resource[]): HelmSource[] {
         repoURL: str(get(source, "repoURL")),
         values,
         valuesPath: isObject(valuesObject) ? [...path, "helm", "valuesObject"] : [...path, "helm", "values"],
+        structured: isObject(valuesObject),
+        releaseNamespace: str(get(resource.object, "spec", "destination", "namespace")),
+      });
+    }
+    if (is(resource, "HelmRelease", "helm.toolkit.fluxcd.io")) {
+      const values = get(resource.object, "spec", "values");
+      out.push({
+        resource,
+        sourcePath: ["spec", "chart"],
+        chart: fluxChart(resource, resources),
+        repoURL: undefined,
+        values: isObject(values) ? values : {},
+        valuesPath: ["spec", "values"],
+        structured: true,
+        releaseNamespace:
+          str(get(resource.object, "spec", "targetNamespace")) ??
+          str(get(resource.object, "metadata", "namespace")),
       });
     }
     if (is(resource, "HelmChartConfig", "helm.cattle.io") || is(resource, "HelmChart", "helm.cattle.io")) {
@@ -62,6 +95,11 @@ export function helmSources(resources: readonly Resource[]): HelmSource[] {
         repoURL: str(get(resource.object, "spec", "repo")),
         values: parseValues(str(get(resource.object, "spec", "valuesContent")) ?? ""),
         valuesPath: ["spec", "valuesContent"],
+        structured: false,
+        releaseNamespace: is(resource, "HelmChart")
+          ? (str(get(resource.object, "spec", "targetNamespace")) ??
+            str(get(resource.object, "metadata", "namespace")))
+          : str(get(resource.object, "metadata", "namespace")),
       });
     }
   }
@@ -70,6 +108,5 @@ export function helmSources(resources: readonly Resource[]): HelmSource[] {
 
 /** The path of a value inside the resource (valuesContent/values strings point at the string itself). */
 export function valuePath(source: HelmSource, path: readonly PathPart[]): PathPart[] {
-  const last = source.valuesPath[source.valuesPath.length - 1];
-  return last === "valuesObject" ? [...source.valuesPath, ...path] : source.valuesPath;
+  return source.structured ? [...source.valuesPath, ...path] : source.valuesPath;
 }

@@ -4,6 +4,7 @@ import { at, get, is, list, type Resource, str } from "../resources.js";
 import { isObject, type Json, kindOf, lineOf, type PathPart } from "../source.js";
 import { helmSources, valuePath } from "./helm-values.js";
 import type { Rule } from "./rule.js";
+import { POD_SPECS } from "./workloads.js";
 
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/;
 
@@ -16,16 +17,6 @@ export function imagePinned(image: string): boolean {
   const tag = image.slice(colon + 1);
   return tag !== "" && tag !== "latest" && !/^(stable|main|master|edge|nightly)$/.test(tag);
 }
-
-const POD_SPECS: Record<string, PathPart[]> = {
-  Pod: ["spec"],
-  Deployment: ["spec", "template", "spec"],
-  StatefulSet: ["spec", "template", "spec"],
-  DaemonSet: ["spec", "template", "spec"],
-  ReplicaSet: ["spec", "template", "spec"],
-  Job: ["spec", "template", "spec"],
-  CronJob: ["spec", "jobTemplate", "spec", "template", "spec"],
-};
 
 interface ImageRef {
   resource: Resource;
@@ -68,7 +59,7 @@ function images(resources: readonly Resource[]): ImageRef[] {
     }
   }
   for (const source of helmSources(resources)) {
-    const annotate = source.valuesPath[source.valuesPath.length - 1] === "valuesObject";
+    const annotate = source.structured;
     for (const ref of valueImages(source.values, [])) {
       out.push({ resource: source.resource, path: valuePath(source, ref.path), image: ref.image, annotate });
     }
@@ -97,6 +88,9 @@ export const pinnedVersions: Rule = {
     "an unpinned chart or image changes under a running cluster without a commit; Renovate proposes bumps " +
     "only for versions it can find (docs/gitops.md, Renovate: renovate.json's custom managers read the annotations)",
   check(tree) {
+    // A house rule: this project's Renovate setup reads the annotations. Other trees: remote-source-pinned
+    // and image-tag judge pins without asking for annotations.
+    if (tree.house === false) return [];
     originText.clear();
     for (const file of tree.sources.files) originText.set(file.file, file.text);
     const findings: Finding[] = [];

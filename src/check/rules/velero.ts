@@ -1,3 +1,5 @@
+import { checkCronSpec } from "../../lib/cron.js";
+import { parseGoDuration } from "../../lib/go-duration.js";
 import type { Finding } from "../findings.js";
 import { at, get, is, list, type Resource, str, strings } from "../resources.js";
 import { isObject, type Json, type PathPart } from "../source.js";
@@ -126,6 +128,120 @@ export const localPathVolumeType: Rule = {
           fix: "add the annotation `defaultVolumeType: local`",
         }),
       );
+    }
+    return findings;
+  },
+};
+
+interface Timing {
+  resource: Resource;
+  path: PathPart[];
+  what: string;
+  value: Json | undefined;
+  kind: "cron" | "ttl";
+}
+
+/** Schedules and TTLs: Schedule and Backup objects, and the Velero chart's schedules and default TTL. */
+function timings(resources: readonly Resource[]): Timing[] {
+  const out: Timing[] = [];
+  for (const resource of resources) {
+    const name = String(get(resource.object, "metadata", "name") ?? "");
+    if (is(resource, "Schedule", "velero.io")) {
+      out.push({
+        resource,
+        path: ["spec", "schedule"],
+        what: `Schedule ${name}`,
+        value: get(resource.object, "spec", "schedule"),
+        kind: "cron",
+      });
+      out.push({
+        resource,
+        path: ["spec", "template", "ttl"],
+        what: `Schedule ${name}`,
+        value: get(resource.object, "spec", "template", "ttl"),
+        kind: "ttl",
+      });
+    }
+    if (is(resource, "Backup", "velero.io")) {
+      out.push({
+        resource,
+        path: ["spec", "ttl"],
+        what: `Backup ${name}`,
+        value: get(resource.object, "spec", "ttl"),
+        kind: "ttl",
+      });
+    }
+  }
+  for (const source of helmSources(resources)) {
+    if (source.chart !== "velero") continue;
+    const schedules = get(source.values, "schedules");
+    if (isObject(schedules)) {
+      for (const [name, schedule] of Object.entries(schedules)) {
+        const base = ["schedules", name];
+        out.push({
+          resource: source.resource,
+          path: valuePath(source, [...base, "schedule"]),
+          what: `chart schedule ${name}`,
+          value: get(schedule, "schedule"),
+          kind: "cron",
+        });
+        out.push({
+          resource: source.resource,
+          path: valuePath(source, [...base, "template", "ttl"]),
+          what: `chart schedule ${name}`,
+          value: get(schedule, "template", "ttl"),
+          kind: "ttl",
+        });
+      }
+    }
+    const ttl = get(source.values, "configuration", "defaultBackupTTL");
+    out.push({
+      resource: source.resource,
+      path: valuePath(source, ["configuration", "defaultBackupTTL"]),
+      what: "the chart's defaultBackupTTL",
+      value: ttl,
+      kind: "ttl",
+    });
+  }
+  return out;
+}
+
+export const veleroSchedule: Rule = {
+  id: "velero-schedule",
+  title: "Velero schedules and TTLs parse as Velero parses them",
+  reason:
+    "Velero marks a Schedule FailedValidation when go-cron's ParseStandard rejects its cron spec (5 fields or a " +
+    "descriptor; no seconds, L, W or #), and a TTL must be a Go duration (h, m, s; no d) " +
+    "(velero pkg/controller/schedule_controller.go parseCronSchedule; metav1.Duration)",
+  check(tree) {
+    const findings: Finding[] = [];
+    for (const t of timings(tree.resources)) {
+      if (t.value === undefined || t.value === null) continue;
+      const text = typeof t.value === "string" ? t.value : undefined;
+      if (text?.startsWith("set-by-")) continue;
+      if (t.kind === "cron") {
+        const result =
+          text === undefined ? { ok: false as const, error: "not a string" } : checkCronSpec(text);
+        if (result.ok) continue;
+        findings.push(
+          at(t.resource, t.path, {
+            rule: this.id,
+            message: `${t.what}: Velero rejects the schedule ${JSON.stringify(t.value)}: ${result.error}`,
+            fix: 'write five fields (minute hour day-of-month month day-of-week, e.g. "0 3 * * *") or a descriptor such as @daily or "@every 6h"',
+          }),
+        );
+      } else {
+        const result =
+          text === undefined ? { ok: false as const, error: "not a string" } : parseGoDuration(text);
+        if (result.ok) continue;
+        findings.push(
+          at(t.resource, t.path, {
+            rule: this.id,
+            message: `${t.what}: Velero rejects the TTL ${JSON.stringify(t.value)}: ${result.error}`,
+            fix: 'write a Go duration in hours, minutes and seconds, e.g. "720h0m0s" for 30 days',
+          }),
+        );
+      }
     }
     return findings;
   },

@@ -1,19 +1,41 @@
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resourcesFromSources } from "../../../src/check/resources.js";
+import { resourcesFromSources, type Tree } from "../../../src/check/resources.js";
 import { RULES } from "../../../src/check/rules/index.js";
 import { loadSources } from "../../../src/check/source.js";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures/check/rules");
 
-async function findingsOf(ruleId: string, kind: "pass" | "fail") {
-  const root = join(FIXTURES, ruleId, kind);
+/**
+ * A fixture's tree: its files read straight from source (each folder one app, as a kustomization would
+ * build it), with the context `infra check` derives from cluster.yaml and Git, from check-context.json
+ * (default: this project's own tree on Kubernetes 1.36).
+ */
+async function treeOf(root: string): Promise<Tree> {
   const sources = await loadSources(root);
   expect(sources.findings, "fixture YAML must parse").toEqual([]);
+  const contextFile = join(root, "check-context.json");
+  const context = existsSync(contextFile)
+    ? (JSON.parse(readFileSync(contextFile, "utf8")) as Partial<Tree>)
+    : {};
+  const resources = resourcesFromSources(sources).map((r) => ({
+    ...r,
+    build: dirname(r.origin?.file ?? ""),
+  }));
+  return { root, sources, resources, house: true, kubernetesMinor: 36, repoURLs: [], ...context };
+}
+
+async function allFindingsOf(ruleId: string, kind: "pass" | "fail") {
+  const root = join(FIXTURES, ruleId, kind);
   const rule = RULES.find((r) => r.id === ruleId);
   if (!rule) throw new Error(`no rule ${ruleId}`);
-  return rule.check({ root, sources, resources: resourcesFromSources(sources) });
+  return rule.check(await treeOf(root));
+}
+
+/** What the report shows: findings on objects that carry the rule in infra-k3s.io/check-ignore are dropped. */
+async function findingsOf(ruleId: string, kind: "pass" | "fail") {
+  return (await allFindingsOf(ruleId, kind)).filter((f) => !f.suppressed);
 }
 
 describe("stack rules", () => {
@@ -36,6 +58,7 @@ describe("stack rules", () => {
         expect(findings.length).toBeGreaterThan(0);
         for (const finding of findings) {
           expect(finding.rule).toBe(rule.id);
+          expect(finding.message.length).toBeGreaterThan(20);
           expect(finding.file).toMatch(/^(kubernetes|tofu)\//);
           expect(finding.line).toBeGreaterThan(0);
           expect(finding.fix.length).toBeGreaterThan(10);

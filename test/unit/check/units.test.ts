@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kustomizeMessage } from "../../../src/check/build.js";
+import { kustomizeMessage } from "../../../src/check/kustomize-errors.js";
 import { imagePinned } from "../../../src/check/rules/pins.js";
 import { convert } from "../../../src/check/schema-cache.js";
 import { lineOf, parseFile } from "../../../src/check/source.js";
@@ -51,32 +51,31 @@ describe("imagePinned", () => {
 });
 
 describe("kustomizeMessage", () => {
-  it("names a duplicated resource", () => {
+  it("keeps kustomize's own words on one line, without the escapes of its wrapping", () => {
     const stderr =
-      "Error: accumulating resources: accumulation err='merging resources from 'b.yaml': may not add resource with an already registered id: ConfigMap.v1.[noGrp]/x.default': got file 'b.yaml'";
+      'Error: accumulating components: accumulateDirectory: "recursed accumulation of path \'kubernetes/cluster-values\': unable to find field \\"spec.acme.solvers.0.selector.dnsZones.0\\" in replacement target"\n';
     expect(kustomizeMessage(stderr)).toBe(
-      "duplicated resource ConfigMap.v1.[noGrp]/x.default: two files declare the same object",
-    );
-  });
-  it("names a missing file", () => {
-    const stderr =
-      "Error: accumulating resources: accumulation err='accumulating resources from 'gone.yaml': evalsymlink failure on 'kubernetes/x/gone.yaml' : lstat kubernetes/x/gone.yaml: no such file or directory'";
-    expect(kustomizeMessage(stderr)).toBe(
-      "a listed file or directory does not exist: kubernetes/x/gone.yaml",
+      'accumulating components: accumulateDirectory: "recursed accumulation of path \'kubernetes/cluster-values\': unable to find field "spec.acme.solvers.0.selector.dnsZones.0" in replacement target"',
     );
   });
 });
 
 describe("preciseErrors", () => {
-  it("replaces kubeconform's vague anyOf error by the deepest locations of its message", () => {
+  it("replaces kubeconform's vague anyOf error by the branches' own errors", () => {
     const msg =
       "problem validating schema. Check JSON formatting: jsonschema validation failed with 'file:///s.json#' - at '/spec/ports/0/targetPort': anyOf failed   - at '/spec/ports/0/targetPort': got array, want integer   - at '/spec/ports/0/targetPort': got array, want string";
     expect(preciseErrors([{ path: "/spec", msg: "validation failed" }], msg)).toEqual([
-      {
-        path: "/spec/ports/0/targetPort",
-        msg: "anyOf failed; got array, want integer; got array, want string",
-      },
+      { path: "/spec/ports/0/targetPort", msg: "got array, want integer; got array, want string" },
     ]);
+  });
+  it("keeps every path kubeconform reports, not only the deepest", () => {
+    const msg =
+      "jsonschema validation failed with 'file:///s.json#' - at '/spec/replicas': got string, want integer - at '/spec/template/spec/containers/0/ports/0/containerPort': got string, want integer";
+    const errors = [
+      { path: "/spec/replicas", msg: "got string, want integer" },
+      { path: "/spec/template/spec/containers/0/ports/0/containerPort", msg: "got string, want integer" },
+    ];
+    expect(preciseErrors(errors, msg)).toEqual(errors);
   });
   it("keeps precise errors", () => {
     const errors = [{ path: "/spec", msg: "additional properties 'x' not allowed" }];

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { checkCronSpec } from "../../../src/lib/cron.js";
+import { parseGoDuration } from "../../../src/lib/go-duration.js";
+
+describe("parseGoDuration (Go's time.ParseDuration)", () => {
+  it.each([
+    ["720h0m0s", 720n * 3600n * 1_000_000_000n],
+    ["168h", 168n * 3600n * 1_000_000_000n],
+    ["1h30m", 5400n * 1_000_000_000n],
+    ["1.5h", 5400n * 1_000_000_000n],
+    ["0", 0n],
+    ["-2m", -120n * 1_000_000_000n],
+    ["300ms", 300_000_000n],
+    ["2µs", 2000n],
+    [".5s", 500_000_000n],
+  ])("%s parses", (text, nanoseconds) => {
+    expect(parseGoDuration(text)).toEqual({ ok: true, nanoseconds });
+  });
+
+  it.each([
+    ["30d", 'time: unknown unit "d" in duration "30d"'],
+    ["720", 'time: missing unit in duration "720"'],
+    ["", 'time: invalid duration ""'],
+    ["1 h", 'time: unknown unit " h" in duration "1 h"'],
+    ["h", 'time: invalid duration "h"'],
+    [".s", 'time: invalid duration ".s"'],
+    ["9999999999999999999h", 'time: invalid duration "9999999999999999999h"'],
+    ["1w", 'time: unknown unit "w" in duration "1w"'],
+  ])("%s is rejected", (text, error) => {
+    expect(parseGoDuration(text)).toEqual({ ok: false, error });
+  });
+});
+
+describe("checkCronSpec (go-cron ParseStandard, as Velero parses Schedules)", () => {
+  it.each([
+    "0 3 * * *",
+    "0 * * * *",
+    "*/15 * * * *",
+    "0 22-2 * * *",
+    "0 0 1,15 * *",
+    "0 0 * * 7",
+    "0 0 * * sun-sat",
+    "0 0 * JAN-MAR ?",
+    "@daily",
+    "@every 1h30m",
+    "@manual",
+    "TZ=Europe/Berlin 0 3 * * *",
+    "CRON_TZ=UTC @hourly",
+    "  0 3 * * *",
+  ])("accepts %s", (spec) => {
+    expect(checkCronSpec(spec)).toEqual({ ok: true });
+  });
+
+  it.each([
+    ["", "empty spec string"],
+    ["0 0 3 * * *", "expected exactly 5 fields, found 6: [0 0 3 * * *]"],
+    ["0 3 * *", "expected exactly 5 fields, found 4: [0 3 * *]"],
+    ["60 * * * *", 'end of range (60) above maximum (59): "60"'],
+    ["*/60 * * * *", 'step (60) must be less than range size (60): "*/60"'],
+    ["0 0 0 * *", 'beginning of range (0) below minimum (1): "0"'],
+    [
+      "0 0 L * *",
+      "extended day-of-month syntax requires DomL option (for L, L-n) or DomW option (for nW, LW) to be enabled",
+    ],
+    ["0 0 * * FRI#3", "#n/#L syntax requires DowNth or DowLast option to be enabled"],
+    ["H 0 * * *", "h expressions require hash option to be enabled"],
+    ["@every 30d", 'failed to parse duration "@every 30d": time: unknown unit "d" in duration "30d"'],
+    ["@every 500ms", '@every duration must be at least 1s: "@every 500ms"'],
+    ["@fortnightly", 'unrecognized descriptor: "@fortnightly"'],
+    ["TZ=Mars/Olympus 0 3 * * *", 'unknown time zone "Mars/Olympus"'],
+    ["0 3 * * mon-fri-sat", 'too many hyphens: "mon-fri-sat"'],
+    ["a * * * *", 'failed to parse int from "a"'],
+  ])("rejects %s", (spec, error) => {
+    expect(checkCronSpec(spec)).toEqual({ ok: false, error });
+  });
+});
