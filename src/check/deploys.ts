@@ -30,7 +30,12 @@ export function repoPath(path: string): string {
 
 const PLACEHOLDER = /^set-by-/;
 
-function followsSelf(resource: Resource, repoURL: string | undefined, repoURLs: readonly string[]): boolean {
+/** Whether an Application (source) follows this repository. */
+export function followsSelf(
+  resource: Resource,
+  repoURL: string | undefined,
+  repoURLs: readonly string[],
+): boolean {
   if (get(resource.object, "metadata", "labels", "infra-k3s.io/repo") === "self") return true;
   if (!repoURL) return false;
   if (PLACEHOLDER.test(repoURL)) return true;

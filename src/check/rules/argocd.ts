@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { deployments } from "../deploys.js";
+import { deployments, followsSelf } from "../deploys.js";
 import type { Finding } from "../findings.js";
 import { at, get, is, nameOf, str } from "../resources.js";
 import { isObject, type Json } from "../source.js";
@@ -116,9 +116,7 @@ export const remoteSourcePinned: Rule = {
           );
           continue;
         }
-        if (self.some((d) => d.resource === resource && d.path.join(".") === [...path, "path"].join(".")))
-          continue;
-        if (str(get(source, "repoURL"))?.startsWith("set-by-")) continue;
+        if (followsSelf(resource, str(get(source, "repoURL")), tree.repoURLs ?? [])) continue;
         if (pinnedRevision(revision)) continue;
         findings.push(
           at(resource, at_, {
@@ -173,7 +171,7 @@ export const argocdApplicationHealth: Rule = {
     "Argo CD removed the built-in health of argoproj.io/Application in 1.8; without the Lua check in argocd-cm " +
     "a parent app does not wait for a child's wave (argo-cd docs, operator-manual/health.md)",
   check(tree) {
-    const argo = helmSources(tree.resources).filter(
+    const argo = helmSources(tree.resources, tree).filter(
       (s) => s.chart === "argo-cd" && is(s.resource, "Application"),
     );
     const cm = tree.resources.find(
@@ -189,6 +187,7 @@ export const argocdApplicationHealth: Rule = {
     const has = (value: Json | undefined) =>
       isObject(value) && typeof value[HEALTH_KEY] === "string" && value[HEALTH_KEY] !== "";
     if (cm && has(get(cm.object, "data"))) return [];
+    if (argo.some((s) => !s.complete)) return [];
     if (argo.some((s) => has(get(s.values, "configs", "cm")))) return [];
     const target = argo[0]?.resource ?? cm;
     if (!target) return [];

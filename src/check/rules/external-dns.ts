@@ -1,7 +1,7 @@
 import type { Finding } from "../findings.js";
 import { at, get, is, list, type Resource, str } from "../resources.js";
 import type { PathPart } from "../source.js";
-import { helmSources, valuePath } from "./helm-values.js";
+import { helmSources, type RepoFiles, valuePath } from "./helm-values.js";
 import type { Rule } from "./rule.js";
 
 interface Deployment {
@@ -13,10 +13,11 @@ interface Deployment {
 }
 
 /** external-dns as the chart's values or as a container's arguments. */
-function deployments(resources: readonly Resource[]): Deployment[] {
+function deployments(resources: readonly Resource[], repo: RepoFiles): Deployment[] {
   const out: Deployment[] = [];
-  for (const source of helmSources(resources)) {
-    if (source.chart !== "external-dns" || !is(source.resource, "Application")) continue;
+  for (const source of helmSources(resources, repo)) {
+    // Values the tree cannot read may set what is missing here: no verdict then.
+    if (source.chart !== "external-dns" || !is(source.resource, "Application") || !source.complete) continue;
     out.push({
       resource: source.resource,
       path: valuePath(source, []),
@@ -53,7 +54,7 @@ export const externalDnsPolicy: Rule = {
     "--policy has no default since external-dns v0.22.0 and the chart requires it (external-dns CHANGELOG)",
   check(tree) {
     const findings: Finding[] = [];
-    for (const d of deployments(tree.resources)) {
+    for (const d of deployments(tree.resources, tree)) {
       if (d.policy === "sync" || d.policy === "upsert-only" || d.policy === "create-only") continue;
       findings.push(
         at(d.resource, d.path, {
@@ -78,7 +79,7 @@ export const externalDnsOwnerId: Rule = {
     "clusters delete each other's records (external-dns docs, registry/txt.md)",
   check(tree) {
     const findings: Finding[] = [];
-    for (const d of deployments(tree.resources)) {
+    for (const d of deployments(tree.resources, tree)) {
       if (d.registry !== undefined && d.registry !== null && d.registry !== "txt") continue;
       if (typeof d.ownerId === "string" && d.ownerId !== "" && d.ownerId !== "default") continue;
       findings.push(

@@ -35,8 +35,8 @@ export interface Gateway {
 }
 
 /** Traefik charts of the tree (K3s HelmChartConfig, Argo CD Application, Flux HelmRelease). */
-export function traefikCharts(resources: readonly Resource[]): HelmSource[] {
-  return helmSources(resources).filter((s) => s.chart === "traefik");
+export function traefikCharts(tree: Tree): HelmSource[] {
+  return helmSources(tree.resources, tree).filter((s) => s.chart === "traefik");
 }
 
 /** GatewayClass names Traefik implements: `gatewayClass.name` of its values, else `traefik`. */
@@ -116,7 +116,7 @@ export function gateways(tree: Tree): Gateway[] {
     });
     out.push(gateway);
   }
-  for (const chart of traefikCharts(tree.resources)) {
+  for (const chart of traefikCharts(tree)) {
     const values = get(chart.values, "gateway");
     if (get(values, "enabled") === false) continue;
     const defined = get(values, "listeners");
@@ -142,9 +142,7 @@ export function gateways(tree: Tree): Gateway[] {
 
 /** Whether the gateway is served by Traefik (its class is one of Traefik's). */
 export function isTraefik(gateway: Gateway, tree: Tree): boolean {
-  return (
-    gateway.chart !== undefined || traefikClasses(traefikCharts(tree.resources)).has(gateway.className ?? "")
-  );
+  return gateway.chart !== undefined || traefikClasses(traefikCharts(tree)).has(gateway.className ?? "");
 }
 
 /** A finding at a listener's field (inside a chart's values string: at the values). */

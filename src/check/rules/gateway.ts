@@ -25,7 +25,7 @@ export const gatewayListenerPort: Rule = {
     "(traefik/traefik-helm-chart templates/gateway.yaml fails otherwise; Traefik docs, Kubernetes Gateway provider)",
   check(tree) {
     const findings: Finding[] = [];
-    const entrypoints = traefikEntrypoints(traefikCharts(tree.resources));
+    const entrypoints = traefikEntrypoints(traefikCharts(tree));
     const ports = new Set(entrypoints.values());
     for (const gateway of gateways(tree)) {
       if (!isTraefik(gateway, tree)) continue;

@@ -1,7 +1,10 @@
 /** Helm values of Argo CD Applications and K3s HelmChartConfigs, with the path to each value. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
-import { get, is, nameOf, type Resource, str } from "../resources.js";
+import { get, is, list, nameOf, type Resource, str } from "../resources.js";
 import { isObject, type Json, type PathPart } from "../source.js";
+import { normalizeRepoURL } from "../target.js";
 
 export interface HelmSource {
   resource: Resource;
@@ -16,6 +19,58 @@ export interface HelmSource {
   structured: boolean;
   /** The namespace the chart is installed into, when the resource says. */
   releaseNamespace: string | undefined;
+  /**
+   * All values are known: false when some come from files or objects the tree cannot read (valueFiles
+   * of another repository, Flux valuesFrom), so rules about a value's absence must stay silent.
+   */
+  complete: boolean;
+}
+
+/** Where `$ref/...` value files of this repository are read from. */
+export interface RepoFiles {
+  root: string;
+  repoURLs?: readonly string[];
+}
+
+/**
+ * Values of `helm.valueFiles` that live in this repository (`$values/path` of a source with `ref: values`
+ * following it), merged in order; `complete` is false when any file cannot be read.
+ */
+function valueFiles(
+  resource: Resource,
+  helm: Json | undefined,
+  repo: RepoFiles | undefined,
+): { values: Json; complete: boolean } {
+  const files = list(get(helm, "valueFiles")).map(String);
+  let values: Json = {};
+  let complete = true;
+  for (const file of files) {
+    const match = /^\$([^/]+)\/(.+)$/.exec(file);
+    const ref = match
+      ? applicationSources(resource).find((s) => str(get(s.source, "ref")) === match[1])
+      : undefined;
+    const url = str(get(ref?.source, "repoURL"));
+    const self =
+      url !== undefined && (repo?.repoURLs ?? []).some((u) => normalizeRepoURL(u) === normalizeRepoURL(url));
+    if (!match || !repo || !self) {
+      complete = false;
+      continue;
+    }
+    try {
+      values = deepMerge(values, parseValues(readFileSync(join(repo.root, match[2] ?? ""), "utf8")));
+    } catch {
+      complete = false;
+    }
+  }
+  return { values, complete };
+}
+
+function deepMerge(base: Json, over: Json): Json {
+  if (!isObject(base) || !isObject(over)) return over;
+  const out: Record<string, Json> = { ...base };
+  for (const [key, value] of Object.entries(over))
+    out[key] = key in out ? deepMerge(out[key] ?? null, value) : value;
+  return out;
 }
 
 export function applicationSources(resource: Resource): { source: Json; path: PathPart[] }[] {
@@ -49,8 +104,11 @@ function fluxChart(resource: Resource, resources: readonly Resource[]): string |
   return url?.replace(/\/+$/, "").split("/").pop() ?? str(get(ref, "name"));
 }
 
-/** Every Helm source: Applications (valuesObject or values) and HelmChartConfig/HelmChart valuesContent. */
-export function helmSources(resources: readonly Resource[]): HelmSource[] {
+/**
+ * Every Helm source: Applications (value files of this repository, values, valuesObject), Flux
+ * HelmReleases and K3s HelmChartConfig/HelmChart valuesContent.
+ */
+export function helmSources(resources: readonly Resource[], repo?: RepoFiles): HelmSource[] {
   const out: HelmSource[] = [];
   for (const resource of resources) {
     for (const { source, path } of applicationSources(resource)) {
@@ -58,7 +116,9 @@ export function helmSources(resources: readonly Resource[]): HelmSource[] {
       const chart = str(get(source, "chart"));
       if (!chart && helm === undefined) continue;
       const valuesObject = get(helm, "valuesObject");
-      const values = isObject(valuesObject) ? valuesObject : parseValues(str(get(helm, "values")) ?? "");
+      const inline = isObject(valuesObject) ? valuesObject : parseValues(str(get(helm, "values")) ?? "");
+      const fromFiles = valueFiles(resource, helm, repo);
+      const values = deepMerge(fromFiles.values, inline);
       out.push({
         resource,
         sourcePath: path,
@@ -67,6 +127,7 @@ export function helmSources(resources: readonly Resource[]): HelmSource[] {
         values,
         valuesPath: isObject(valuesObject) ? [...path, "helm", "valuesObject"] : [...path, "helm", "values"],
         structured: isObject(valuesObject),
+        complete: fromFiles.complete,
         releaseNamespace: str(get(resource.object, "spec", "destination", "namespace")),
       });
     }
@@ -80,6 +141,7 @@ export function helmSources(resources: readonly Resource[]): HelmSource[] {
         values: isObject(values) ? values : {},
         valuesPath: ["spec", "values"],
         structured: true,
+        complete: list(get(resource.object, "spec", "valuesFrom")).length === 0,
         releaseNamespace:
           str(get(resource.object, "spec", "targetNamespace")) ??
           str(get(resource.object, "metadata", "namespace")),
@@ -96,6 +158,7 @@ export function helmSources(resources: readonly Resource[]): HelmSource[] {
         values: parseValues(str(get(resource.object, "spec", "valuesContent")) ?? ""),
         valuesPath: ["spec", "valuesContent"],
         structured: false,
+        complete: true,
         releaseNamespace: is(resource, "HelmChart")
           ? (str(get(resource.object, "spec", "targetNamespace")) ??
             str(get(resource.object, "metadata", "namespace")))

@@ -61,10 +61,31 @@ function coverage(tree: Tree): Coverage {
   return { files, dirs, kustomized: new Set(refs.keys()), deployed };
 }
 
-function deploysFile(deployed: readonly Deployment[], folder: string): boolean {
-  return deployed.some(
-    (d) => deploysFolder(d, folder) || (d.recurse && (d.dir === "" || folder.startsWith(`${d.dir}/`))),
-  );
+/**
+ * Whether something deploys the folder: a deployment names it, or applies a folder above it as plain
+ * files (Flux without kustomization.yaml generates one including every file below, and each folder
+ * below that has its own kustomization, which then decides for the folders under it).
+ */
+function deploysFile(
+  deployed: readonly Deployment[],
+  folder: string,
+  kustomized: ReadonlySet<string>,
+): boolean {
+  return deployed.some((d) => {
+    if (deploysFolder(d, folder)) return true;
+    if (!d.recurse || kustomized.has(d.dir)) return false;
+    if (d.dir !== "" && !folder.startsWith(`${d.dir}/`)) return false;
+    const between = folder
+      .slice(d.dir === "" ? 0 : d.dir.length + 1)
+      .split("/")
+      .slice(0, -1);
+    let path = d.dir;
+    for (const part of between) {
+      path = path === "" ? part : `${path}/${part}`;
+      if (kustomized.has(path)) return false;
+    }
+    return true;
+  });
 }
 
 const isManifest = (file: SourceFile) =>
@@ -97,7 +118,8 @@ export const orphanManifest: Rule = {
       const besideKustomization = c.kustomized.has(folder);
       if (!besideKustomization) {
         // A loose file: deployed as part of a plain folder, or an entry point applied by hand.
-        if (c.deployed.length === 0 || holdsDeployers(file) || deploysFile(c.deployed, folder)) continue;
+        if (c.deployed.length === 0 || holdsDeployers(file) || deploysFile(c.deployed, folder, c.kustomized))
+          continue;
       }
       findings.push({
         rule: this.id,
@@ -130,7 +152,7 @@ export const orphanFolder: Rule = {
     const findings: Finding[] = [];
     for (const ref of refs.values()) {
       if (ref.component || included.has(ref.dir) || isTemplate(ref.file)) continue;
-      if (deploysFile(c.deployed, ref.dir)) continue;
+      if (deploysFile(c.deployed, ref.dir, c.kustomized)) continue;
       // A folder whose kustomization deploys others (the app of apps, Flux's sync) is applied by hand.
       const reached = closure(ref.dir, refs);
       const entry = tree.sources.files.some((f) => reached.has(f.file) && holdsDeployers(f));

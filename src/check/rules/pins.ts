@@ -96,7 +96,7 @@ export const pinnedVersions: Rule = {
     const findings: Finding[] = [];
     const fix =
       "pin an exact version and put a `# renovate: datasource=... depName=...` comment on the line above";
-    for (const source of helmSources(tree.resources)) {
+    for (const source of helmSources(tree.resources, tree)) {
       if (!is(source.resource, "Application") || !source.chart) continue;
       const path = [...source.sourcePath, "targetRevision"];
       const revision = str(get(source.resource.object, ...path));

@@ -3,7 +3,7 @@ import { parseGoDuration } from "../../lib/go-duration.js";
 import type { Finding } from "../findings.js";
 import { at, get, is, list, type Resource, str, strings } from "../resources.js";
 import { isObject, type Json, type PathPart } from "../source.js";
-import { helmSources, valuePath } from "./helm-values.js";
+import { helmSources, type RepoFiles, valuePath } from "./helm-values.js";
 import type { Rule } from "./rule.js";
 
 const isR2 = (url: string | undefined) => url !== undefined && /\.r2\.cloudflarestorage\.com/.test(url);
@@ -11,13 +11,14 @@ const isR2 = (url: string | undefined) => url !== undefined && /\.r2\.cloudflare
 /** Backup storage locations: BackupStorageLocation objects and the Velero chart's configuration. */
 function locations(
   resources: readonly Resource[],
+  repo: RepoFiles,
 ): { resource: Resource; location: Json | undefined; path: PathPart[] }[] {
   const out: { resource: Resource; location: Json | undefined; path: PathPart[] }[] = [];
   for (const resource of resources) {
     if (is(resource, "BackupStorageLocation", "velero.io"))
       out.push({ resource, location: get(resource.object, "spec"), path: ["spec"] });
   }
-  for (const source of helmSources(resources)) {
+  for (const source of helmSources(resources, repo)) {
     if (source.chart !== "velero") continue;
     const bsl = get(source.values, "configuration", "backupStorageLocation");
     list(bsl).forEach((location, i) => {
@@ -39,7 +40,7 @@ export const veleroR2Checksum: Rule = {
     "(velero-io/velero#7940; plugin README)",
   check(tree) {
     const findings: Finding[] = [];
-    for (const { resource, location, path } of locations(tree.resources)) {
+    for (const { resource, location, path } of locations(tree.resources, tree)) {
       const config = get(location, "config");
       if (!isR2(str(get(config, "s3Url")))) continue;
       const checksum = get(config, "checksumAlgorithm");
@@ -92,9 +93,9 @@ export const veleroUpgradeCrds: Rule = {
   reason: "the chart's upgrade-CRDs hook Job fights Argo CD's sync (vmware-tanzu/helm-charts#335)",
   check(tree) {
     const findings: Finding[] = [];
-    for (const source of helmSources(tree.resources)) {
+    for (const source of helmSources(tree.resources, tree)) {
       if (source.chart !== "velero" || !is(source.resource, "Application")) continue;
-      if (get(source.values, "upgradeCRDs") === false) continue;
+      if (get(source.values, "upgradeCRDs") === false || !source.complete) continue;
       findings.push(
         at(source.resource, valuePath(source, ["upgradeCRDs"]), {
           rule: this.id,
@@ -142,7 +143,7 @@ interface Timing {
 }
 
 /** Schedules and TTLs: Schedule and Backup objects, and the Velero chart's schedules and default TTL. */
-function timings(resources: readonly Resource[]): Timing[] {
+function timings(resources: readonly Resource[], repo: RepoFiles): Timing[] {
   const out: Timing[] = [];
   for (const resource of resources) {
     const name = String(get(resource.object, "metadata", "name") ?? "");
@@ -172,7 +173,7 @@ function timings(resources: readonly Resource[]): Timing[] {
       });
     }
   }
-  for (const source of helmSources(resources)) {
+  for (const source of helmSources(resources, repo)) {
     if (source.chart !== "velero") continue;
     const schedules = get(source.values, "schedules");
     if (isObject(schedules)) {
@@ -215,7 +216,7 @@ export const veleroSchedule: Rule = {
     "(velero pkg/controller/schedule_controller.go parseCronSchedule; metav1.Duration)",
   check(tree) {
     const findings: Finding[] = [];
-    for (const t of timings(tree.resources)) {
+    for (const t of timings(tree.resources, tree)) {
       if (t.value === undefined || t.value === null) continue;
       const text = typeof t.value === "string" ? t.value : undefined;
       if (text?.startsWith("set-by-")) continue;
