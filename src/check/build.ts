@@ -424,10 +424,12 @@ async function buildOne(
   if (!result.ok) {
     const stderr = result.stderr.split(`${tree.dir}/`).join("").split(tree.dir).join(".");
     const findings = explainBuildFailure({ ref, stderr, sources, refs });
+    // Without cluster values the documents hold placeholders: rules would only judge those.
+    const valuesMissing = findings.some((f) => f.rule === "cluster-values-missing");
     return {
       dir,
       file,
-      resources: fallbackResources(dir, refs, sources),
+      resources: valuesMissing ? [] : fallbackResources(dir, refs, sources),
       remote,
       findings,
       failed: true,

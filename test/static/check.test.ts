@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { exec } from "../../src/adapters/exec.js";
 import { checkCommand } from "../../src/check/check-command.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
@@ -30,7 +30,7 @@ describe("infra check on the committed tree", () => {
     expect(result.data.kustomizations).toBeGreaterThanOrEqual(12);
     expect(result.data.resources).toBeGreaterThan(30);
     expect(result.data.notes.join("\n")).toMatch(/remote resource\(s\) are pinned but not fetched offline/);
-    expect(result.human(result.data)).toMatch(/^✓ \d+ kustomizations built/m);
+    expect(result.human(result.data)).toMatch(/^✓ kubernetes: \d+ kustomizations built/m);
   });
 
   it("reports a stack rule in a built Application at its source line", async () => {
@@ -133,8 +133,10 @@ describe("infra check on bad input: located errors, never a stack trace", () => 
     });
     const result = await check(root);
     const finding = result.data.findings.find((f) => f.rule === "kustomize-build");
-    expect(finding?.message).toMatch(/duplicated resource ConfigMap.*same/);
-    expect(finding).toMatchObject({ file: "kubernetes/app/kustomization.yaml", line: 6 });
+    expect(finding?.message).toMatch(
+      /ConfigMap same is declared 2 times: kubernetes\/app\/a\.yaml:2, kubernetes\/app\/b\.yaml:2 \(kustomize: .*already registered id/,
+    );
+    expect(finding).toMatchObject({ file: "kubernetes/app/b.yaml", line: 2 });
   });
 
   it("a KSOPS generator listing a missing file, and one without the exec function", async () => {
@@ -242,6 +244,217 @@ describe("KSOPS secrets are decrypted with a key the test generates", () => {
     const result = await check(root, await isolatedEnv({ SOPS_AGE_KEY_FILE: otherKey }));
     expect(result.data.findings).toContainEqual(
       expect.objectContaining({ rule: "sops-decrypt", file: "kubernetes/secrets/token.sops.yaml" }),
+    );
+  });
+});
+
+describe("locations through kustomize: source file and line, repository-relative", () => {
+  it("namePrefix: a finding keeps its file and line, and the Renovate-annotation check still runs", async () => {
+    const root = await copyCommittedTree();
+    const kustomization = join(root, "kubernetes/apps/_template/kustomization.yaml");
+    await writeFile(
+      kustomization,
+      (await readFile(kustomization, "utf8")).replace(
+        "namespace: app-template\n",
+        "namespace: app-template\nnamePrefix: team-\n",
+      ),
+    );
+    const deployment = join(root, "kubernetes/apps/_template/deployment.yaml");
+    const text = await readFile(deployment, "utf8");
+    await writeFile(
+      deployment,
+      text.replace("          # renovate: datasource=docker depName=traefik/whoami\n", ""),
+    );
+    const result = await check(root);
+    expect(result.data.findings).toContainEqual(
+      expect.objectContaining({
+        rule: "pinned-version",
+        file: "kubernetes/apps/_template/deployment.yaml",
+        line: text.split("\n").findIndex((l) => l.includes("image: traefik/whoami")),
+        message: expect.stringContaining("has no Renovate annotation"),
+      }),
+    );
+  });
+
+  it("a replacement target without its field: the manifest and field, kustomize's words kept, and its rules still run", async () => {
+    const root = await copyCommittedTree();
+    const issuers = join(root, "kubernetes/infrastructure/cert-manager/clusterissuers.yaml");
+    const text = await readFile(issuers, "utf8");
+    // The staging issuer loses the selector the domain replacement writes into, and names a token Secret
+    // nothing makes: the build fails, and the issuer rule must still see the issuer.
+    const broken = text
+      .replace(
+        "      - selector:\n          dnsZones:\n            - set-by-cluster-values # domain\n        dns01:",
+        "      - dns01:",
+      )
+      .replace("name: cloudflare-api-token", "name: cloudflare-token");
+    await writeFile(issuers, broken);
+    const result = await check(root);
+    const build = result.data.findings.find((f) => f.rule === "kustomize-build");
+    expect(build).toMatchObject({ file: "kubernetes/infrastructure/cert-manager/clusterissuers.yaml" });
+    expect(build?.line).toBeGreaterThan(1);
+    expect(build?.message).toMatch(
+      /ClusterIssuer letsencrypt-staging has no spec\.acme\.solvers\.0\.selector\.dnsZones\.0/,
+    );
+    expect(build?.message).toMatch(
+      /kustomize: .*unable to find field "spec\.acme\.solvers\.0\.selector\.dnsZones\.0" in replacement target/,
+    );
+    expect(result.data.findings).toContainEqual(
+      expect.objectContaining({
+        rule: "issuer-secret-namespace",
+        file: "kubernetes/infrastructure/cert-manager/clusterissuers.yaml",
+      }),
+    );
+  });
+
+  it("a duplicate inside one file names the file and both lines", async () => {
+    const root = await writeRepo({
+      "kubernetes/app/kustomization.yaml": `${KUSTOMIZATION}resources:\n  - cms.yaml\n`,
+      "kubernetes/app/cms.yaml": `${CONFIGMAP("same")}${CONFIGMAP("same")}`,
+    });
+    const result = await check(root);
+    const finding = result.data.findings.find((f) => f.rule === "kustomize-build");
+    expect(finding).toMatchObject({ file: "kubernetes/app/cms.yaml", line: 9 });
+    expect(finding?.message).toMatch(
+      /ConfigMap same is declared 2 times in kubernetes\/app\/cms\.yaml \(lines 2, 9\)/,
+    );
+    expect(finding?.message).toMatch(/kustomize: .*already registered id/);
+  });
+
+  it("an API Kubernetes removed: the version that removed it and the replacement, not an unknown kind", async () => {
+    const root = await writeRepo({
+      "kubernetes/app/kustomization.yaml": `${KUSTOMIZATION}resources:\n  - hpa.yaml\n`,
+      "kubernetes/app/hpa.yaml":
+        "---\napiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  maxReplicas: 3\n",
+    });
+    const result = await check(root);
+    expect(result.data.findings).toEqual([
+      expect.objectContaining({
+        rule: "api-removed",
+        severity: "error",
+        file: "kubernetes/app/hpa.yaml",
+        line: 2,
+        message: expect.stringMatching(
+          /removed in Kubernetes 1\.26 \(this cluster runs 1\.\d+\): use autoscaling\/v2/,
+        ),
+      }),
+    ]);
+  });
+
+  it("schema errors keep every path kubeconform reports", async () => {
+    const root = await writeRepo({
+      "kubernetes/app/kustomization.yaml": `${KUSTOMIZATION}resources:\n  - deployment.yaml\n`,
+      "kubernetes/app/deployment.yaml": [
+        "---",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        "  name: web",
+        "spec:",
+        '  replicas: "2"',
+        "  selector: {matchLabels: {app: web}}",
+        "  template:",
+        "    metadata: {labels: {app: web}}",
+        "    spec:",
+        "      containers:",
+        "        - name: web",
+        "          image: nginx:1.27.0",
+        "          ports:",
+        "            - containerPort: [80]",
+        "",
+      ].join("\n"),
+    });
+    const result = await check(root);
+    const schema = result.data.findings.filter((f) => f.rule === "schema");
+    expect(schema.map((f) => f.line ?? 0).sort((a, b) => a - b)).toEqual([7, 16]);
+    expect(schema.map((f) => f.message).join("\n")).toMatch(/\/spec\/replicas/);
+    expect(schema.map((f) => f.message).join("\n")).toMatch(/containerPort/);
+  });
+});
+
+describe("never a crash: hostile input is a located error", () => {
+  it("an alias bomb, binary junk, invalid UTF-8 and a huge file", async () => {
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (const n of ["b", "c", "d", "e", "f", "g"]) {
+      const prev = String.fromCharCode(n.charCodeAt(0) - 1);
+      bomb.push(`${n}: &${n} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    const root = await writeRepo({
+      "kubernetes/app/kustomization.yaml": `${KUSTOMIZATION}resources:\n  - cm.yaml\n`,
+      "kubernetes/app/cm.yaml": CONFIGMAP("ok"),
+      "kubernetes/app/anchors.yaml": `---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: anchors}\ndata:\n  base: &v "1"\n${Array.from({ length: 150 }, (_, i) => `  k${i}: *v`).join("\n")}\n`,
+      "kubernetes/junk/bomb.yaml": `${bomb.join("\n")}\nz: *g\n`,
+    });
+    await writeFile(
+      join(root, "kubernetes/junk/binary.yaml"),
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0a, 0x00, 0x01]),
+    );
+    await writeFile(
+      join(root, "kubernetes/junk/latin1.yaml"),
+      Buffer.concat([Buffer.from("a: 1\nname: caf"), Buffer.from([0xe9]), Buffer.from("\n")]),
+    );
+    await writeFile(join(root, "kubernetes/junk/huge.yaml"), Buffer.alloc(11 * 1024 * 1024, "#"));
+    const result = await check(root);
+    expect(result.exitCode).toBe(1);
+    const byRule = Object.fromEntries(result.data.findings.map((f) => [f.rule, f]));
+    expect(byRule["yaml-aliases"]).toMatchObject({ file: "kubernetes/junk/bomb.yaml", line: 1 });
+    expect(byRule["file-not-text"]).toMatchObject({ file: "kubernetes/junk/binary.yaml", line: 2 });
+    expect(byRule["file-encoding"]).toMatchObject({ file: "kubernetes/junk/latin1.yaml", line: 2 });
+    expect(byRule["file-too-large"]).toMatchObject({ file: "kubernetes/junk/huge.yaml", line: 1 });
+    // An anchor used 150 times is fine.
+    expect(
+      result.data.findings.filter((f) => f.file === "kubernetes/app/anchors.yaml" && f.severity === "error"),
+    ).toEqual([]);
+  });
+
+  it("a bug in a rule exits 70 (internal), not 1 (findings), and the other rules still report", async () => {
+    const { RULES } = await import("../../src/check/rules/index.js");
+    const rule = RULES.find((r) => r.id === "route-parent");
+    if (!rule) throw new Error("no rule route-parent");
+    const spy = vi.spyOn(rule, "check").mockImplementation(() => {
+      throw new TypeError("simulated bug");
+    });
+    try {
+      const root = await writeRepo({
+        "kubernetes/app/kustomization.yaml": `${KUSTOMIZATION}resources:\n  - secret.yaml\n`,
+        "kubernetes/app/secret.yaml":
+          "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n",
+      });
+      const result = await check(root);
+      expect(result.exitCode).toBe(70);
+      expect(result.data.ok).toBe(false);
+      expect(result.data.notes.join("\n")).toMatch(
+        /internal error \(please report it\): rule route-parent failed: TypeError: simulated bug/,
+      );
+      expect(result.data.findings).toContainEqual(expect.objectContaining({ rule: "secret-plaintext" }));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe("infra check --path", () => {
+  it("checks any folder, with paths relative to its repository", async () => {
+    const root = await writeRepo({
+      "deploy/base/kustomization.yaml": `${KUSTOMIZATION}resources:\n  - cm.yaml\n  - gone.yaml\n`,
+      "deploy/base/cm.yaml": CONFIGMAP("x"),
+    });
+    const result = await checkCommand(context(root, await isolatedEnv()), { path: "deploy" });
+    cleanup.push(root);
+    const finding = result.data.findings.find((f) => f.rule === "kustomize-build");
+    expect(finding).toMatchObject({ file: "deploy/base/kustomization.yaml", line: 6 });
+    expect(finding?.message).toMatch(/does not exist: deploy\/base\/gone\.yaml/);
+    expect(finding?.message).not.toMatch(/ \/deploy/);
+  });
+
+  it("a folder that does not exist is a usage error", async () => {
+    const root = await writeRepo({ "README.md": "x" });
+    cleanup.push(root);
+    await expect(checkCommand(context(root, await isolatedEnv()), { path: "nowhere" })).rejects.toMatchObject(
+      {
+        code: "CHECK_NO_TREE",
+        kind: "usage",
+      },
     );
   });
 });
