@@ -113,3 +113,78 @@ describe("rule details", () => {
     ]);
   });
 });
+
+describe("cross-object rule details", () => {
+  it("route-parent: wrong sectionName, port, hostname and namespace, each on the route", async () => {
+    const messages = (await findingsOf("route-parent", "fail")).map((f) => `${f.line}: ${f.message}`);
+    expect(messages).toEqual([
+      "9: HTTPRoute wrong-section: Gateway kube-system/public has no listener websecur (listeners: web, websecure, internal)",
+      "23: HTTPRoute wrong-port: no listener of Gateway kube-system/public listens on port 443 (ports: 8000, 8443)",
+      "38: HTTPRoute wrong-host: none of its hostnames (blog.example.org) matches listener websecure (*.example.com) of Gateway kube-system/public",
+      "51: HTTPRoute wrong-namespace (namespace blog) cannot attach to listener internal of Gateway kube-system/public: it accepts routes of its own namespace kube-system only (allowedRoutes.namespaces.from: Same)",
+    ]);
+  });
+
+  it("route-backend: a port the Service does not expose, a missing port, another namespace without ReferenceGrant", async () => {
+    const messages = (await findingsOf("route-backend", "fail")).map((f) => f.message).sort();
+    expect(messages).toEqual([
+      "HTTPRoute no-port: backendRef blog has no port (required when the backend is a Service)",
+      "HTTPRoute other-namespace: backendRef docs/docs is in another namespace and no ReferenceGrant in docs allows it",
+      "HTTPRoute wrong-port: Service blog exposes 80 (http), not 8080",
+    ]);
+  });
+
+  it("certificate-hostnames: reported on the Certificate, naming the listener hostname it misses", async () => {
+    const findings = await findingsOf("certificate-hostnames", "fail");
+    expect(findings.map((f) => `${f.file}:${f.line}`)).toEqual([
+      "kubernetes/gateway.yaml:44",
+      "kubernetes/gateway.yaml:44",
+    ]);
+    expect(findings[0]?.message).toBe(
+      "Certificate wildcard-tls (Secret wildcard-tls) names example.com, www.example.com, not *.example.com, which listener websecure of Gateway public serves with it",
+    );
+  });
+
+  it("remote-source-pinned: HEAD, a branch, a `*` chart, a Flux branch and a chart range", async () => {
+    const messages = (await findingsOf("remote-source-pinned", "fail")).map((f) => f.message).sort();
+    expect(messages).toEqual([
+      "Application branch follows https://github.com/example/addons.git at branch main",
+      "Application head follows https://github.com/example/addons.git at HEAD",
+      'Application star: chart podinfo is not pinned (targetRevision: "*")',
+      "GitRepository addons follows branch main of https://github.com/example/addons.git",
+      'HelmRelease podinfo: chart podinfo is not pinned (version: ">=6.0.0")',
+    ]);
+  });
+
+  it("velero-schedule: Velero's own parser errors, at the field", async () => {
+    const findings = await findingsOf("velero-schedule", "fail");
+    expect(findings.map((f) => `${f.line}: ${f.message}`)).toEqual([
+      '8: Schedule seconds: Velero rejects the schedule "0 0 3 * * *": expected exactly 5 fields, found 6: [0 0 3 * * *]',
+      '21: Schedule days: Velero rejects the TTL "30d": time: unknown unit "d" in duration "30d"',
+      '30: Schedule quartz: Velero rejects the schedule "0 3 L * *": extended day-of-month syntax requires DomL option (for L, L-n) or DomW option (for nW, LW) to be enabled',
+    ]);
+  });
+
+  it("orphans: the unlisted file and the loose one, not the bootstrap entry point or the template", async () => {
+    const files = (await findingsOf("orphan-manifest", "fail")).map((f) => f.file).sort();
+    expect(files).toEqual(["kubernetes/apps/forgotten.yaml", "kubernetes/stray/loose.yaml"]);
+    const folders = (await findingsOf("orphan-folder", "fail")).map((f) => f.file);
+    expect(folders).toEqual(["kubernetes/apps/wiki/kustomization.yaml"]);
+  });
+
+  it("hygiene warnings are silenced per object by infra-k3s.io/check-ignore", async () => {
+    const all = await allFindingsOf("workload-probes", "pass");
+    expect(all).toEqual([
+      expect.objectContaining({ rule: "workload-probes", suppressed: true, severity: "warning" }),
+    ]);
+  });
+
+  it("api-removed: the release that removed it and the replacement", async () => {
+    const messages = (await findingsOf("api-removed", "fail")).map((f) => f.message);
+    expect(messages).toEqual([
+      "HorizontalPodAutoscaler blog: autoscaling/v2beta2 HorizontalPodAutoscaler was removed in Kubernetes 1.26 (this cluster runs 1.36): use autoscaling/v2",
+      "PodDisruptionBudget blog: policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25 (this cluster runs 1.36): use policy/v1",
+      "Middleware strip: traefik.containo.us/v1alpha1 Middleware was removed by Traefik v3 (the Traefik K3s bundles): use traefik.io/v1alpha1",
+    ]);
+  });
+});
