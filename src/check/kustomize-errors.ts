@@ -3,6 +3,7 @@
  * known (a replacement target without the field, a duplicated object, a missing file), always keeping
  * kustomize's own message. After a failure the rules still see the documents the build would have read.
  */
+import { posix } from "node:path";
 import type { Finding } from "./findings.js";
 import { closure, type KustomizationRefs } from "./kustomizations.js";
 import { get, list, nameOf, namespaceOf, type Resource, str } from "./resources.js";
@@ -166,7 +167,10 @@ function duplicated(
       (namespace === "[noNs]" || (namespaceOf(d.object) ?? namespace) === namespace),
   );
   const where = (d: SourceDoc) => `${d.file}:${d.line}`;
-  const last = docs[docs.length - 1];
+  // kustomize names the file it was adding when it met the object again: report there.
+  const adding = /(?:merging|accumulating) resources from '([^']+)'/.exec(original)?.[1];
+  const addingFile = adding ? posix.normalize(posix.join(ref.dir, adding)) : undefined;
+  const last = docs.filter((d) => d.file === addingFile).pop() ?? docs[docs.length - 1];
   if (docs.length >= 2 && last) {
     const sameFile = docs.every((d) => d.file === last.file);
     return [
@@ -278,9 +282,54 @@ const CLUSTER_SCOPED = new Set([
   "ClusterExternalSecret",
 ]);
 
+/** Sets a value at a kustomize field path that exists (`options.delimiter`/`index` replace one part). */
+function setFieldPath(object: Json, fieldPath: string, value: Json, options: Json | undefined): void {
+  const { path, complete } = resolveFieldPath(object, fieldPath);
+  if (!complete || path.length === 0) return;
+  const parent = path.slice(0, -1).reduce<Json | undefined>((node, key) => get(node, key), object);
+  const key = path[path.length - 1];
+  if (key === undefined || parent === undefined || parent === null || typeof parent !== "object") return;
+  const container = parent as Record<string | number, Json>;
+  const delimiter = str(get(options, "delimiter"));
+  const index = get(options, "index");
+  if (delimiter !== undefined && typeof container[key] === "string") {
+    const parts = String(container[key]).split(delimiter);
+    const at = typeof index === "number" ? index : 0;
+    if (at < parts.length) parts[at] = String(value);
+    container[key] = parts.join(delimiter);
+  } else container[key] = value;
+}
+
+/**
+ * kustomize's replacements applied to the documents of a failed build (best effort): copies the values
+ * of their sources into their targets, so rules judge the values the cluster would get, not placeholders.
+ */
+function applyReplacements(objects: JsonObject[], docs: SourceDoc[], kustomizations: SourceDoc[]): void {
+  for (const kustomization of kustomizations) {
+    for (const replacement of list(get(kustomization.object, "replacements"))) {
+      const source = get(replacement, "source");
+      const from = docs.find((d) => matchesSelector(d, source ?? {}));
+      const fieldPath = str(get(source, "fieldPath")) ?? "metadata.name";
+      const resolved = from ? resolveFieldPath(from.object, fieldPath) : undefined;
+      if (!from || !resolved?.complete) continue;
+      const value =
+        resolved.path.reduce<Json | undefined>((node, key) => get(node, key), from.object) ?? null;
+      for (const target of list(get(replacement, "targets"))) {
+        objects.forEach((object, i) => {
+          const doc = docs[i];
+          if (!doc || !matchesSelector({ ...doc, object }, get(target, "select") ?? {})) return;
+          for (const path of list(get(target, "fieldPaths"))) {
+            if (typeof path === "string") setFieldPath(object, path, value, get(target, "options"));
+          }
+        });
+      }
+    }
+  }
+}
+
 /**
  * What the rules see of a kustomization whose build failed: the documents it reaches, with its
- * `namespace:` applied, so a rule about one of them still runs.
+ * `namespace:` and replacements applied, so a rule about one of them still runs.
  */
 export function fallbackResources(
   dir: string,
@@ -290,13 +339,27 @@ export function fallbackResources(
   const namespace = str(
     get(sources.files.find((f) => f.file === refs.get(dir)?.file)?.docs[0]?.object, "namespace"),
   );
-  return docsOf(dir, refs, sources)
-    .filter((doc) => isObject(doc.object) && kindOf(doc.object) !== "ksops")
-    .map((doc) => {
-      const object = structuredClone(doc.object) as JsonObject;
-      if (namespace && !CLUSTER_SCOPED.has(kindOf(object) ?? "") && isObject(object.metadata)) {
-        object.metadata.namespace = namespace;
-      }
-      return { object, origin: doc, build: dir };
-    });
+  const reached = closure(dir, refs);
+  const kustomizations = sources.files
+    .filter((f) => f.role === "kustomization" && reached.has(f.file))
+    .flatMap((f) => f.docs.slice(0, 1));
+  const docs = docsOf(dir, refs, sources).filter(
+    (doc) => isObject(doc.object) && kindOf(doc.object) !== "ksops",
+  );
+  const objects = docs.map((doc) => structuredClone(doc.object) as JsonObject);
+  try {
+    applyReplacements(objects, docs, kustomizations);
+  } catch {
+    // Best effort: the rules then see the documents as written.
+  }
+  const local = (d: SourceDoc) =>
+    get(d.object, "metadata", "annotations", "config.kubernetes.io/local-config") === "true";
+  return docs.flatMap((doc, i) => {
+    const object = objects[i];
+    if (!object || local(doc)) return [];
+    if (namespace && !CLUSTER_SCOPED.has(kindOf(object) ?? "") && isObject(object.metadata)) {
+      object.metadata.namespace = namespace;
+    }
+    return [{ object, origin: doc, build: dir }];
+  });
 }
