@@ -1,50 +1,169 @@
 /**
- * `infra check` over the whole committed tree, warm (schemas cached, kustomize and kubeconform built):
- * one warm-up run, then BENCH_RUNS runs (default 5). Prints each duration and the median.
- * Target: under 3 s on the project's 2-core machines. Run: npm run bench:check
+ * How fast `infra check` is, measured two ways (warm: schemas cached, tools installed):
+ * 1. On the committed tree: the built CLI (`node dist/bin.js check`, a process per run) against the same
+ *    kustomize builds (same prepared copy, same parallelism) plus one kubeconform run, done by hand in the
+ *    same session. Prints both medians and the ratio (target: at most 1.5).
+ * 2. On a generated tree of 50 Argo CD apps, 500 resources: `infra check --path` (target: under 3 s).
+ * Runs interleave the two sides so that machine load hits both alike. BENCH_RUNS (default 5).
+ * Run: npm run bench:check
  */
-import { rm } from "node:fs/promises";
-import { checkCommand } from "../src/check/check-command.js";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { exec } from "../src/adapters/exec.js";
+import { kustomizeBuild } from "../src/adapters/kustomize.js";
+import { decrypter, prepareWorkTree } from "../src/check/build.js";
+import { ensureSchemas, schemaLocation } from "../src/check/schema-cache.js";
+import { loadSources } from "../src/check/source.js";
 import { PACKAGE_ROOT } from "../src/package-root.js";
 import { toolPath } from "../src/toolchain/paths.js";
 import { loadVersions } from "../src/toolchain/versions.js";
-import { context, copyCommittedTree, isolatedEnv } from "../test/static/check-helpers.js";
+import { copyCommittedTree, isolatedEnv } from "../test/static/check-helpers.js";
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const root = await copyCommittedTree();
 const env = await isolatedEnv();
 env.PATH = toolPath(env, await loadVersions(PACKAGE_ROOT));
-try {
-  const warm = await checkCommand(context(root, env));
-  if (!warm.data.ok) throw new Error(`the committed tree does not pass:\n${warm.human(warm.data)}`);
-  const times: number[] = [];
-  const phases: Record<string, number[]> = {};
-  for (let i = 0; i < runs; i++) {
+const schemas = await ensureSchemas(env);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** One `infra check` process; returns its wall time in ms (fails on an internal error or findings). */
+async function infraCheck(
+  cwd: string,
+  args: string[] = [],
+): Promise<{ ms: number; resources: number; kustomizations: number }> {
+  const started = performance.now();
+  const result = await exec(
+    process.execPath,
+    [join(PACKAGE_ROOT, "dist/bin.js"), "check", "--json", ...args],
+    {
+      cwd,
+      env,
+      check: false,
+    },
+  );
+  const ms = performance.now() - started;
+  const data = JSON.parse(result.stdout) as {
+    ok: boolean;
+    resources: number;
+    kustomizations: number;
+    findings: unknown[];
+  };
+  if (result.exitCode !== 0)
+    throw new Error(`infra check exited ${result.exitCode}: ${JSON.stringify(data.findings, null, 2)}`);
+  return { ms, resources: data.resources, kustomizations: data.kustomizations };
+}
+
+/** The same builds and one kubeconform run, by hand: what `infra check` is compared with. */
+async function byHand(root: string, dir: string): Promise<number> {
+  const sources = await loadSources(root, dir);
+  const tree = await prepareWorkTree({ root, dir, sources, env }, decrypter(root, env, new Map()), []);
+  try {
     const started = performance.now();
-    const result = await checkCommand(context(root, env));
-    times.push((performance.now() - started) / 1000);
-    for (const [phase, ms] of Object.entries(result.data.timings)) {
-      phases[phase] = [...(phases[phase] ?? []), ms];
-    }
+    const outputs: string[] = [];
+    const queue = [...tree.roots];
+    const worker = async () => {
+      for (let ref = queue.shift(); ref; ref = queue.shift()) {
+        outputs.push((await kustomizeBuild(join(tree.dir, ref.dir), env)).stdout);
+      }
+    };
+    await Promise.all(Array.from({ length: availableParallelism() + 1 }, worker));
+    const file = join(tree.dir, "all.yaml");
+    await writeFile(file, outputs.map((o) => `---\n${o}`).join(""));
+    await exec(
+      "kubeconform",
+      ["-strict", "-output", "json", "-schema-location", schemaLocation(schemas), "-n", "4", file],
+      {
+        env,
+        check: false,
+      },
+    );
+    return performance.now() - started;
+  } finally {
+    await rm(tree.dir, { recursive: true, force: true });
   }
-  const med = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)] ?? 0;
-  console.log(`runs: ${times.map((t) => t.toFixed(2)).join(" ")} s`);
-  console.log(
-    `median per phase: ${Object.entries(phases)
-      .map(([phase, values]) => `${phase} ${med(values)} ms`)
-      .join(", ")}`,
+}
+
+/** 50 apps of 10 resources, each deployed by its own Application (500 resources, 51 builds). */
+async function generatedTree(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), "check-bench-"));
+  const url = "https://github.com/example/bench.git";
+  await exec("git", ["init", "-q", root]);
+  await exec("git", ["remote", "add", "origin", url], { cwd: root });
+  const apps: string[] = [];
+  // Each Application deploys one folder: apps/<name>, and gateway/ for gateway.yaml.
+  for (let i = 0; i < 50; i++) {
+    const name = `app-${String(i).padStart(2, "0")}`;
+    apps.push(`${name}.yaml`);
+    const dir = join(root, "kubernetes/apps", name);
+    await mkdir(dir, { recursive: true });
+    const labels = `app.kubernetes.io/name: ${name}`;
+    const files: Record<string, string> = {
+      "kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${name}\nresources:\n${["deployment", "service", "route", "config", "account", "pdb", "hpa", "policy", "role", "binding"].map((f) => `  - ${f}.yaml\n`).join("")}`,
+      "deployment.yaml": `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector:\n    matchLabels: {${labels}}\n  template:\n    metadata:\n      labels: {${labels}}\n    spec:\n      serviceAccountName: ${name}\n      securityContext: {runAsNonRoot: true, runAsUser: 1000}\n      containers:\n        - name: app\n          image: traefik/whoami:v1.11.0\n          ports: [{name: http, containerPort: 8080}]\n          readinessProbe: {httpGet: {path: /health, port: http}}\n          resources: {requests: {cpu: 5m, memory: 16Mi}, limits: {memory: 32Mi}}\n          envFrom: [{configMapRef: {name: ${name}}}]\n`,
+      "service.yaml": `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  selector: {${labels}}\n  ports: [{name: http, port: 80, targetPort: http}]\n`,
+      "route.yaml": `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: ${name}\nspec:\n  parentRefs: [{name: public, namespace: gateway, sectionName: websecure}]\n  hostnames: [${name}.example.com]\n  rules: [{backendRefs: [{name: ${name}, port: 80}]}]\n`,
+      "config.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  LOG_LEVEL: info\n`,
+      "account.yaml": `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${name}\n`,
+      "pdb.yaml": `apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: ${name}\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels: {${labels}}\n`,
+      "hpa.yaml": `apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: ${name}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: ${name}}\n  minReplicas: 1\n  maxReplicas: 3\n`,
+      "policy.yaml": `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: ${name}\nspec:\n  podSelector:\n    matchLabels: {${labels}}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: gateway}}}]}]\n`,
+      "role.yaml": `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: ${name}\nrules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]\n`,
+      "binding.yaml": `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ${name}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ${name}}\nsubjects: [{kind: ServiceAccount, name: ${name}}]\n`,
+    };
+    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text);
+  }
+  const argocd = join(root, "kubernetes/argocd");
+  await mkdir(argocd, { recursive: true });
+  for (const file of [...apps, "gateway.yaml"]) {
+    const name = file.replace(/\.yaml$/, "");
+    await writeFile(
+      join(argocd, file),
+      `apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: ${name}\n  namespace: argocd\nspec:\n  project: default\n  source: {repoURL: "${url}", targetRevision: main, path: kubernetes/${name === "gateway" ? "gateway" : `apps/${name}`}}\n  destination: {server: "https://kubernetes.default.svc", namespace: ${name}}\n`,
+    );
+  }
+  await mkdir(join(root, "kubernetes/gateway"), { recursive: true });
+  await writeFile(
+    join(root, "kubernetes/gateway/gateway.yaml"),
+    `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: public\n  namespace: gateway\nspec:\n  gatewayClassName: traefik\n  listeners:\n    - {name: websecure, port: 8443, protocol: HTTPS, hostname: "*.example.com", tls: {certificateRefs: [{name: wildcard-tls}]}, allowedRoutes: {namespaces: {from: All}}}\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: wildcard-tls\n  namespace: gateway\nspec:\n  secretName: wildcard-tls\n  dnsNames: [example.com, "*.example.com"]\n  issuerRef: {kind: ClusterIssuer, name: letsencrypt}\n`,
   );
+  return root;
+}
+
+const root = await copyCommittedTree();
+const generated = await generatedTree();
+try {
+  // Warm-up (page cache, kustomize and kubeconform binaries).
+  const sizes = await infraCheck(root);
+  await byHand(root, "kubernetes");
+  const big = await infraCheck(generated, ["--path", "kubernetes"]);
+  const cli: number[] = [];
+  const hand: number[] = [];
+  const large: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    cli.push((await infraCheck(root)).ms);
+    hand.push(await byHand(root, "kubernetes"));
+    large.push((await infraCheck(generated, ["--path", "kubernetes"])).ms);
+  }
+  const ratio = median(cli) / median(hand);
   console.log(
-    `load average: ${(await import("node:os"))
-      .loadavg()
+    `load average: ${loadavg()
       .map((l) => l.toFixed(1))
-      .join(" ")} (2 cores)`,
+      .join(" ")} (${availableParallelism()} cores), ${runs} runs each`,
+  );
+  console.log(`committed tree (${sizes.kustomizations} kustomizations, ${sizes.resources} resources):`);
+  console.log(
+    `  infra check (CLI process):             ${cli.map(seconds).join(" ")}  median ${seconds(median(cli))}`,
   );
   console.log(
-    `infra check (whole tree: ${warm.data.kustomizations} kustomizations, ${warm.data.resources} resources), warm median: ${median.toFixed(2)} s`,
+    `  same builds + one kubeconform by hand: ${hand.map(seconds).join(" ")}  median ${seconds(median(hand))}`,
+  );
+  console.log(`  ratio: ${ratio.toFixed(2)}x (target <= 1.5x)`);
+  console.log(`generated tree (${big.kustomizations} kustomizations, ${big.resources} resources):`);
+  console.log(
+    `  infra check --path: ${large.map(seconds).join(" ")}  median ${seconds(median(large))} (target < 3 s)`,
   );
 } finally {
   await rm(root, { recursive: true, force: true });
+  await rm(generated, { recursive: true, force: true });
 }

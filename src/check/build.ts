@@ -9,9 +9,9 @@ import { existsSync, statSync } from "node:fs";
 import { cp, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
-import { parse, parseAllDocuments, stringify } from "yaml";
 import { exec, tail } from "../adapters/exec.js";
 import { kustomizeBuild } from "../adapters/kustomize.js";
+import { loadAllYaml, loadYaml } from "../config/fast-yaml.js";
 import type { Finding } from "./findings.js";
 import { explainBuildFailure, fallbackResources } from "./kustomize-errors.js";
 
@@ -74,6 +74,8 @@ export interface BuildOptions {
   concurrency?: number;
   /** Folders Applications and Flux Kustomizations deploy: built even when another kustomization includes them. */
   deployed?: ReadonlySet<string>;
+  /** Whether sops can find an age key (without one, encrypted files are not even tried). */
+  ageKey?: boolean;
 }
 
 export interface BuildAllResult {
@@ -177,7 +179,7 @@ export async function prepareWorkTree(
           const metadata = list(doc.buildMetadata).filter((m) => m !== "originAnnotations");
           doc.buildMetadata = [...metadata, "originAnnotations"];
         }
-        await writeFile(join(work, file.file), stringify(doc));
+        await writeFile(join(work, file.file), JSON.stringify(doc));
       }),
   );
   return { dir: work, roots: buildRoots(refs, options.deployed), generated, extra, remoteByDir };
@@ -187,7 +189,7 @@ export async function buildAll(options: BuildOptions): Promise<BuildAllResult> {
   const { root, sources, env } = options;
   const sopsFailures = new Map<string, string>();
   const findings: Finding[] = [];
-  const decrypt = decrypter(root, env, sopsFailures);
+  const decrypt = decrypter(root, env, sopsFailures, options.ageKey !== false);
   const tree = await prepareWorkTree(options, decrypt, findings);
   try {
     const refs = kustomizationsByDir(sources);
@@ -208,10 +210,22 @@ export async function buildAll(options: BuildOptions): Promise<BuildAllResult> {
 
 export type Decrypt = (file: string) => Promise<Json | undefined>;
 
-/** `sops --decrypt` once per file (memoised); a failure is recorded and yields undefined. */
-export function decrypter(root: string, env: NodeJS.ProcessEnv, failures: Map<string, string>): Decrypt {
+/**
+ * `sops --decrypt` once per file (memoised); a failure is recorded and yields undefined. Without an age
+ * key sops is not run at all (every file would fail the same way).
+ */
+export function decrypter(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  failures: Map<string, string>,
+  ageKey = true,
+): Decrypt {
   const memo = new Map<string, Promise<Json | undefined>>();
   return (file) => {
+    if (!ageKey) {
+      failures.set(file, "no age key");
+      return Promise.resolve(undefined);
+    }
     let pending = memo.get(file);
     if (!pending) {
       pending = exec("sops", ["--decrypt", "--output-type", "json", join(root, file)], {
@@ -313,7 +327,7 @@ async function replaceKsops(
       }
     }
     const name = `.infra-check-${(typeof entry === "string" ? entry : "gen").replace(/[^A-Za-z0-9]+/g, "-")}.yaml`;
-    await writeFile(join(work, dir, name), objects.map((o) => `---\n${stringify(o)}`).join(""));
+    await writeFile(join(work, dir, name), objects.map((o) => `---\n${JSON.stringify(o)}\n`).join(""));
     generated.set(toPosix(join(dir, name)), from);
     generatedFiles.push(name);
   }
@@ -376,12 +390,8 @@ class OriginResolver {
       if (Object.keys(annotations).length === 0 && isObject(object.metadata))
         delete object.metadata.annotations;
     }
-    let origin: Json = null;
-    try {
-      origin = text ? (parse(text) as Json) : null;
-    } catch {
-      origin = null;
-    }
+    const read = text ? loadYaml(text) : undefined;
+    const origin = (read?.ok ? read.value : null) as Json;
     const path = str(get(origin, "path"));
     if (path) {
       const file = toPosix(normalize(join(buildDir, path)));
@@ -436,8 +446,8 @@ async function buildOne(
     };
   }
   const resources: Resource[] = [];
-  for (const document of parseAllDocuments(result.stdout)) {
-    const object = document.toJS() as Json;
+  const output = loadAllYaml(result.stdout);
+  for (const object of (output.ok ? output.value : []) as Json[]) {
     if (!isObject(object)) continue;
     resources.push({ object, origin: origins.take(object, dir), build: dir });
   }

@@ -140,6 +140,7 @@ export async function checkCommand(
   const refs = kustomizationsByDir(sources);
   const deployed = new Set(deployments(resourcesFromSources(sources), target.repoURLs).map((d) => d.dir));
   const built = await buildAll({
+    ageKey: hasAgeKey(ctx.env),
     root,
     dir: target.dir,
     sources,

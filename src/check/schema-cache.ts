@@ -9,9 +9,10 @@ import { existsSync } from "node:fs";
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { exec } from "../adapters/exec.js";
+import { loadYaml } from "../config/fast-yaml.js";
+import { yamlLib } from "../config/yaml-lib.js";
 import { InfraError } from "../errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { cacheRoot } from "../toolchain/paths.js";
@@ -41,7 +42,8 @@ export const SCHEMA_SOURCES = join(PACKAGE_ROOT, "src", "check", "schemas", "sou
 type Schema = { [key: string]: unknown };
 
 export async function loadSchemaSources(file = SCHEMA_SOURCES): Promise<SchemaSources> {
-  const parsed = SourcesFile.safeParse(parseYaml(await readFile(file, "utf8")));
+  const read = loadYaml(await readFile(file, "utf8"));
+  const parsed = SourcesFile.safeParse(read.ok ? read.value : undefined);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new InfraError("SCHEMA_SOURCES_INVALID", issue?.message ?? "invalid schema sources", {
@@ -166,7 +168,7 @@ async function generate(sources: SchemaSources, env: NodeJS.ProcessEnv, out: str
     const dir = await moduleDir(source, env);
     for (const path of source.paths) {
       for (const file of await yamlFiles(join(dir, path))) {
-        for (const doc of parseAllDocuments(await readFile(file, "utf8"))) {
+        for (const doc of yamlLib().parseAllDocuments(await readFile(file, "utf8"))) {
           const crd = doc.toJS() as Schema | null;
           if (crd?.kind !== "CustomResourceDefinition") continue;
           const spec = crd.spec as {

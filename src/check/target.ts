@@ -4,9 +4,9 @@
  * root, Argo CD paths resolve there), and the facts of cluster.yaml that rules compare with.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
-import { parse } from "yaml";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { exec } from "../adapters/exec.js";
+import { loadYaml } from "../config/fast-yaml.js";
 import { K3S_DEFAULT_VERSION, parseK3sVersion } from "../config/k3s-version.js";
 import { resolveConfigSource } from "../config/load.js";
 import { InfraError } from "../errors.js";
@@ -50,7 +50,8 @@ async function gitOutput(cwd: string, args: string[]): Promise<string | undefine
 function readFacts(cwd: string, config: string | undefined): { facts?: ClusterFacts; k3sVersion?: string } {
   try {
     const source = resolveConfigSource(cwd, config);
-    const doc = parse(readFileSync(source.path, "utf8"), { maxAliasCount: 100 }) as Record<string, unknown>;
+    const read = loadYaml(readFileSync(source.path, "utf8"));
+    const doc = (read.ok ? read.value : undefined) as Record<string, unknown> | undefined;
     const domain = typeof doc?.domain === "string" ? doc.domain.toLowerCase().replace(/\.$/, "") : undefined;
     const gitops = doc?.gitops as Record<string, unknown> | undefined;
     const k3s = doc?.k3s as Record<string, unknown> | undefined;
@@ -104,9 +105,15 @@ export async function resolveTarget(options: {
           : "give --path an existing folder of manifests or kustomizations",
     });
   }
-  const house = folder === own;
+  // This project's own tree: kubernetes/ of a repository with cluster.yaml (or the example) at its root.
+  const house =
+    folder === own &&
+    (existsSync(join(options.cwd, "cluster.yaml")) || existsSync(join(options.cwd, "cluster.example.yaml")));
   const real = realpathSync(folder);
-  const gitTop = await gitOutput(folder, ["rev-parse", "--show-toplevel"]);
+  const [gitTop, remote] = await Promise.all([
+    gitOutput(folder, ["rev-parse", "--show-toplevel"]),
+    gitOutput(folder, ["remote", "get-url", "origin"]),
+  ]);
   const top = gitTop ? realpathSync(gitTop) : undefined;
   const cwd = realpathSync(options.cwd);
   // Outside Git: this repository's root when the folder is inside it, else the folder itself.
@@ -116,7 +123,6 @@ export async function resolveTarget(options: {
   };
   const root = top && inside(top) ? top : inside(cwd) ? cwd : real;
   const { facts, k3sVersion } = readFacts(options.cwd, options.config);
-  const remote = await gitOutput(folder, ["remote", "get-url", "origin"]);
   const repoURLs = [...(house && facts?.repoURL ? [facts.repoURL] : []), ...(remote ? [remote] : [])];
   const version = parseK3sVersion(k3sVersion ?? "") ?? parseK3sVersion(K3S_DEFAULT_VERSION);
   return {

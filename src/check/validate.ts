@@ -5,7 +5,6 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { kubeconform } from "../adapters/kubeconform.js";
 import { apiVerdict } from "./api-versions.js";
 import type { BuildResult } from "./build.js";
@@ -140,7 +139,7 @@ export async function validateBuilds(
       .forEach((resource, i) => {
         byFile.set(join(dir, `${i}.yaml`), resource);
       });
-    await Promise.all([...byFile].map(([file, r]) => writeFile(file, stringify(masked(r.object)))));
+    await Promise.all([...byFile].map(([file, r]) => writeFile(file, JSON.stringify(masked(r.object)))));
     const [results, served, sources] = await Promise.all([
       kubeconform([...byFile.keys()], schemaLocation(schemaDir), env),
       readServed(schemaDir),

@@ -26,8 +26,9 @@ export function context(cwd: string, env: NodeJS.ProcessEnv): CommandContext {
 export async function copyCommittedTree(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), "check-tree-"));
   await cp(join(PACKAGE_ROOT, "kubernetes"), join(root, "kubernetes"), { recursive: true });
-  // What the stack rules read besides kubernetes/: the SOPS recipients and the OpenTofu DNS records.
-  for (const file of [".sops.yaml", "tofu/cluster.auto.tfvars.json"]) {
+  // What the stack rules read besides kubernetes/: the SOPS recipients, the OpenTofu DNS records and the
+  // cluster's config (its domain and repository URL).
+  for (const file of [".sops.yaml", "tofu/cluster.auto.tfvars.json", "cluster.example.yaml"]) {
     if (existsSync(join(PACKAGE_ROOT, file))) {
       await mkdir(dirname(join(root, file)), { recursive: true });
       await cp(join(PACKAGE_ROOT, file), join(root, file));

@@ -1,9 +1,8 @@
 /** Helm values of Argo CD Applications and K3s HelmChartConfigs, with the path to each value. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
 import { get, is, list, nameOf, type Resource, str } from "../resources.js";
-import { isObject, type Json, type PathPart } from "../source.js";
+import { isObject, type Json, type PathPart, parseYamlValue } from "../source.js";
 import { normalizeRepoURL } from "../target.js";
 
 export interface HelmSource {
@@ -85,11 +84,7 @@ export function applicationSources(resource: Resource): { source: Json; path: Pa
 }
 
 function parseValues(text: string): Json {
-  try {
-    return (parse(text, { maxAliasCount: 1000 }) ?? {}) as Json;
-  } catch {
-    return {};
-  }
+  return parseYamlValue(text) ?? {};
 }
 
 /** A Flux HelmRelease's chart: `spec.chart.spec.chart`, else the OCIRepository's last path segment. */

@@ -1,9 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
 import type { Finding } from "../findings.js";
 import { get, list, nameOf } from "../resources.js";
-import { isObject, type Json, kindOf, lineOf, type PathPart, type SourceDoc } from "../source.js";
+import {
+  isObject,
+  type Json,
+  kindOf,
+  lineOf,
+  type PathPart,
+  parseYamlValue,
+  type SourceDoc,
+} from "../source.js";
 import type { Rule } from "./rule.js";
 
 const RECIPIENT_KEYS = ["age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault"];
@@ -132,12 +139,8 @@ export function creationRules(root: string): CreationRule[] | undefined {
   } catch {
     return undefined;
   }
-  let config: Json;
-  try {
-    config = parse(text) as Json;
-  } catch {
-    return undefined;
-  }
+  const config = parseYamlValue(text);
+  if (config === undefined) return undefined;
   const rules: CreationRule[] = [];
   for (const rule of Array.isArray(get(config, "creation_rules"))
     ? (get(config, "creation_rules") as Json[])
