@@ -1,10 +1,12 @@
 import { spawn } from "node:child_process";
+import { Readable } from "node:stream";
 import { InfraError } from "../errors.js";
 
 export interface ExecOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  input?: string;
+  /** Standard input: a string, or chunks written as they come (the program may start on the first). */
+  input?: string | AsyncIterable<string>;
   signal?: AbortSignal;
   /** Called with each complete line of stdout/stderr as it arrives (for progress). */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
@@ -90,7 +92,10 @@ export function exec(
         );
       } else resolve(result);
     });
-    if (options.input !== undefined) child.stdin.end(options.input);
+    // A program that exits before reading all of its input is reported by its exit code, not EPIPE.
+    child.stdin.on("error", () => undefined);
+    if (typeof options.input === "string") child.stdin.end(options.input);
+    else if (options.input !== undefined) Readable.from(options.input).pipe(child.stdin);
     else child.stdin.end();
   });
 }

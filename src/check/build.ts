@@ -6,7 +6,18 @@
  */
 
 import { existsSync, statSync } from "node:fs";
-import { cp, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  cp,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  realpath,
+  rm,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
 import { exec, tail } from "../adapters/exec.js";
@@ -76,6 +87,8 @@ export interface BuildOptions {
   deployed?: ReadonlySet<string>;
   /** Whether sops can find an age key (without one, encrypted files are not even tried). */
   ageKey?: boolean;
+  /** Called with each build as it finishes (to validate while the others build). */
+  onBuild?: (build: BuildResult) => void;
 }
 
 export interface BuildAllResult {
@@ -145,6 +158,29 @@ async function copyOutsideReferences(
   }
 }
 
+/**
+ * A copy of a folder for kustomize: files are hard links (no data copied) where the file system allows,
+ * else copies; the kustomizations are then rewritten as new files, leaving the originals untouched.
+ */
+async function mirror(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  const entries = await readdir(from, { withFileTypes: true });
+  await Promise.all(
+    entries.map(async (entry) => {
+      if (entry.name === ".git" || entry.name === "node_modules") return;
+      const source = join(from, entry.name);
+      const target = join(to, entry.name);
+      if (entry.isDirectory()) return mirror(source, target);
+      if (!entry.isFile()) return cp(source, target);
+      try {
+        await link(source, target);
+      } catch {
+        await copyFile(source, target);
+      }
+    }),
+  );
+}
+
 /** Copies the checked folder and rewrites its kustomizations for an offline, located build. */
 export async function prepareWorkTree(
   options: BuildOptions,
@@ -155,10 +191,7 @@ export async function prepareWorkTree(
   const checked = options.dir ?? "kubernetes";
   const work = await realpath(await mkdtemp(join(tmpdir(), "infra-check-")));
   const refs = kustomizationsByDir(sources);
-  await cp(join(root, checked), join(work, checked), {
-    recursive: true,
-    filter: (src) => !/(^|\/)(\.git|node_modules)$/.test(src),
-  });
+  await mirror(join(root, checked), join(work, checked));
   const extra = new Map<string, SourceFile>();
   await copyOutsideReferences(root, checked, refs.values(), work, extra);
   const generated = new Map<string, Map<string, string>>();
@@ -179,6 +212,8 @@ export async function prepareWorkTree(
           const metadata = list(doc.buildMetadata).filter((m) => m !== "originAnnotations");
           doc.buildMetadata = [...metadata, "originAnnotations"];
         }
+        // Replace the link with a new file: writing through a hard link would change the original.
+        await unlink(join(work, file.file)).catch(() => undefined);
         await writeFile(join(work, file.file), JSON.stringify(doc));
       }),
   );
@@ -198,7 +233,9 @@ export async function buildAll(options: BuildOptions): Promise<BuildAllResult> {
     const queue = [...tree.roots];
     const worker = async () => {
       for (let ref = queue.shift(); ref; ref = queue.shift()) {
-        results.push(await buildOne(ref, tree, env, origins, refs, sources));
+        const result = await buildOne(ref, tree, env, origins, refs, sources);
+        results.push(result);
+        options.onBuild?.(result);
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));

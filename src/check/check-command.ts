@@ -13,16 +13,16 @@ import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { toolPath } from "../toolchain/paths.js";
 import { loadVersions } from "../toolchain/versions.js";
-import { type BuildResult, buildAll, missingValuesFile } from "./build.js";
+import { buildAll, missingValuesFile } from "./build.js";
 import { deployments } from "./deploys.js";
 import { type Finding, IGNORE_ANNOTATION, sortFindings, where } from "./findings.js";
 import { closure, kustomizationsByDir } from "./kustomizations.js";
 import { type Resource, resourcesFromSources, type Tree } from "./resources.js";
 import { RULES } from "./rules/index.js";
 import { ensureSchemas } from "./schema-cache.js";
-import { loadSources, type Sources } from "./source.js";
+import { kindOf, loadSources, type Sources } from "./source.js";
 import { resolveTarget } from "./target.js";
-import { validateBuilds } from "./validate.js";
+import { startValidation } from "./validate.js";
 
 export interface CheckOptions {
   /** Skip schema validation (rules and builds only). */
@@ -98,9 +98,11 @@ export async function checkCommand(
   options: CheckOptions = {},
 ): Promise<Outcome<CheckReport>> {
   const started = performance.now();
-  const target = await resolveTarget({ cwd: ctx.cwd, path: options.path, config: options.config });
+  const [target, versions] = await Promise.all([
+    resolveTarget({ cwd: ctx.cwd, path: options.path, config: options.config }),
+    loadVersions(PACKAGE_ROOT),
+  ]);
   const root = target.root;
-  const versions = await loadVersions(PACKAGE_ROOT);
   const PATH = toolPath(ctx.env, versions);
   const missing = TOOLS.filter((tool) => !onPath(tool, PATH));
   if (missing.length > 0) {
@@ -117,8 +119,21 @@ export async function checkCommand(
     timings[phase] = Math.round(now - lap);
     lap = now;
   };
+  // One kubeconform process for the whole check, started first: it compiles the schemas of the kinds
+  // the sources name while the builds run, and validates each build's resources as the build finishes.
+  // Schemas are generated (first run only) meanwhile.
+  const schemas =
+    options.schemas === false ? undefined : ensureSchemas(ctx.env, (t) => ctx.reporter.phase(t));
+  const validation = schemas ? startValidation(schemas, env, target.kubernetesMinor) : undefined;
   ctx.reporter.phase(`Load ${target.dir || "."}/`);
   const sources = await loadSources(root, target.dir);
+  validation?.warm(
+    resourcesFromSources(sources).flatMap((r) =>
+      typeof r.object.apiVersion === "string" && kindOf(r.object)
+        ? [{ apiVersion: r.object.apiVersion, kind: kindOf(r.object) ?? "" }]
+        : [],
+    ),
+  );
   mark("load");
   const findings: Finding[] = [...sources.findings];
   const notes: string[] = [];
@@ -131,11 +146,6 @@ export async function checkCommand(
     findings.push(missingValuesFile());
   }
 
-  const schemas =
-    options.schemas === false ? undefined : ensureSchemas(ctx.env, (t) => ctx.reporter.phase(t));
-  // Generated (first run) while the builds run; a failure is reported when awaited below, not as an
-  // unhandled rejection in between.
-  schemas?.catch(() => undefined);
   ctx.reporter.phase("Build every kustomization");
   const refs = kustomizationsByDir(sources);
   const deployed = new Set(deployments(resourcesFromSources(sources), target.repoURLs).map((d) => d.dir));
@@ -147,6 +157,9 @@ export async function checkCommand(
     env,
     deployed,
     concurrency: availableParallelism() + 1,
+    onBuild: (build) => {
+      if (!build.failed) validation?.add(build.resources);
+    },
   });
   const builds = built.builds;
   findings.push(...built.findings);
@@ -159,20 +172,16 @@ export async function checkCommand(
     }
   }
   findings.push(...sopsFindings(built.sopsFailures, ctx.env, notes));
-  const standalone: BuildResult = {
-    dir: target.dir,
-    file: "",
-    resources: standaloneResources(sources, refs),
-    findings: [],
-    remote: [],
-  };
+  const standalone = standaloneResources(sources, refs);
+  validation?.add(standalone);
+  const finished = validation?.finish();
   mark("build");
 
   ctx.reporter.phase("Run the stack rules");
   const tree: Tree = {
     root,
     sources,
-    resources: [...builds.flatMap((b) => b.resources), ...standalone.resources],
+    resources: [...builds.flatMap((b) => b.resources), ...standalone],
     dir: target.dir,
     house: target.house,
     ...(target.cluster ? { cluster: target.cluster } : {}),
@@ -191,10 +200,9 @@ export async function checkCommand(
   }
   mark("rules");
 
-  if (schemas) {
+  if (finished) {
     ctx.reporter.phase("Validate every resource against its schema");
-    const validated = [...builds.filter((b) => !b.failed), standalone];
-    findings.push(...(await validateBuilds(validated, await schemas, env, target.kubernetesMinor)));
+    findings.push(...(await finished));
     mark("validate");
   } else notes.push("schema validation skipped (--no-schemas)");
 

@@ -132,6 +132,8 @@ export function invalidUtf8Offset(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 function contentProblem(file: string, bytes: Uint8Array): Finding | undefined {
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
@@ -144,7 +146,13 @@ function contentProblem(file: string, bytes: Uint8Array): Finding | undefined {
       line: lineAt(bytes, nul),
     };
   }
-  const bad = invalidUtf8Offset(bytes);
+  let valid = true;
+  try {
+    STRICT_UTF8.decode(bytes);
+  } catch {
+    valid = false;
+  }
+  const bad = valid ? undefined : (invalidUtf8Offset(bytes) ?? 0);
   if (bad !== undefined) {
     return {
       rule: "file-encoding",

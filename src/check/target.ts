@@ -110,10 +110,13 @@ export async function resolveTarget(options: {
     folder === own &&
     (existsSync(join(options.cwd, "cluster.yaml")) || existsSync(join(options.cwd, "cluster.example.yaml")));
   const real = realpathSync(folder);
-  const [gitTop, remote] = await Promise.all([
-    gitOutput(folder, ["rev-parse", "--show-toplevel"]),
-    gitOutput(folder, ["remote", "get-url", "origin"]),
-  ]);
+  // This project's tree needs no Git: its root is the working directory, its URL is in cluster.yaml.
+  const [gitTop, remote] = house
+    ? [undefined, undefined]
+    : await Promise.all([
+        gitOutput(folder, ["rev-parse", "--show-toplevel"]),
+        gitOutput(folder, ["remote", "get-url", "origin"]),
+      ]);
   const top = gitTop ? realpathSync(gitTop) : undefined;
   const cwd = realpathSync(options.cwd);
   // Outside Git: this repository's root when the folder is inside it, else the folder itself.

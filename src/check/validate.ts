@@ -2,14 +2,13 @@
  * Schema validation of built resources with kubeconform against the generated schemas: every resource
  * we own, by its exact apiVersion and kind. A kind without a schema is an error.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { kubeconform } from "../adapters/kubeconform.js";
+import { type KubeconformResult, kubeconformStream } from "../adapters/kubeconform.js";
 import { apiVerdict } from "./api-versions.js";
 import type { BuildResult } from "./build.js";
 import type { Finding } from "./findings.js";
-import { at, nameOf, type Resource } from "./resources.js";
+import { at, get, nameOf, type Resource } from "./resources.js";
 import { KINDS_INDEX, loadSchemaSources, schemaLocation } from "./schema-cache.js";
 import { isObject, type JsonObject, kindOf, type PathPart } from "./source.js";
 
@@ -123,60 +122,152 @@ async function readServed(schemaDir: string): Promise<Record<string, string[]>> 
   }
 }
 
+/** Names of the probe documents that warm kubeconform's schema cache. */
+const WARM = "infra-check-warm-";
+
+/** Chunks of text handed to a reader as they are pushed (an unbounded queue). */
+class Channel implements AsyncIterable<string> {
+  private readonly queue: string[] = [];
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  push(text: string): void {
+    this.queue.push(text);
+    this.wake?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (next !== undefined) yield next;
+      else if (this.closed) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+export interface Validation {
+  /**
+   * Has kubeconform load and compile the schemas of these kinds now (the costly part of validation),
+   * with a probe document each whose result is ignored, while the builds run.
+   */
+  warm(kinds: Iterable<{ apiVersion: string; kind: string }>): void;
+  /** Queues resources; kubeconform validates them while the caller goes on. */
+  add(resources: readonly Resource[]): void;
+  /** No more resources: waits for kubeconform and returns its findings. */
+  finish(): Promise<Finding[]>;
+}
+
+/**
+ * One kubeconform process for the whole check, started before the builds end: each build's resources
+ * are streamed to it as the build finishes. Each document is named with a token (its schema does not
+ * constrain names), so that every result maps back to exactly one resource.
+ */
+export function startValidation(schemaDir: Promise<string>, env: NodeJS.ProcessEnv, minor = 0): Validation {
+  const channel = new Channel();
+  const byName = new Map<string, Resource>();
+  const unnamed: Resource[] = [];
+  let n = 0;
+  const results = schemaDir.then((dir) =>
+    Promise.all([kubeconformStream(channel, schemaLocation(dir), env), readServed(dir), loadSchemaSources()]),
+  );
+  // Awaited in finish(); a failure in between is not an unhandled rejection.
+  results.catch(() => undefined);
+  const warmed = new Set<string>();
+  return {
+    warm(kinds) {
+      const chunk: string[] = [];
+      for (const { apiVersion, kind } of kinds) {
+        const key = `${apiVersion}/${kind}`;
+        if (warmed.has(key)) continue;
+        warmed.add(key);
+        chunk.push(
+          `---\n${JSON.stringify({ apiVersion, kind, metadata: { name: `${WARM}${warmed.size}` } })}\n`,
+        );
+      }
+      if (chunk.length > 0) channel.push(chunk.join(""));
+    },
+    add(resources) {
+      const chunk: string[] = [];
+      for (const resource of resources) {
+        const object = masked(resource.object);
+        const name = get(object, "metadata", "name");
+        let copy: JsonObject = object;
+        if (name === undefined || typeof name === "string") {
+          const token = `infra-check-${n++}`;
+          byName.set(token, resource);
+          copy = {
+            ...object,
+            metadata: { ...(isObject(object.metadata) ? object.metadata : {}), name: token },
+          };
+        } else unnamed.push(resource);
+        chunk.push(`---\n${JSON.stringify(copy)}\n`);
+      }
+      channel.push(chunk.join(""));
+    },
+    async finish() {
+      channel.close();
+      const [found, served, sources] = await results;
+      const findings: Finding[] = [];
+      for (const result of found) {
+        if (result.name.startsWith(WARM)) continue;
+        const resource =
+          byName.get(result.name) ??
+          unnamed.find(
+            (r) => kindOf(r.object) === result.kind && String(r.object.apiVersion) === result.version,
+          );
+        if (!resource) continue;
+        findings.push(...findingsOf(result, resource, minor, served, sources.known));
+      }
+      return findings;
+    },
+  };
+}
+
+function findingsOf(
+  result: KubeconformResult,
+  resource: Resource,
+  minor: number,
+  served: Record<string, string[]>,
+  known: readonly { group: string; reason: string }[],
+): Finding[] {
+  const id = `${kindOf(resource.object)} ${nameOf(resource.object)}`;
+  if (result.status === "statusError") {
+    if (/could not find schema/.test(result.msg)) {
+      const finding = unknownKind(resource, minor, served, known);
+      return finding ? [finding] : [];
+    }
+    return [
+      at(resource, [], {
+        rule: "schema",
+        message: `${id}: ${result.msg}`,
+        fix: "fix the manifest so it parses as a Kubernetes object",
+      }),
+    ];
+  }
+  if (result.status !== "statusInvalid") return [];
+  return preciseErrors(result.validationErrors ?? [], result.msg).map((error) =>
+    at(resource, [...pointer(error.path), ...extraProperty(error.msg)], {
+      rule: "schema",
+      message: `${id}: ${error.path || "/"}: ${error.msg}`,
+      fix: `make the field match the ${String(resource.object.apiVersion)} ${kindOf(resource.object)} schema`,
+    }),
+  );
+}
+
+/** Validates built resources in one go (what the tests and one-shot callers use). */
 export async function validateBuilds(
   builds: readonly BuildResult[],
   schemaDir: string,
   env: NodeJS.ProcessEnv,
   minor = 0,
 ): Promise<Finding[]> {
-  const dir = await mkdtemp(join(tmpdir(), "infra-validate-"));
-  try {
-    // One file per resource: kubeconform reports by file (not by document), so each result maps back
-    // to exactly one resource.
-    const byFile = new Map<string, Resource>();
-    builds
-      .flatMap((b) => b.resources)
-      .forEach((resource, i) => {
-        byFile.set(join(dir, `${i}.yaml`), resource);
-      });
-    await Promise.all([...byFile].map(([file, r]) => writeFile(file, JSON.stringify(masked(r.object)))));
-    const [results, served, sources] = await Promise.all([
-      kubeconform([...byFile.keys()], schemaLocation(schemaDir), env),
-      readServed(schemaDir),
-      loadSchemaSources(),
-    ]);
-    const findings: Finding[] = [];
-    for (const result of results) {
-      const resource = byFile.get(result.filename);
-      if (!resource) continue;
-      const id = `${kindOf(resource.object)} ${nameOf(resource.object)}`;
-      if (result.status === "statusError") {
-        if (/could not find schema/.test(result.msg)) {
-          const finding = unknownKind(resource, minor, served, sources.known);
-          if (finding) findings.push(finding);
-          continue;
-        }
-        findings.push(
-          at(resource, [], {
-            rule: "schema",
-            message: `${id}: ${result.msg}`,
-            fix: "fix the manifest so it parses as a Kubernetes object",
-          }),
-        );
-      } else if (result.status === "statusInvalid") {
-        for (const error of preciseErrors(result.validationErrors ?? [], result.msg)) {
-          findings.push(
-            at(resource, [...pointer(error.path), ...extraProperty(error.msg)], {
-              rule: "schema",
-              message: `${id}: ${error.path || "/"}: ${error.msg}`,
-              fix: `make the field match the ${String(resource.object.apiVersion)} ${kindOf(resource.object)} schema`,
-            }),
-          );
-        }
-      }
-    }
-    return findings;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const validation = startValidation(Promise.resolve(schemaDir), env, minor);
+  for (const build of builds) validation.add(build.resources);
+  return validation.finish();
 }

@@ -67,15 +67,24 @@ function images(resources: readonly Resource[]): ImageRef[] {
   return out;
 }
 
-function renovateAnnotated(resource: Resource, path: readonly PathPart[]): boolean {
+const ANNOTATION = /#\s*renovate:/;
+
+/**
+ * Whether the line of the value carries a Renovate annotation on one of the two lines above. Fast path:
+ * every line of the file holding the value is annotated (no positions needed); otherwise the value's own
+ * line is found through the document's positions.
+ */
+function renovateAnnotated(resource: Resource, path: readonly PathPart[], value: string): boolean {
   const origin = resource.origin;
   if (!origin) return true;
-  const file = origin.file;
-  const text = originText.get(file);
+  const text = originText.get(origin.file);
   if (text === undefined) return true;
   const lines = text.split("\n");
-  const line = lineOf(origin, path);
-  return [lines[line - 2], lines[line - 3]].some((l) => l !== undefined && /#\s*renovate:/.test(l));
+  const annotated = (index: number) =>
+    [lines[index - 1], lines[index - 2]].some((l) => l !== undefined && ANNOTATION.test(l));
+  const holding = lines.flatMap((line, i) => (line.includes(value) ? [i] : []));
+  if (holding.length > 0 && holding.every(annotated)) return true;
+  return annotated(lineOf(origin, path) - 1);
 }
 
 /** Source texts by file (set by the rule before it runs, so the annotation check can read lines). */
@@ -108,7 +117,7 @@ export const pinnedVersions: Rule = {
             fix,
           }),
         );
-      } else if (!renovateAnnotated(source.resource, path)) {
+      } else if (!renovateAnnotated(source.resource, path, revision)) {
         findings.push(
           at(source.resource, path, {
             rule: this.id,
@@ -127,7 +136,14 @@ export const pinnedVersions: Rule = {
             fix,
           }),
         );
-      } else if (ref.annotate && !renovateAnnotated(ref.resource, ref.path)) {
+      } else if (
+        ref.annotate &&
+        !renovateAnnotated(
+          ref.resource,
+          ref.path,
+          ref.path[ref.path.length - 1] === "tag" ? (ref.image.split(":").pop() ?? ref.image) : ref.image,
+        )
+      ) {
         findings.push(
           at(ref.resource, ref.path, {
             rule: this.id,

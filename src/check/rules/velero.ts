@@ -71,6 +71,7 @@ export const veleroAwsPlugin: Rule = {
   check(tree) {
     const findings: Finding[] = [];
     for (const resource of tree.resources) {
+      if (!JSON.stringify(resource.object).includes("velero-plugin-for-aws")) continue;
       for (const [value, path] of strings(resource.object)) {
         if (BROKEN_PLUGIN.test(value)) {
           findings.push(
