@@ -47,8 +47,16 @@ class CronError extends Error {}
 
 /** Go's strconv.Atoi plus go-cron's sign check. */
 function atoi(expr: string): number {
-  if (!/^[+-]?\d+$/.test(expr) || !Number.isSafeInteger(Number(expr))) {
-    throw new CronError(`failed to parse int from ${JSON.stringify(expr)}`);
+  const quoted = JSON.stringify(expr);
+  if (!/^[+-]?\d+$/.test(expr)) {
+    throw new CronError(
+      `failed to parse int from ${quoted}: strconv.Atoi: parsing ${quoted}: invalid syntax`,
+    );
+  }
+  if (!Number.isSafeInteger(Number(expr))) {
+    throw new CronError(
+      `failed to parse int from ${quoted}: strconv.Atoi: parsing ${quoted}: value out of range`,
+    );
   }
   const value = Number(expr);
   if (value < 0) throw new CronError(`negative number (${value}) not allowed: ${JSON.stringify(expr)}`);
@@ -116,11 +124,19 @@ function withoutTimeZone(spec: string): string {
   if (space < 0) throw new CronError(`missing fields after timezone in spec ${JSON.stringify(spec)}`);
   let zone = spec.slice(spec.indexOf("=") + 1, space);
   if (zone.length >= 2 && /^(".*"|'.*')$/.test(zone)) zone = zone.slice(1, -1);
-  if (zone === "") throw new CronError(`invalid timezone ${JSON.stringify(zone)}: empty timezone string`);
-  if (zone.length > 64 || !/^[A-Za-z0-9/_+:-]+$/.test(zone)) {
-    throw new CronError(`invalid timezone ${JSON.stringify(zone)}`);
+  const invalid = (why: string) => new CronError(`invalid timezone ${JSON.stringify(zone)}: ${why}`);
+  if (zone === "") throw invalid("empty timezone string");
+  if (zone.length > 64) throw invalid("timezone string too long (max 64 chars)");
+  const bad = [...zone].findIndex((c) => !/[A-Za-z0-9/_+:-]/.test(c));
+  if (bad >= 0) {
+    // Go's %q of a rune: quotes and backslashes escaped.
+    const char = ([...zone][bad] ?? "").replace(/['\\]/, (c) => `\\${c}`);
+    throw invalid(
+      `invalid character '${char}' at position ${Buffer.byteLength([...zone].slice(0, bad).join(""))} in timezone`,
+    );
   }
-  if (!knownTimeZone(zone)) throw new CronError(`unknown time zone ${JSON.stringify(zone)}`);
+  if (!knownTimeZone(zone))
+    throw new CronError(`unknown time zone ${JSON.stringify(zone)}: unknown time zone ${zone}`);
   const rest = spec.slice(space).trim();
   if (rest === "") throw new CronError(`missing fields after timezone ${JSON.stringify(zone)}`);
   return rest;
