@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
 import { exec, tail } from "../adapters/exec.js";
 import { kustomizeBuild } from "../adapters/kustomize.js";
-import { loadAllYaml, loadYaml } from "../config/fast-yaml.js";
+import { loadAllYaml, loadYaml } from "../config/yaml-data.js";
 import type { Finding } from "./findings.js";
 import { explainBuildFailure, fallbackResources } from "./kustomize-errors.js";
 

@@ -9,10 +9,10 @@ import { existsSync } from "node:fs";
 import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { exec } from "../adapters/exec.js";
-import { loadYaml } from "../config/fast-yaml.js";
-import { yamlLib } from "../config/yaml-lib.js";
+import { loadYaml } from "../config/yaml-data.js";
 import { InfraError } from "../errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { cacheRoot } from "../toolchain/paths.js";
@@ -168,7 +168,7 @@ async function generate(sources: SchemaSources, env: NodeJS.ProcessEnv, out: str
     const dir = await moduleDir(source, env);
     for (const path of source.paths) {
       for (const file of await yamlFiles(join(dir, path))) {
-        for (const doc of yamlLib().parseAllDocuments(await readFile(file, "utf8"))) {
+        for (const doc of parseAllDocuments(await readFile(file, "utf8"))) {
           const crd = doc.toJS() as Schema | null;
           if (crd?.kind !== "CustomResourceDefinition") continue;
           const spec = crd.spec as {

@@ -1,14 +1,11 @@
 /**
  * The repository's YAML as documents with positions, so that every finding points at a file and line.
- * Nothing here runs a tool: `loadSources` only reads and parses. Files are read with js-yaml (fast);
- * positions come from the `yaml` library, parsed only for the files a finding points into (and for
- * files with aliases, whose expansion only `yaml` can bound).
+ * Nothing here runs a tool: `loadSources` only reads and parses, with the `yaml` library the whole CLI
+ * uses (merge keys as Kubernetes' YAML reads them, alias expansion bounded).
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import type { Document, LineCounter, Node } from "yaml";
-import { loadAllYaml, loadYaml } from "../config/fast-yaml.js";
-import { yamlLib } from "../config/yaml-lib.js";
+import { type Document, isMap, isSeq, LineCounter, type Node, parse, parseAllDocuments } from "yaml";
 import type { Finding } from "./findings.js";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -166,78 +163,18 @@ function contentProblem(file: string, bytes: Uint8Array): Finding | undefined {
   return undefined;
 }
 
-/** An alias (`*name`) outside quotes may appear: such text is parsed by `yaml`, which bounds expansion. */
-const ALIAS = /(?:^|[\s[{,:-])\*[^\s,\]}]/m;
-
-/** Positions of a file's documents, parsed with `yaml` on first use. */
-class Positions {
-  private parsed: { document: Document.Parsed; lineCounter: LineCounter }[] | undefined;
-
-  constructor(private readonly text: string) {}
-
-  /** The `index`-th document with content. */
-  get(index: number): { document: Document.Parsed; lineCounter: LineCounter } {
-    if (!this.parsed) {
-      const { LineCounter: Counter, parseAllDocuments } = yamlLib();
-      const lineCounter = new Counter();
-      this.parsed = parseAllDocuments(this.text, { lineCounter, prettyErrors: false })
-        .filter((d) => d.contents !== null)
-        .map((document) => ({ document: document as Document.Parsed, lineCounter }));
-    }
-    const found = this.parsed[index] ?? this.parsed[this.parsed.length - 1];
-    if (!found) throw new Error("no YAML document to locate");
-    return found;
-  }
-}
-
-/** A document whose object is read eagerly and whose positions are parsed when first asked for. */
-function lazyDoc(file: string, object: Json, positions: Positions, index: number): SourceDoc {
-  const doc = { file, object } as SourceDoc;
-  const at = () => positions.get(index);
-  Object.defineProperties(doc, {
-    document: { get: () => at().document, enumerable: true },
-    lineCounter: { get: () => at().lineCounter, enumerable: true },
-    line: {
-      get: () => {
-        const { document, lineCounter } = at();
-        return lineCounter.linePos(document.contents?.range?.[0] ?? 0).line;
-      },
-      enumerable: true,
-    },
-  });
-  return doc;
-}
-
-/** Parses one file's text into documents with positions; malformed YAML becomes a located finding. */
-export function parseFile(file: string, text: string): { docs: SourceDoc[]; findings: Finding[] } {
-  if (!ALIAS.test(text)) {
-    const fast = loadAllYaml(text);
-    if (fast.ok) {
-      const positions = new Positions(text);
-      const objects = fast.value.filter((o) => o !== null && o !== undefined) as Json[];
-      return { docs: objects.map((object, i) => lazyDoc(file, object, positions, i)), findings: [] };
-    }
-  }
-  return parseFileWithPositions(file, text);
-}
-
 /** A YAML value (chart values, config files) without positions; undefined when it does not parse. */
 export function parseYamlValue(text: string): Json | undefined {
-  if (!ALIAS.test(text)) {
-    const fast = loadYaml(text);
-    if (fast.ok) return (fast.value ?? null) as Json;
-  }
   try {
-    return (yamlLib().parse(text, { maxAliasCount: MAX_ALIAS_COUNT }) ?? null) as Json;
+    return (parse(text, { maxAliasCount: MAX_ALIAS_COUNT, merge: true, logLevel: "error" }) ?? null) as Json;
   } catch {
     return undefined;
   }
 }
 
-/** The `yaml` library's reading: every error located, alias expansion bounded. */
-function parseFileWithPositions(file: string, text: string): { docs: SourceDoc[]; findings: Finding[] } {
-  const { LineCounter: Counter, parseAllDocuments } = yamlLib();
-  const lineCounter = new Counter();
+/** Parses one file's text into documents with positions; malformed YAML becomes a located finding. */
+export function parseFile(file: string, text: string): { docs: SourceDoc[]; findings: Finding[] } {
+  const lineCounter = new LineCounter();
   const findings: Finding[] = [];
   const docs: SourceDoc[] = [];
   let documents: Document.Parsed[];
@@ -371,7 +308,6 @@ function rangeOf(node: Node | undefined, doc: SourceDoc, path: readonly PathPart
   const parentPath = path.slice(0, -1);
   const parent = parentPath.length === 0 ? doc.document.contents : doc.document.getIn(parentPath, true);
   const last = path[path.length - 1];
-  const { isMap, isSeq } = yamlLib();
   if (isMap(parent)) {
     const pair = parent.items.find((item) => {
       const key = item.key as { value?: unknown } | null;

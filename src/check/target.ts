@@ -6,9 +6,9 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { exec } from "../adapters/exec.js";
-import { loadYaml } from "../config/fast-yaml.js";
 import { K3S_DEFAULT_VERSION, parseK3sVersion } from "../config/k3s-version.js";
 import { resolveConfigSource } from "../config/load.js";
+import { loadYaml } from "../config/yaml-data.js";
 import { InfraError } from "../errors.js";
 import { toPosix } from "./source.js";
 

@@ -10,7 +10,7 @@
  *   range; month and weekday names (jan, sun), Sunday as 0 or 7. Seconds, years, `L`, `W`, `#` and `H`
  *   are not standard and are rejected. Error texts follow the upstream parser.
  */
-import { parseGoDuration } from "./go-duration.js";
+import { parseGoDuration } from "../config/go-duration.js";
 
 export type CronCheck = { ok: true } | { ok: false; error: string };
 
@@ -147,7 +147,7 @@ function checkDescriptor(descriptor: string): void {
   if (descriptor.startsWith("@every ")) {
     const duration = parseGoDuration(descriptor.slice("@every ".length));
     if (!duration.ok) {
-      throw new CronError(`failed to parse duration ${JSON.stringify(descriptor)}: ${duration.error}`);
+      throw new CronError(`failed to parse duration ${JSON.stringify(descriptor)}: ${duration.reason}`);
     }
     if (duration.nanoseconds < 1_000_000_000n) {
       throw new CronError(`@every duration must be at least 1s: ${JSON.stringify(descriptor)}`);

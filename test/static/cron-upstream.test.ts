@@ -1,7 +1,8 @@
 /**
- * src/lib/cron.ts and src/lib/go-duration.ts against the real parsers: a small Go program built here
+ * src/lib/cron.ts and src/config/go-duration.ts against the real parsers: a small Go program built here
  * with the go-cron version the pinned Velero (src/check/schemas/sources.yaml) requires, and Go's own
- * time.ParseDuration. Every spec of the table must be accepted or rejected alike, with the same error.
+ * time.ParseDuration. Every spec of the table must be accepted or rejected alike; cron errors read as
+ * go-cron's (durations are explained in plain words, not Go's).
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,8 +10,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exec } from "../../src/adapters/exec.js";
 import { loadSchemaSources } from "../../src/check/schema-cache.js";
+import { parseGoDuration } from "../../src/config/go-duration.js";
 import { checkCronSpec } from "../../src/lib/cron.js";
-import { parseGoDuration } from "../../src/lib/go-duration.js";
 
 const SPECS = [
   "0 3 * * *",
@@ -187,7 +188,9 @@ describe("checkCronSpec agrees with Velero's cron parser (go-cron ParseStandard)
       const go = upstream.specs[i];
       const ours = checkCronSpec(spec);
       expect(ours.ok).toBe(go?.ok);
-      if (!ours.ok && go && !go.ok) expect(ours.error).toBe(go.error);
+      if (!ours.ok && go && !go.ok && !go.error.startsWith("failed to parse duration")) {
+        expect(ours.error).toBe(go.error);
+      }
     });
   });
 });
@@ -196,9 +199,7 @@ describe("parseGoDuration agrees with Go's time.ParseDuration", () => {
   DURATIONS.forEach((text, i) => {
     it(JSON.stringify(text), () => {
       const go = upstream.durations[i];
-      const ours = parseGoDuration(text);
-      expect(ours.ok).toBe(go?.ok);
-      if (!ours.ok && go && !go.ok) expect(ours.error).toBe(go.error);
+      expect(parseGoDuration(text).ok).toBe(go?.ok);
     });
   });
 });

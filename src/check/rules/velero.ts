@@ -1,5 +1,5 @@
+import { parseGoDuration } from "../../config/go-duration.js";
 import { checkCronSpec } from "../../lib/cron.js";
-import { parseGoDuration } from "../../lib/go-duration.js";
 import type { Finding } from "../findings.js";
 import { at, get, is, list, type Resource, str, strings } from "../resources.js";
 import { isObject, type Json, type PathPart } from "../source.js";
@@ -234,12 +234,12 @@ export const veleroSchedule: Rule = {
         );
       } else {
         const result =
-          text === undefined ? { ok: false as const, error: "not a string" } : parseGoDuration(text);
+          text === undefined ? { ok: false as const, reason: "not a string" } : parseGoDuration(text);
         if (result.ok) continue;
         findings.push(
           at(t.resource, t.path, {
             rule: this.id,
-            message: `${t.what}: Velero rejects the TTL ${JSON.stringify(t.value)}: ${result.error}`,
+            message: `${t.what}: Velero rejects the TTL ${JSON.stringify(t.value)}: ${result.reason}`,
             fix: 'write a Go duration in hours, minutes and seconds, e.g. "720h0m0s" for 30 days',
           }),
         );

@@ -160,7 +160,7 @@ describe("cross-object rule details", () => {
     const findings = await findingsOf("velero-schedule", "fail");
     expect(findings.map((f) => `${f.line}: ${f.message}`)).toEqual([
       '8: Schedule seconds: Velero rejects the schedule "0 0 3 * * *": expected exactly 5 fields, found 6: [0 0 3 * * *]',
-      '21: Schedule days: Velero rejects the TTL "30d": time: unknown unit "d" in duration "30d"',
+      '21: Schedule days: Velero rejects the TTL "30d": "d" is not a unit (use h, m, s, ms, us or ns)',
       '30: Schedule quartz: Velero rejects the schedule "0 3 L * *": extended day-of-month syntax requires DomL option (for L, L-n) or DomW option (for nW, LW) to be enabled',
     ]);
   });
