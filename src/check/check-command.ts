@@ -102,7 +102,6 @@ export async function checkCommand(
     resolveTarget({ cwd: ctx.cwd, path: options.path, config: options.config }),
     loadVersions(PACKAGE_ROOT),
   ]);
-  const root = target.root;
   const PATH = toolPath(ctx.env, versions);
   const missing = TOOLS.filter((tool) => !onPath(tool, PATH));
   if (missing.length > 0) {
@@ -125,6 +124,28 @@ export async function checkCommand(
   const schemas =
     options.schemas === false ? undefined : ensureSchemas(ctx.env, (t) => ctx.reporter.phase(t));
   const validation = schemas ? startValidation(schemas, env, target.kubernetesMinor) : undefined;
+  try {
+    return await checkWith(ctx, { target, env, validation, timings, mark, started });
+  } finally {
+    // Whatever happened, kubeconform's input ends, so that its process exits.
+    validation?.finish().catch(() => undefined);
+  }
+}
+
+interface CheckRun {
+  target: Awaited<ReturnType<typeof resolveTarget>>;
+  env: NodeJS.ProcessEnv;
+  validation: ReturnType<typeof startValidation> | undefined;
+  timings: Record<string, number>;
+  mark: (phase: string) => void;
+  started: number;
+}
+
+async function checkWith(
+  ctx: CommandContext,
+  { target, env, validation, timings, mark, started }: CheckRun,
+): Promise<Outcome<CheckReport>> {
+  const root = target.root;
   ctx.reporter.phase(`Load ${target.dir || "."}/`);
   const sources = await loadSources(root, target.dir);
   validation?.warm(

@@ -159,7 +159,7 @@ export interface Validation {
   warm(kinds: Iterable<{ apiVersion: string; kind: string }>): void;
   /** Queues resources; kubeconform validates them while the caller goes on. */
   add(resources: readonly Resource[]): void;
-  /** No more resources: waits for kubeconform and returns its findings. */
+  /** No more resources: waits for kubeconform and returns its findings (the same promise when called again). */
   finish(): Promise<Finding[]>;
 }
 
@@ -179,6 +179,7 @@ export function startValidation(schemaDir: Promise<string>, env: NodeJS.ProcessE
   // Awaited in finish(); a failure in between is not an unhandled rejection.
   results.catch(() => undefined);
   const warmed = new Set<string>();
+  let finishing: Promise<Finding[]> | undefined;
   return {
     warm(kinds) {
       const chunk: string[] = [];
@@ -210,23 +211,28 @@ export function startValidation(schemaDir: Promise<string>, env: NodeJS.ProcessE
       }
       channel.push(chunk.join(""));
     },
-    async finish() {
-      channel.close();
-      const [found, served, sources] = await results;
-      const findings: Finding[] = [];
-      for (const result of found) {
-        if (result.name.startsWith(WARM)) continue;
-        const resource =
-          byName.get(result.name) ??
-          unnamed.find(
-            (r) => kindOf(r.object) === result.kind && String(r.object.apiVersion) === result.version,
-          );
-        if (!resource) continue;
-        findings.push(...findingsOf(result, resource, minor, served, sources.known));
-      }
-      return findings;
+    finish() {
+      finishing ??= collect();
+      return finishing;
     },
   };
+
+  async function collect(): Promise<Finding[]> {
+    channel.close();
+    const [found, served, sources] = await results;
+    const findings: Finding[] = [];
+    for (const result of found) {
+      if (result.name.startsWith(WARM)) continue;
+      const resource =
+        byName.get(result.name) ??
+        unnamed.find(
+          (r) => kindOf(r.object) === result.kind && String(r.object.apiVersion) === result.version,
+        );
+      if (!resource) continue;
+      findings.push(...findingsOf(result, resource, minor, served, sources.known));
+    }
+    return findings;
+  }
 }
 
 function findingsOf(
