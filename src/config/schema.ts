@@ -6,9 +6,9 @@
  * `params`; cross-field rules (duplicates, counts, overlaps) live in rules.ts.
  */
 import { z } from "zod";
-import { checkCron } from "./cron.js";
+import { checkCronSpec } from "../lib/cron.js";
+import { parseGoDuration } from "../lib/go-duration.js";
 import { checkEmail } from "./email.js";
-import { parseGoDuration } from "./go-duration.js";
 import {
   K3S_NEWEST_KNOWN,
   K3S_OLDEST_SUPPORTED,
@@ -67,6 +67,13 @@ const reasonOf =
     const result = check(value);
     return result.ok ? undefined : result.reason;
   };
+
+/** Why Velero would refuse a schedule, or why it would take it and never run it. */
+function cronReason(spec: string): string | undefined {
+  const result = checkCronSpec(spec);
+  if (!result.ok) return result.field ? `in the ${result.field} field, ${result.error}` : result.error;
+  return result.neverFires ? `${result.neverFires}, so the schedule never runs` : undefined;
+}
 
 /** A string that must match `pattern`; failures carry `code` and `hint`. */
 function formatted(pattern: RegExp, code: string, message: string, hint: string, description: string) {
@@ -364,7 +371,7 @@ export const Node = z
 const Schedule = (defaults: { schedule: string; ttl: string }, what: string) =>
   z
     .strictObject({
-      schedule: checked(reasonOf(checkCron), {
+      schedule: checked(cronReason, {
         code: "CRON_INVALID",
         is: "not a schedule Velero accepts",
         hint: 'use five fields (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-6), e.g. "0 3 * * *", or @daily, @every 6h',

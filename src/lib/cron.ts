@@ -8,13 +8,19 @@
  * - or exactly five fields: minute hour day-of-month month day-of-week, each a comma list of
  *   `*`, `?`, `n`, `a-b` (wrapping ranges such as 22-2 allowed) with an optional `/step` smaller than the
  *   range; month and weekday names (jan, sun), Sunday as 0 or 7. Seconds, years, `L`, `W`, `#` and `H`
- *   are not standard and are rejected. Error texts follow the upstream parser.
+ *   are not standard and are rejected. Error texts follow the upstream parser (a static test compares
+ *   them with the real one); `field` names the field the error is in.
+ * On top of the parser, `neverFires` says why an accepted spec can never run (an empty field, 31
+ * February, @manual): Velero takes it, and no backup is ever made.
  */
-import { parseGoDuration } from "../config/go-duration.js";
+import { parseGoDuration } from "./go-duration.js";
 
-export type CronCheck = { ok: true } | { ok: false; error: string };
+export type CronCheck = { ok: true; neverFires?: string } | { ok: false; error: string; field?: CronField };
+
+export type CronField = "minute" | "hour" | "day-of-month" | "month" | "day-of-week";
 
 interface Bounds {
+  field: CronField;
   min: number;
   max: number;
   names?: Readonly<Record<string, number>>;
@@ -23,11 +29,23 @@ interface Bounds {
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
-const MINUTES: Bounds = { min: 0, max: 59 };
-const HOURS: Bounds = { min: 0, max: 23 };
-const DOM: Bounds = { min: 1, max: 31 };
-const MONTH: Bounds = { min: 1, max: 12, names: Object.fromEntries(MONTHS.map((m, i) => [m, i + 1])) };
-const DOW: Bounds = { min: 0, max: 7, names: Object.fromEntries(DAYS.map((d, i) => [d, i])) };
+const MINUTES: Bounds = { field: "minute", min: 0, max: 59 };
+const HOURS: Bounds = { field: "hour", min: 0, max: 23 };
+const DOM: Bounds = { field: "day-of-month", min: 1, max: 31 };
+const MONTH: Bounds = {
+  field: "month",
+  min: 1,
+  max: 12,
+  names: Object.fromEntries(MONTHS.map((m, i) => [m, i + 1])),
+};
+const DOW: Bounds = {
+  field: "day-of-week",
+  min: 0,
+  max: 7,
+  names: Object.fromEntries(DAYS.map((d, i) => [d, i])),
+};
+/** Days in each month, February with its leap day. */
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 const MAX_SPEC_LENGTH = 1024;
 const EXACT_DESCRIPTORS = new Set([
@@ -42,8 +60,18 @@ const EXACT_DESCRIPTORS = new Set([
   "@manual",
   "@none",
 ]);
+/** Descriptors go-cron accepts for jobs that are only ever started by hand. */
+const NEVER_ON_THEIR_OWN = new Set(["@triggered", "@manual", "@none"]);
 
-class CronError extends Error {}
+class CronError extends Error {
+  field: CronField | undefined;
+}
+
+/** The values a field selects; `star` is `*`/`?` without a step above 1, which changes day matching. */
+interface FieldValues {
+  values: Set<number>;
+  star: boolean;
+}
 
 /** Go's strconv.Atoi plus go-cron's sign check. */
 function atoi(expr: string): number {
@@ -68,14 +96,16 @@ function parseIntOrName(expr: string, bounds: Bounds): number {
   return named ?? atoi(expr);
 }
 
-function checkRange(expr: string, bounds: Bounds): void {
+function checkRange(expr: string, bounds: Bounds, into: FieldValues): void {
   const rangeAndStep = expr.split("/");
   const lowAndHigh = (rangeAndStep[0] ?? "").split("-");
   let start: number;
   let end: number;
+  let star = false;
   if (lowAndHigh[0] === "*" || lowAndHigh[0] === "?") {
     start = bounds.min;
     end = bounds.max;
+    star = true;
   } else {
     start = parseIntOrName(lowAndHigh[0] ?? "", bounds);
     if (lowAndHigh.length === 1) end = start;
@@ -100,11 +130,38 @@ function checkRange(expr: string, bounds: Bounds): void {
   if (step > 1 && step >= size) {
     throw new CronError(`step (${step}) must be less than range size (${size}): ${quoted}`);
   }
+  // A wrapping range (22-2) runs on from the maximum to the minimum.
+  const span = bounds.max - bounds.min + 1;
+  for (let offset = 0; offset < size; offset += step) {
+    const value = start + offset > bounds.max ? start + offset - span : start + offset;
+    into.values.add(bounds === DOW && value === 7 ? 0 : value);
+  }
+  into.star ||= star && step <= 1;
 }
 
-function checkField(field: string, bounds: Bounds): void {
-  // Go's strings.FieldsFunc: empty items of the comma list are dropped, not errors.
-  for (const expr of field.split(",").filter((e) => e !== "")) checkRange(expr, bounds);
+function checkField(field: string, bounds: Bounds): FieldValues {
+  const into: FieldValues = { values: new Set(), star: false };
+  try {
+    // Go's strings.FieldsFunc: empty items of the comma list are dropped, not errors.
+    for (const expr of field.split(",").filter((e) => e !== "")) checkRange(expr, bounds, into);
+  } catch (error) {
+    if (error instanceof CronError) error.field ??= bounds.field;
+    throw error;
+  }
+  return into;
+}
+
+/** Why an accepted five-field spec never runs, if it cannot (day matching as go-cron does it). */
+function neverFires(fields: readonly [FieldValues, FieldValues, FieldValues, FieldValues, FieldValues]) {
+  const names = [MINUTES, HOURS, DOM, MONTH, DOW];
+  for (const [index, field] of fields.entries()) {
+    if (field.values.size === 0) return `the ${names[index]?.field} field lists no value`;
+  }
+  const [, , dom, month, dow] = fields;
+  const domFits = [...month.values].some((m) => [...dom.values].some((d) => d <= (MONTH_DAYS[m - 1] ?? 0)));
+  // With a star in day-of-month or day-of-week both must match, else either may.
+  const fires = dom.star || dow.star ? domFits : domFits || dow.values.size > 0;
+  return fires ? undefined : "no month has that day";
 }
 
 function knownTimeZone(name: string): boolean {
@@ -167,7 +224,9 @@ export function checkCronSpec(spec: string): CronCheck {
     const rest = withoutTimeZone(spec);
     if (rest.startsWith("@")) {
       checkDescriptor(rest);
-      return { ok: true };
+      return NEVER_ON_THEIR_OWN.has(rest)
+        ? { ok: true, neverFires: `${rest} runs only when started by hand` }
+        : { ok: true };
     }
     const fields = rest.split(/\s+/).filter((f) => f !== "");
     if (fields.length !== 5) {
@@ -178,21 +237,32 @@ export function checkCronSpec(spec: string): CronCheck {
       throw new CronError("h expressions require hash option to be enabled");
     }
     // The upstream order: minute, hour, month, then day of month and day of week.
-    checkField(minute, MINUTES);
-    checkField(hour, HOURS);
-    checkField(month, MONTH);
+    const minutes = checkField(minute, MINUTES);
+    const hours = checkField(hour, HOURS);
+    const months = checkField(month, MONTH);
     if (/[LW]/i.test(dom)) {
-      throw new CronError(
-        "extended day-of-month syntax requires DomL option (for L, L-n) or DomW option (for nW, LW) to be enabled",
+      throw Object.assign(
+        new CronError(
+          "extended day-of-month syntax requires DomL option (for L, L-n) or DomW option (for nW, LW) to be enabled",
+        ),
+        { field: "day-of-month" },
       );
     }
-    checkField(dom, DOM);
-    if (dow.includes("#"))
-      throw new CronError("#n/#L syntax requires DowNth or DowLast option to be enabled");
-    checkField(dow, DOW);
-    return { ok: true };
+    const days = checkField(dom, DOM);
+    if (dow.includes("#")) {
+      throw Object.assign(new CronError("#n/#L syntax requires DowNth or DowLast option to be enabled"), {
+        field: "day-of-week",
+      });
+    }
+    const weekdays = checkField(dow, DOW);
+    const never = neverFires([minutes, hours, days, months, weekdays]);
+    return never ? { ok: true, neverFires: never } : { ok: true };
   } catch (error) {
-    if (error instanceof CronError) return { ok: false, error: error.message };
+    if (error instanceof CronError) {
+      return error.field
+        ? { ok: false, error: error.message, field: error.field }
+        : { ok: false, error: error.message };
+    }
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * src/lib/cron.ts and src/config/go-duration.ts against the real parsers: a small Go program built here
+ * src/lib/cron.ts and src/lib/go-duration.ts against the real parsers: a small Go program built here
  * with the go-cron version the pinned Velero (src/check/schemas/sources.yaml) requires, and Go's own
  * time.ParseDuration. Every spec of the table must be accepted or rejected alike; cron errors read as
  * go-cron's (durations are explained in plain words, not Go's).
@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exec } from "../../src/adapters/exec.js";
 import { loadSchemaSources } from "../../src/check/schema-cache.js";
-import { parseGoDuration } from "../../src/config/go-duration.js";
 import { checkCronSpec } from "../../src/lib/cron.js";
+import { parseGoDuration } from "../../src/lib/go-duration.js";
 
 const SPECS = [
   "0 3 * * *",

@@ -1,5 +1,5 @@
-import { parseGoDuration } from "../../config/go-duration.js";
 import { checkCronSpec } from "../../lib/cron.js";
+import { parseGoDuration } from "../../lib/go-duration.js";
 import type { Finding } from "../findings.js";
 import { at, get, is, list, type Resource, str, strings } from "../resources.js";
 import { isObject, type Json, type PathPart } from "../source.js";
@@ -224,11 +224,13 @@ export const veleroSchedule: Rule = {
       if (t.kind === "cron") {
         const result =
           text === undefined ? { ok: false as const, error: "not a string" } : checkCronSpec(text);
-        if (result.ok) continue;
+        if (result.ok && !result.neverFires) continue;
         findings.push(
           at(t.resource, t.path, {
             rule: this.id,
-            message: `${t.what}: Velero rejects the schedule ${JSON.stringify(t.value)}: ${result.error}`,
+            message: result.ok
+              ? `${t.what}: the schedule ${JSON.stringify(t.value)} never runs: ${result.neverFires}`
+              : `${t.what}: Velero rejects the schedule ${JSON.stringify(t.value)}: ${result.error}`,
             fix: 'write five fields (minute hour day-of-month month day-of-week, e.g. "0 3 * * *") or a descriptor such as @daily or "@every 6h"',
           }),
         );

@@ -1,12 +1,9 @@
 /**
- * The single-field formats against the rules of their consumers: robfig/cron v3's ParseStandard
- * (Velero), Go's time.ParseDuration, apimachinery's names and taints, the kubelet's self-labels,
+ * The single-field formats against the rules of their consumers: Go's time.ParseDuration, apimachinery's names and taints, the kubelet's self-labels,
  * Let's Encrypt's contact e-mail, Tailscale's reserved addresses and the K3s release table.
  */
 import { describe, expect, it } from "vitest";
-import { checkCron } from "../../../src/config/cron.js";
 import { checkEmail } from "../../../src/config/email.js";
-import { parseGoDuration } from "../../../src/config/go-duration.js";
 import {
   K3S_DEFAULT_VERSION,
   K3S_MINORS,
@@ -21,85 +18,7 @@ import {
   qualifiedNameProblem,
 } from "../../../src/config/names.js";
 import { parseIPv4, tailscaleAddressProblem } from "../../../src/config/net.js";
-
-describe("cron as Velero parses it (robfig/cron v3 ParseStandard)", () => {
-  it.each([
-    "0 3 * * *",
-    "*/5 * * * *",
-    "0 0-23/2 * * *",
-    "0 3 * * 1-5",
-    "0 3 * * MON-fri",
-    "0 3 1 JAN,jul *",
-    "30 2 ? * *",
-    "5/15 * * * *",
-    "0 3 29 2 *",
-    "0 3 31 2 1", // day-of-month OR day-of-week when neither is *: Mondays in February
-    "+5 * * * *", // Go's Atoi takes a sign
-    "1,,2 * * * *", // robfig drops empty list items
-    "@yearly",
-    "@annually",
-    "@monthly",
-    "@weekly",
-    "@daily",
-    "@midnight",
-    "@hourly",
-    "@every 1h30m",
-    "@every 1.5h",
-    "CRON_TZ=UTC 0 3 * * *",
-    "TZ=Europe/Berlin @daily",
-    "0\t3  * *\t*",
-  ])("accepts %j", (spec) => {
-    expect(checkCron(spec)).toEqual({ ok: true });
-  });
-
-  it.each([
-    ["", "it is empty"],
-    [
-      "every day",
-      "it has 2 fields; Velero reads exactly 5 (minute hour day-of-month month day-of-week, no seconds)",
-    ],
-    [
-      "0 0 3 * * *",
-      "it has 6 fields; Velero reads exactly 5 (minute hour day-of-month month day-of-week, no seconds)",
-    ],
-    ["60 * * * *", 'the minute field "60": 60 is above the maximum 59'],
-    ["0 24 * * *", 'the hour field "24": 24 is above the maximum 23'],
-    ["0 3 0 * *", 'the day-of-month field "0": 0 is below the minimum 1'],
-    ["0 3 32 * *", 'the day-of-month field "32": 32 is above the maximum 31'],
-    ["0 3 * 13 *", 'the month field "13": 13 is above the maximum 12'],
-    ["0 3 * * 7", 'the day-of-week field "7": 7 is above the maximum 6'],
-    [
-      "0 3 * * L",
-      'the day-of-week field "L": "L" is neither a number nor a name (sun, mon, tue, wed, thu, fri, sat)',
-    ],
-    [
-      "0 3 * * 1#2",
-      'the day-of-week field "1#2": "1#2" is neither a number nor a name (sun, mon, tue, wed, thu, fri, sat)',
-    ],
-    ["5-1 * * * *", 'the minute field "5-1": the range starts at 5, after its end 1'],
-    ["*/0 * * * *", 'the minute field "*/0": a step must be a positive number'],
-    ["1-2-3 * * * *", 'the minute field "1-2-3": "1-2-3" has more than one \'-\''],
-    ["*/2/3 * * * *", 'the minute field "*/2/3": "*/2/3" has more than one \'/\''],
-    ["x * * * *", 'the minute field "x": "x" is not a number'],
-    [", * * * *", "the minute field lists no value, so the schedule never runs"],
-    ["0 3 31 2 *", "no month has that day, so the schedule never runs"],
-    ["0 3 30,31 2 *", "no month has that day, so the schedule never runs"],
-    [
-      "@often",
-      '"@often" is not a descriptor (use @yearly, @monthly, @weekly, @daily, @hourly or @every <duration>)',
-    ],
-    ["@every 1d", 'the @every duration is not a Go duration: "d" is not a unit (use h, m, s, ms, us or ns)'],
-    ["@every 500ms", "the @every interval is under one second (the scheduler would run every second)"],
-    ["@every -1h", "the @every interval is under one second (the scheduler would run every second)"],
-    [
-      "CRON_TZ=Mars/Olympus 0 3 * * *",
-      '"Mars/Olympus" is not a time zone (use an IANA name such as Europe/Berlin)',
-    ],
-    ["TZ=UTC", "a time zone prefix must be followed by a space and the schedule"],
-  ])("refuses %j: %s", (spec, reason) => {
-    expect(checkCron(spec)).toEqual({ ok: false, reason });
-  });
-});
+import { parseGoDuration } from "../../../src/lib/go-duration.js";
 
 describe("Go durations (time.ParseDuration)", () => {
   it.each([

@@ -115,8 +115,7 @@ const INVALID: {
     code: "CRON_INVALID",
     path: "backup.velero.daily.schedule",
     at: [23, 17],
-    message:
-      '"every day" is not a schedule Velero accepts: it has 2 fields; Velero reads exactly 5 (minute hour day-of-month month day-of-week, no seconds)',
+    message: '"every day" is not a schedule Velero accepts: expected exactly 5 fields, found 2: [every day]',
     hint: 'use five fields (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-6), e.g. "0 3 * * *", or @daily, @every 6h',
   },
   {
@@ -133,7 +132,8 @@ const INVALID: {
     code: "CRON_INVALID",
     path: "backup.velero.daily.schedule",
     at: [23, 17],
-    message: '"0 25 * * *" is not a schedule Velero accepts: the hour field "25": 25 is above the maximum 23',
+    message:
+      '"0 25 * * *" is not a schedule Velero accepts: in the hour field, end of range (25) above maximum (23): "25"',
     hint: 'use five fields (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-6), e.g. "0 3 * * *", or @daily, @every 6h',
   },
   {

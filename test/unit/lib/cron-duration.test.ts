@@ -13,7 +13,6 @@ describe("checkCronSpec (go-cron ParseStandard, as Velero parses Schedules)", ()
     "0 0 * JAN-MAR ?",
     "@daily",
     "@every 1h30m",
-    "@manual",
     "TZ=Europe/Berlin 0 3 * * *",
     "CRON_TZ=UTC @hourly",
     "  0 3 * * *",
@@ -41,6 +40,33 @@ describe("checkCronSpec (go-cron ParseStandard, as Velero parses Schedules)", ()
     ["0 3 * * mon-fri-sat", 'too many hyphens: "mon-fri-sat"'],
     ["a * * * *", 'failed to parse int from "a": strconv.Atoi: parsing "a": invalid syntax'],
   ])("rejects %s", (spec, error) => {
-    expect(checkCronSpec(spec)).toEqual({ ok: false, error });
+    expect(checkCronSpec(spec)).toMatchObject({ ok: false, error });
   });
+
+  it.each([
+    ["60 * * * *", "minute"],
+    ["0 24 * * *", "hour"],
+    ["0 0 L * *", "day-of-month"],
+    ["0 0 * 13 *", "month"],
+    ["0 0 * * FRI#3", "day-of-week"],
+  ])("names the field of %s", (spec, field) => {
+    expect(checkCronSpec(spec)).toMatchObject({ ok: false, field });
+  });
+
+  it.each([
+    ["0 3 31 2 *", "no month has that day"],
+    ["0 3 30 feb *", "no month has that day"],
+    ["0 3 , * *", "the day-of-month field lists no value"],
+    ["@manual", "@manual runs only when started by hand"],
+    ["@none", "@none runs only when started by hand"],
+  ])("accepts %s, which never runs", (spec, neverFires) => {
+    expect(checkCronSpec(spec)).toEqual({ ok: true, neverFires });
+  });
+
+  it.each(["0 3 31 2 1", "0 3 29 2 *", "0 3 31 * *", "0 22-2 * * *", "0 3 * nov-feb 7"])(
+    "%s runs at some point",
+    (spec) => {
+      expect(checkCronSpec(spec)).toEqual({ ok: true });
+    },
+  );
 });

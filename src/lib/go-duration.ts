@@ -1,6 +1,6 @@
 /**
  * Go's time.ParseDuration, which Velero applies to a backup's `ttl` (metav1.Duration) and
- * robfig/cron to `@every <duration>`: the same grammar, units and overflow limit, so a value is
+ * go-cron (Velero's robfig/cron fork) to `@every <duration>`: the same grammar, units and overflow limit, so a value is
  * accepted here exactly when the consumer accepts it.
  */
 
