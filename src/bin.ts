@@ -20,6 +20,12 @@ process.on("SIGINT", () => {
   controller.abort(new InfraError("INTERRUPTED", "interrupted", { kind: "interrupted" }));
 });
 
+// `infra backup logs X | head`: the reader left early; that is not a failure of the command
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(ExitCode.ok);
+});
+
 const context: CommandContext = {
   cwd: process.cwd(),
   env: process.env,

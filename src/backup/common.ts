@@ -1,4 +1,6 @@
 /** What every backup and DR command shares: reaching the cluster, confirming, rendering. */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { CommandContext } from "../context.js";
 import { connect, type KubeClient } from "../kube/client.js";
 import { formatDuration } from "../kube/wait.js";
@@ -11,8 +13,52 @@ export interface ClusterOptions {
   veleroNamespace?: string | undefined;
 }
 
+/** Options as commander hands them over (parsed flags plus `args`). */
+export type ParsedFlags = Record<string, unknown>;
+
+export const flagString = (o: ParsedFlags, key: string) => o[key] as string | undefined;
+export const flagList = (o: ParsedFlags, key: string) => o[key] as string[] | undefined;
+export const flagSet = (o: ParsedFlags, key: string) => o[key] === true;
+export const argument = (o: ParsedFlags, index = 0) => (o.args as string[] | undefined)?.[index];
+
+/** --kubeconfig, --context, --velero-namespace as every backup and DR command takes them. */
+export function clusterFlags(o: ParsedFlags): ClusterOptions {
+  return {
+    kubeconfig: flagString(o, "kubeconfig"),
+    context: flagString(o, "context"),
+    veleroNamespace: flagString(o, "veleroNamespace"),
+  };
+}
+
 export async function openKube(ctx: CommandContext, options: ClusterOptions): Promise<KubeClient> {
-  return connect({ kubeconfig: options.kubeconfig, context: options.context }, ctx.env, ctx.cwd);
+  const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context }, ctx.env, ctx.cwd);
+  await noteContext(ctx, kube);
+  return kube;
+}
+
+/** Where the last cluster command's context is remembered (git-ignored, like the kubeconfig beside it). */
+const LAST_CONTEXT = join(".infra", "last-context.json");
+
+/**
+ * Warns when this command acts on another cluster than the last one did: at 3 a.m. a forgotten
+ * `kubectl config use-context` must not send a restore to the wrong cluster unnoticed.
+ */
+async function noteContext(ctx: CommandContext, kube: KubeClient): Promise<void> {
+  const file = join(ctx.cwd, LAST_CONTEXT);
+  const now = { context: kube.context, server: kube.server };
+  try {
+    const last = JSON.parse(await readFile(file, "utf8")) as typeof now;
+    if (last.context !== now.context || last.server !== now.server) {
+      ctx.reporter.warn(
+        `this acts on context ${now.context} (${now.server}); the last infra command used ${last.context} (${last.server})`,
+      );
+    }
+  } catch {
+    // first cluster command here, or an unreadable file: nothing to compare with
+  }
+  await mkdir(dirname(file), { recursive: true })
+    .then(() => writeFile(file, `${JSON.stringify(now)}\n`))
+    .catch(() => undefined); // a read-only checkout still works, without the warning
 }
 
 /** Connects and checks that Velero is there; reads only. */

@@ -5,7 +5,25 @@ import { isConflict, resourcePath } from "../kube/client.js";
 import { parseSelector } from "../kube/selector.js";
 import { durationOption, goDuration } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
-import { type ClusterOptions, count, openVelero } from "./common.js";
+import {
+  argument,
+  type ClusterOptions,
+  clusterFlags,
+  count,
+  flagList,
+  flagSet,
+  flagString,
+  openVelero,
+  type ParsedFlags,
+} from "./common.js";
+import {
+  type Completeness,
+  checkCompleteness,
+  DISCOVERY_HINT,
+  describeMissing,
+  scanLive,
+  scopeOf,
+} from "./completeness.js";
 import { waitForBackup } from "./progress.js";
 import {
   type Backup,
@@ -14,6 +32,8 @@ import {
   CREATED_BY_LABEL,
   checkObjectName,
   type PhaseState,
+  SCHEDULE_LABEL,
+  type Schedule,
   timestampSuffix,
   VELERO_API,
   type Velero,
@@ -26,11 +46,30 @@ export interface BackupCreateOptions extends ClusterOptions {
   ttl?: string | undefined;
   includeVolumes?: boolean | undefined;
   storageLocation?: string | undefined;
+  /** Take the spec (namespaces, selector, TTL, volumes, location) from this schedule's template. */
+  fromSchedule?: string | undefined;
   /** Extra labels on the Backup object (the CLI always adds its own). */
   labels?: Record<string, string> | undefined;
   dryRun?: boolean | undefined;
   wait?: boolean | undefined;
   timeout?: string | undefined;
+}
+
+/** The command line of `infra backup create` as options (declared in cli.ts). */
+export function backupCreateFlags(o: ParsedFlags): BackupCreateOptions {
+  return {
+    ...clusterFlags(o),
+    name: argument(o),
+    namespaces: flagList(o, "namespace"),
+    selector: flagString(o, "selector"),
+    ttl: flagString(o, "ttl"),
+    includeVolumes: flagSet(o, "includeVolumes"),
+    storageLocation: flagString(o, "storageLocation"),
+    fromSchedule: flagString(o, "fromSchedule"),
+    dryRun: flagSet(o, "dryRun"),
+    wait: flagSet(o, "wait"),
+    timeout: flagString(o, "timeout"),
+  };
 }
 
 export interface BackupResult {
@@ -49,6 +88,8 @@ export interface BackupResult {
   validationErrors?: string[] | undefined;
   seconds?: number | undefined;
   object?: Backup | undefined;
+  /** After Velero's Completed: does the backup hold every type with live objects in its scope? */
+  completeness?: Completeness | undefined;
 }
 
 export async function backupCreateCommand(
@@ -62,9 +103,21 @@ export async function backupCreateCommand(
   const selector = options.selector ? parseSelector(options.selector) : undefined;
   const namespaces = options.namespaces?.length ? options.namespaces : ["*"];
 
+  if (options.fromSchedule && (options.namespaces?.length || options.selector || options.includeVolumes)) {
+    throw new InfraError(
+      "CONFLICTING_OPTIONS",
+      "--from-schedule takes namespaces, selector and volumes from the schedule",
+      {
+        kind: "usage",
+        location: { path: "--from-schedule" },
+        hint: "leave out --namespace, --selector and --include-volumes, or leave out --from-schedule",
+      },
+    );
+  }
   const velero = await openVelero(ctx, options);
-  const location = await velero.usableLocation(options.storageLocation, true);
-  await requireNamespaces(velero, namespaces);
+  const template = options.fromSchedule ? await scheduleTemplate(velero, options.fromSchedule) : undefined;
+  const location = await velero.usableLocation(options.storageLocation ?? template?.storageLocation, true);
+  if (!template) await requireNamespaces(velero, namespaces);
   if (await velero.kube.find(velero.path("backups", name))) {
     throw new InfraError("BACKUP_EXISTS", `a backup named "${name}" already exists`, {
       hint: "choose another name, or leave the name out to get a generated one",
@@ -77,16 +130,22 @@ export async function backupCreateCommand(
     metadata: {
       name,
       namespace: velero.namespace,
-      labels: { ...options.labels, [CREATED_BY_LABEL]: CREATED_BY },
+      labels: {
+        ...options.labels,
+        ...(options.fromSchedule ? { [SCHEDULE_LABEL]: options.fromSchedule } : {}),
+        [CREATED_BY_LABEL]: CREATED_BY,
+      },
     },
-    spec: {
-      includedNamespaces: namespaces,
-      ...(selector ? { labelSelector: selector } : {}),
-      ttl: goDuration(ttlMs),
-      storageLocation: location.metadata.name as string,
-      snapshotVolumes: false,
-      defaultVolumesToFsBackup: options.includeVolumes === true,
-    },
+    spec: template
+      ? { ...template, storageLocation: location.metadata.name as string }
+      : {
+          includedNamespaces: namespaces,
+          ...(selector ? { labelSelector: selector } : {}),
+          ttl: goDuration(ttlMs),
+          storageLocation: location.metadata.name as string,
+          snapshotVolumes: false,
+          defaultVolumesToFsBackup: options.includeVolumes === true,
+        },
   };
 
   const started = Date.now();
@@ -120,10 +179,36 @@ export async function backupCreateCommand(
     );
   }
   ctx.reporter.phase(`Wait for backup ${name}`);
+  // what should be in it: objects that exist now, read while Velero works
+  const live = scanLive(velero.kube, scopeOf(created, Date.parse(created.metadata.creationTimestamp ?? "")));
+  live.catch(() => undefined); // awaited below; an interrupted wait must not leave it unhandled
   const final = await waitForBackup(ctx, velero, name, timeoutMs);
-  const result = { ...summary(velero, final, true), seconds: (Date.now() - started) / 1000 };
-  const ok = result.state === "completed";
+  const result: BackupResult = { ...summary(velero, final, true), seconds: (Date.now() - started) / 1000 };
+  if (result.state === "completed" || result.state === "partially-failed") {
+    result.completeness = await checkCompleteness(velero, final, ctx.signal, live);
+  }
+  const ok = result.state === "completed" && result.completeness?.complete !== false;
   return outcome(result, renderFinished, ok ? undefined : 1);
+}
+
+/** A schedule's backup template: the spec `--from-schedule` copies (like `velero backup create --from-schedule`). */
+async function scheduleTemplate(velero: Velero, name: string): Promise<Backup["spec"]> {
+  const schedule = await velero.kube.find<Schedule>(velero.path("schedules", name));
+  if (!schedule) {
+    const names = (await velero.schedules()).map((s) => s.metadata.name).join(", ");
+    throw new InfraError(
+      "SCHEDULE_NOT_FOUND",
+      `there is no schedule "${name}" in namespace ${velero.namespace}`,
+      {
+        kind: "usage",
+        location: { path: "--from-schedule" },
+        hint: names
+          ? `use one of: ${names}`
+          : "there are no schedules; `infra backup list` shows them once the velero application defines some",
+      },
+    );
+  }
+  return schedule.spec.template ?? {};
 }
 
 async function requireNamespaces(velero: Velero, namespaces: string[]): Promise<void> {
@@ -165,9 +250,14 @@ function renderFinished(r: BackupResult): string {
   const items = `${count(r.itemsBackedUp)}/${count(r.totalItems)} items`;
   const took = r.seconds === undefined ? "" : ` in ${r.seconds.toFixed(1)} s`;
   const lines: string[] = [];
+  const incomplete = r.completeness && !r.completeness.complete;
   switch (r.state) {
     case "completed":
-      lines.push(`✓ Backup ${r.name} Completed: ${items}${took}, ${count(r.warnings ?? 0)} warnings.`);
+      if (incomplete) {
+        lines.push(
+          `✗ Backup ${r.name} Completed, but it lacks ${r.completeness?.missing.length} type(s) with live objects in its namespaces: ${items}${took}.`,
+        );
+      } else lines.push(`✓ Backup ${r.name} Completed: ${items}${took}, ${count(r.warnings ?? 0)} warnings.`);
       break;
     case "partially-failed":
       lines.push(
@@ -179,6 +269,10 @@ function renderFinished(r: BackupResult): string {
       lines.push(`✗ Backup ${r.name} ${r.phase}${r.failureReason ? `: ${r.failureReason}` : ""}`);
       for (const e of r.validationErrors ?? []) lines.push(`  validation: ${e}`);
       lines.push(`  See why: infra backup describe ${r.name} (and infra backup logs ${r.name})`);
+  }
+  if (r.completeness) {
+    lines.push(...describeMissing(r.completeness));
+    if (incomplete) lines.push(`  ${DISCOVERY_HINT}.`);
   }
   return lines.join("\n");
 }

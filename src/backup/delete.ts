@@ -4,6 +4,7 @@
  * directly would leave the data in the bucket (and the BSL sync would bring the object back).
  */
 import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
 import { durationOption, waitFor } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { type ClusterOptions, confirm, openVelero } from "./common.js";
@@ -24,6 +25,8 @@ export interface BackupDeleteResult {
   request?: string | undefined;
   deleted: boolean;
   errors: string[];
+  /** Without --wait: whether Velero took the request up within a few seconds. */
+  pickedUp?: boolean | undefined;
 }
 
 export async function backupDeleteCommand(
@@ -61,7 +64,7 @@ export async function requestDeletion(
   uid: string,
   wait: boolean,
   timeoutMs: number,
-): Promise<{ name: string; request: string; deleted: boolean; errors: string[] }> {
+): Promise<{ name: string; request: string; deleted: boolean; errors: string[]; pickedUp?: boolean }> {
   const request: DeleteBackupRequest = {
     apiVersion: VELERO_API,
     kind: "DeleteBackupRequest",
@@ -75,7 +78,8 @@ export async function requestDeletion(
   const created = await velero.kube.create<DeleteBackupRequest>(velero.path("deletebackuprequests"), request);
   const requestName = created.metadata.name as string;
   ctx.reporter.step(`backup ${name}`, `deletion requested (${requestName})`);
-  if (!wait) return { name, request: requestName, deleted: false, errors: [] };
+  if (!wait)
+    return { name, request: requestName, deleted: false, ...(await accepted(ctx, velero, requestName)) };
   const outcomeOf = await waitFor(
     async () => {
       const gone = !(await velero.kube.find(velero.path("backups", name)));
@@ -98,10 +102,46 @@ export async function requestDeletion(
   return { name, request: requestName, ...outcomeOf };
 }
 
+/** How long `backup delete` without --wait waits for Velero to accept or refuse the request. */
+const ACCEPT_MS = 10_000;
+
+/**
+ * Velero checks a deletion request at once (a running backup, a read-only or unavailable location
+ * make it refuse): wait for that verdict, not for the deletion itself.
+ */
+async function accepted(
+  ctx: CommandContext,
+  velero: Velero,
+  request: string,
+): Promise<{ errors: string[]; pickedUp: boolean }> {
+  return waitFor(
+    async () => {
+      const current = await velero.kube.find<DeleteBackupRequest>(
+        velero.path("deletebackuprequests", request),
+      );
+      const phase = current?.status?.phase ?? "";
+      if (phase === "Processed") return { errors: current?.status?.errors ?? [], pickedUp: true };
+      return phase === "InProgress" || !current ? { errors: [], pickedUp: true } : undefined;
+    },
+    {
+      timeoutMs: ACCEPT_MS,
+      intervalMs: 200,
+      signal: ctx.signal,
+      what: "Velero to accept the deletion request",
+      hint: "",
+    },
+  ).catch((error: unknown) => {
+    if (error instanceof InfraError && error.code === "WAIT_TIMEOUT") return { errors: [], pickedUp: false };
+    throw error;
+  });
+}
+
 function render(r: BackupDeleteResult): string {
   if (r.errors.length) {
-    return [`✗ Velero could not delete backup ${r.name}:`, ...r.errors.map((e) => `  ${e}`)].join("\n");
+    return [`✗ Velero refused to delete backup ${r.name}:`, ...r.errors.map((e) => `  ${e}`)].join("\n");
   }
   if (r.deleted) return `✓ Backup ${r.name} and its data are deleted.`;
-  return `Deletion of backup ${r.name} requested (${r.request}); Velero removes its data in the background.`;
+  if (r.pickedUp === false)
+    return `Deletion of backup ${r.name} requested (${r.request}), but Velero has not picked it up in ${ACCEPT_MS / 1000} s: is the Velero server running? (infra status)`;
+  return `Velero is deleting backup ${r.name} and its data (request ${r.request}); follow it with: infra backup describe ${r.name}`;
 }

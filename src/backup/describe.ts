@@ -3,7 +3,8 @@ import type { CommandContext } from "../context.js";
 import { formatSelector } from "../kube/selector.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { age, type ClusterOptions, count, openVelero, until } from "./common.js";
-import { backupPhaseState, type PhaseState, restorePhaseState } from "./velero.js";
+import { type Completeness, checkCompleteness, DISCOVERY_HINT, describeMissing } from "./completeness.js";
+import { backupPhaseState, isRestorable, type PhaseState, restorePhaseState } from "./velero.js";
 
 export interface BackupDescribeOptions extends ClusterOptions {
   name: string;
@@ -32,6 +33,8 @@ export interface BackupDescription {
   failureReason?: string | undefined;
   validationErrors: string[];
   restores: { name: string; phase: string; state: PhaseState; errors: number; warnings: number }[];
+  /** For a finished backup: does it hold every type with live objects in its scope? */
+  completeness?: Completeness | undefined;
 }
 
 export async function backupDescribeCommand(
@@ -40,7 +43,10 @@ export async function backupDescribeCommand(
 ): Promise<Outcome<BackupDescription>> {
   const velero = await openVelero(ctx, options);
   const backup = await velero.backup(options.name);
-  const restores = (await velero.restores()).filter((r) => r.spec.backupName === options.name);
+  const [restores, completeness] = await Promise.all([
+    velero.restores().then((all) => all.filter((r) => r.spec.backupName === options.name)),
+    isRestorable(backup) ? checkCompleteness(velero, backup, ctx.signal) : undefined,
+  ]);
   const s = backup.status ?? {};
   const data: BackupDescription = {
     name: options.name,
@@ -71,8 +77,9 @@ export async function backupDescribeCommand(
       errors: r.status?.errors ?? 0,
       warnings: r.status?.warnings ?? 0,
     })),
+    completeness,
   };
-  return outcome(data, render);
+  return outcome(data, render, completeness?.complete === false ? 1 : undefined);
 }
 
 function render(d: BackupDescription): string {
@@ -111,5 +118,15 @@ function render(d: BackupDescription): string {
       : "Restores:     none",
   );
   if (d.errors || d.warnings || d.state === "failed") lines.push(`Log:          infra backup logs ${d.name}`);
+  if (d.completeness) {
+    const c = d.completeness;
+    lines.push(
+      c.complete
+        ? `Complete:     yes (every one of ${c.checkedTypes} types with live objects in its namespaces is in it)`
+        : `Complete:     NO — it lacks ${c.missing.length} type(s) with live objects in its namespaces`,
+    );
+    lines.push(...describeMissing(c));
+    if (!c.complete) lines.push(`  ${DISCOVERY_HINT}.`);
+  }
   return lines.join("\n");
 }

@@ -1,8 +1,38 @@
 /** `infra backup list`: backups, schedules (with their last backup) and storage locations. */
 import type { CommandContext } from "../context.js";
+import { durationOption } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
-import { age, type ClusterOptions, count, openVelero, table, until } from "./common.js";
+import {
+  age,
+  type ClusterOptions,
+  clusterFlags,
+  count,
+  flagString,
+  openVelero,
+  type ParsedFlags,
+  table,
+  until,
+} from "./common.js";
+import { type Completeness, checkCompleteness, DISCOVERY_HINT, describeMissing } from "./completeness.js";
+import {
+  assessBackups,
+  DEFAULT_MAX_BACKUP_DURATION,
+  type Finding,
+  renderFindings,
+  type ScheduleHealth,
+  scheduleLine,
+} from "./health.js";
 import { backupPhaseState, type PhaseState } from "./velero.js";
+
+export interface BackupListOptions extends ClusterOptions {
+  /** A backup running longer is flagged, and a schedule may be this late (Go duration). */
+  maxBackupDuration?: string | undefined;
+}
+
+/** The command line of `infra backup list` (and `infra status`) as options (declared in cli.ts). */
+export function backupListFlags(o: ParsedFlags): BackupListOptions {
+  return { ...clusterFlags(o), maxBackupDuration: flagString(o, "maxBackupDuration") };
+}
 
 export interface BackupRow {
   name: string;
@@ -18,13 +48,12 @@ export interface BackupRow {
   schedule?: string | undefined;
 }
 
-export interface ScheduleRow {
-  name: string;
-  schedule: string;
+export interface ScheduleRow extends ScheduleHealth {
   phase: string;
-  paused: boolean;
   lastBackupTime?: string | undefined;
   lastBackup?: { name: string; phase: string } | undefined;
+  /** Does its last successful backup hold every type with live objects in its scope? */
+  completeness?: Completeness | undefined;
 }
 
 export interface LocationRow {
@@ -42,12 +71,18 @@ export interface BackupListResult {
   backups: BackupRow[];
   schedules: ScheduleRow[];
   locations: LocationRow[];
+  /** What threatens the RPO (see `infra status`). */
+  findings: Finding[];
 }
 
 export async function backupListCommand(
   ctx: CommandContext,
-  options: ClusterOptions,
+  options: BackupListOptions,
 ): Promise<Outcome<BackupListResult>> {
+  const maxBackupMs = durationOption(
+    "--max-backup-duration",
+    options.maxBackupDuration ?? DEFAULT_MAX_BACKUP_DURATION,
+  );
   const velero = await openVelero(ctx, options);
   const [backups, schedules, locations] = await Promise.all([
     velero.backups(),
@@ -69,19 +104,31 @@ export async function backupListCommand(
       schedule: b.metadata.labels?.["velero.io/schedule-name"],
     }))
     .sort((a, b) => (b.created ?? "").localeCompare(a.created ?? ""));
-  const scheduleRows: ScheduleRow[] = schedules
-    .map((s) => {
-      const latest = rows.find((r) => r.schedule === s.metadata.name);
+  const health = assessBackups({ backups, schedules, locations, maxBackupDurationMs: maxBackupMs });
+  const scheduleRows: ScheduleRow[] = await Promise.all(
+    health.schedules.map(async (h) => {
+      const s = schedules.find((x) => x.metadata.name === h.name);
+      const latest = rows.find((r) => r.schedule === h.name);
+      const success = backups.find((b) => b.metadata.name === h.lastSuccess?.name);
       return {
-        name: s.metadata.name as string,
-        schedule: s.spec.schedule,
-        phase: s.status?.phase ?? "",
-        paused: s.spec.paused === true,
-        lastBackupTime: s.status?.lastBackup,
+        ...h,
+        phase: s?.status?.phase ?? "",
+        lastBackupTime: s?.status?.lastBackup,
         lastBackup: latest ? { name: latest.name, phase: latest.phase } : undefined,
+        completeness: success ? await checkCompleteness(velero, success, ctx.signal) : undefined,
       };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+    }),
+  );
+  for (const s of scheduleRows) {
+    if (s.completeness && !s.completeness.complete) {
+      health.findings.push({
+        severity: "error",
+        subject: `schedule ${s.name}`,
+        message: `its last successful backup ${s.lastSuccess?.name} lacks ${s.completeness.missing.map((m) => `${m.type} (e.g. ${m.example})`).join(", ")}`,
+        hint: DISCOVERY_HINT,
+      });
+    }
+  }
   const locationRows: LocationRow[] = locations.map((l) => ({
     name: l.metadata.name as string,
     phase: l.status?.phase ?? "",
@@ -92,7 +139,13 @@ export async function backupListCommand(
     message: l.status?.message,
   }));
   return outcome(
-    { veleroNamespace: velero.namespace, backups: rows, schedules: scheduleRows, locations: locationRows },
+    {
+      veleroNamespace: velero.namespace,
+      backups: rows,
+      schedules: scheduleRows,
+      locations: locationRows,
+      findings: health.findings,
+    },
     render,
   );
 }
@@ -119,20 +172,10 @@ function render(r: BackupListResult): string {
     );
   out.push("");
   if (r.schedules.length === 0) out.push("No schedules.");
-  else
-    out.push(
-      table(
-        ["SCHEDULE", "CRON", "PHASE", "PAUSED", "LAST BACKUP", "LAST PHASE"],
-        r.schedules.map((s) => [
-          s.name,
-          s.schedule,
-          s.phase || "New",
-          s.paused ? "yes" : "no",
-          s.lastBackup?.name ?? (s.lastBackupTime ? `${age(s.lastBackupTime)} ago` : "never"),
-          s.lastBackup?.phase ?? "-",
-        ]),
-      ),
-    );
+  for (const s of r.schedules) {
+    out.push(scheduleLine(s));
+    if (s.completeness) out.push(...describeMissing(s.completeness));
+  }
   out.push("");
   out.push(
     table(
@@ -146,5 +189,6 @@ function render(r: BackupListResult): string {
       ]),
     ),
   );
+  if (r.findings.length) out.push("", "Backup problems (RPO at risk):", ...renderFindings(r.findings));
   return out.join("\n");
 }

@@ -1,36 +1,68 @@
 /**
- * `infra backup restore NAME`: a velero.io/v1 Restore. Refuses to restore into a namespace that
- * already holds objects unless told to (`--allow-non-empty`), because Velero skips objects that
- * exist and the result would silently mix old and new state.
+ * `infra backup restore NAME`: a velero.io/v1 Restore that writes only where the operator said.
+ * Before anything is created: every namespace named (by --namespace or as a mapping source) must be
+ * in the backup, every target must be a valid namespace name, and the preamble shows the context
+ * and each target (exists? empty?). Non-empty targets are refused unless allowed. Afterwards,
+ * objects Velero could not update (immutable fields under --existing-resource-policy update) fail
+ * the command instead of hiding behind Velero's "Completed".
  */
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
-import { type KubeObject, resourcePath } from "../kube/client.js";
-import { namespaceInventory } from "../kube/inventory.js";
 import { durationOption } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
-import { type ClusterOptions, confirm, count, openVelero } from "./common.js";
+import {
+  age,
+  argument,
+  type ClusterOptions,
+  clusterFlags,
+  confirm,
+  count,
+  flagList,
+  flagSet,
+  flagString,
+  openVelero,
+  type ParsedFlags,
+} from "./common.js";
 import { waitForRestore } from "./progress.js";
 import {
+  describeTarget,
+  inspectTargets,
+  isNamespaceName,
+  refuseUnsafeTargets,
+  SYSTEM_NAMESPACES,
+  type TargetState,
+} from "./targets.js";
+import {
+  type Backup,
+  backupPhaseState,
   CREATED_BY,
   CREATED_BY_LABEL,
   checkObjectName,
+  firstLine,
   isRestorable,
   type PhaseState,
   type Restore,
   restorePhaseState,
+  SCHEDULE_LABEL,
+  splitRef,
+  splitType,
   timestampSuffix,
   VELERO_API,
   type Velero,
 } from "./velero.js";
 
 export interface BackupRestoreOptions extends ClusterOptions {
-  name: string;
+  /** The backup; or leave it out and name a schedule (`fromSchedule`). */
+  name?: string | undefined;
+  /** Restore the newest Completed backup of this schedule. */
+  fromSchedule?: string | undefined;
   restoreName?: string | undefined;
   namespaces?: string[] | undefined;
   namespaceMapping?: string[] | undefined;
   existingResourcePolicy?: string | undefined;
   allowNonEmpty?: boolean | undefined;
+  /** Every namespace of the backup but Velero's own, plus cluster-scoped objects; system namespaces keep what they hold. */
+  wholeCluster?: boolean | undefined;
   labels?: Record<string, string> | undefined;
   dryRun?: boolean | undefined;
   yes?: boolean | undefined;
@@ -41,8 +73,11 @@ export interface BackupRestoreOptions extends ClusterOptions {
 export interface RestoreResult {
   name: string;
   backup: string;
+  context: string;
+  server: string;
   veleroNamespace: string;
   targetNamespaces: string[];
+  targets: TargetState[];
   phase: string;
   state: PhaseState;
   dryRun: boolean;
@@ -54,67 +89,221 @@ export interface RestoreResult {
   failureReason?: string | undefined;
   validationErrors?: string[] | undefined;
   seconds?: number | undefined;
+  /** Objects that existed and were left as they are (policy none), with Velero's reason. */
+  kept?: string[] | undefined;
+  /** Objects Velero could not create or update, with its reason: they fail the command. */
+  notRestored?: string[] | undefined;
   object?: Restore | undefined;
 }
 
+const POLICIES = ["none", "update"];
+
+/** The command line of `infra backup restore` as options (declared in cli.ts). */
+export function backupRestoreFlags(o: ParsedFlags): BackupRestoreOptions {
+  return {
+    ...clusterFlags(o),
+    name: argument(o),
+    fromSchedule: flagString(o, "fromSchedule"),
+    restoreName: flagString(o, "restoreName"),
+    namespaces: flagList(o, "namespace"),
+    namespaceMapping: flagList(o, "namespaceMapping"),
+    existingResourcePolicy: flagString(o, "existingResourcePolicy"),
+    allowNonEmpty: flagSet(o, "allowNonEmpty"),
+    wholeCluster: flagSet(o, "wholeCluster"),
+    dryRun: flagSet(o, "dryRun"),
+    yes: flagSet(o, "yes"),
+    wait: flagSet(o, "wait"),
+    timeout: flagString(o, "timeout"),
+  };
+}
+
+function usage(code: string, message: string, path: string, hint: string): InfraError {
+  return new InfraError(code, message, { kind: "usage", location: { path }, hint });
+}
+
+/** "source:target" pairs; both must be namespace names. */
 export function parseMapping(entries: string[] | undefined): Record<string, string> {
   const mapping: Record<string, string> = {};
   for (const entry of entries ?? []) {
-    const match = /^([a-z0-9][-a-z0-9]*):([a-z0-9][-a-z0-9]*)$/.exec(entry.trim());
-    if (!match) {
-      throw new InfraError("INVALID_MAPPING", `"${entry}" is not "source:target"`, {
-        kind: "usage",
-        location: { path: "--namespace-mapping" },
-        hint: "write it as old:new with two namespace names, e.g. --namespace-mapping shop:shop-restored",
-      });
+    const parts = entry.trim().split(":");
+    const [source, target] = parts;
+    if (parts.length !== 2 || !source || !target) {
+      throw usage(
+        "INVALID_MAPPING",
+        `"${entry}" is not "source:target"`,
+        "--namespace-mapping",
+        "write it as old:new with two namespace names, e.g. --namespace-mapping shop:shop-restored",
+      );
     }
-    mapping[match[1] as string] = match[2] as string;
+    for (const name of [source, target]) {
+      if (!isNamespaceName(name)) {
+        throw usage(
+          "INVALID_NAMESPACE_NAME",
+          `"${name}" in --namespace-mapping ${entry} is not a valid namespace name`,
+          "--namespace-mapping",
+          "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+        );
+      }
+    }
+    if (mapping[source] !== undefined && mapping[source] !== target) {
+      throw usage(
+        "INVALID_MAPPING",
+        `namespace ${source} is mapped twice (${mapping[source]} and ${target})`,
+        "--namespace-mapping",
+        "map each namespace once",
+      );
+    }
+    mapping[source] = target;
+  }
+  const targets = Object.values(mapping);
+  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (twice) {
+    throw usage(
+      "INVALID_MAPPING",
+      `two namespaces are mapped into ${twice}`,
+      "--namespace-mapping",
+      "give each source namespace a target of its own",
+    );
   }
   return mapping;
+}
+
+export function parsePolicy(value: string | undefined): "none" | "update" {
+  const policy = value ?? "none";
+  if (!POLICIES.includes(policy)) {
+    throw usage(
+      "INVALID_POLICY",
+      `"${policy}" is not none or update`,
+      "--existing-resource-policy",
+      "none keeps objects that exist; update patches them to the backed-up state",
+    );
+  }
+  return policy as "none" | "update";
+}
+
+/** The newest Completed backup of a schedule (a schedule that does not exist is a usage error). */
+export async function latestOfSchedule(velero: Velero, schedule: string): Promise<Backup> {
+  if (!(await velero.kube.find(velero.path("schedules", schedule)))) {
+    const names = (await velero.schedules()).map((s) => s.metadata.name).join(", ");
+    throw usage(
+      "SCHEDULE_NOT_FOUND",
+      `there is no schedule "${schedule}" in namespace ${velero.namespace}`,
+      "--from-schedule",
+      names ? `use one of: ${names}` : "there are no schedules; name a backup instead (`infra backup list`)",
+    );
+  }
+  const newest = (await velero.backups())
+    .filter((b) => b.metadata.labels?.[SCHEDULE_LABEL] === schedule)
+    .filter((b) => backupPhaseState(b.status?.phase) === "completed")
+    .sort((a, b) =>
+      (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? ""),
+    )[0];
+  if (!newest) {
+    throw new InfraError("NO_COMPLETED_BACKUP", `schedule ${schedule} has no Completed backup`, {
+      hint: "name a backup instead: `infra backup list` shows them with their phases",
+    });
+  }
+  return newest;
 }
 
 export async function backupRestoreCommand(
   ctx: CommandContext,
   options: BackupRestoreOptions,
 ): Promise<Outcome<RestoreResult>> {
+  // everything the operator typed is checked before the cluster is asked anything
   const mapping = parseMapping(options.namespaceMapping);
-  const policy = options.existingResourcePolicy ?? "none";
-  if (policy !== "none" && policy !== "update") {
-    throw new InfraError("INVALID_POLICY", `"${policy}" is not none or update`, {
-      kind: "usage",
-      location: { path: "--existing-resource-policy" },
-      hint: "none keeps objects that exist; update patches them to the backed-up state",
-    });
-  }
+  const policy = parsePolicy(options.existingResourcePolicy);
   const timeoutMs = durationOption("--timeout", options.timeout ?? "30m");
-  const restoreName = options.restoreName ?? restoreNameFor(options.name);
-  checkObjectName(restoreName, "restore");
+  if (!options.name === !options.fromSchedule) {
+    throw usage(
+      "BACKUP_REQUIRED",
+      options.name ? "name a backup or --from-schedule, not both" : "name the backup to restore",
+      "<name>",
+      "infra backup restore NAME, or infra backup restore --from-schedule SCHEDULE (its newest Completed backup)",
+    );
+  }
+  for (const ns of options.namespaces ?? []) {
+    if (!isNamespaceName(ns)) {
+      throw usage(
+        "INVALID_NAMESPACE_NAME",
+        `"${ns}" is not a valid namespace name`,
+        "--namespace",
+        "check the spelling",
+      );
+    }
+  }
+  if (options.wholeCluster && options.namespaces?.length) {
+    throw usage(
+      "CONFLICTING_OPTIONS",
+      "--whole-cluster restores every namespace of the backup; it takes no --namespace",
+      "--whole-cluster",
+      "leave out --namespace, or --whole-cluster to restore only the namespaces you name",
+    );
+  }
+  if (options.restoreName) checkObjectName(options.restoreName, "restore");
 
   const velero = await openVelero(ctx, options);
-  const backup = await velero.backup(options.name);
+  const backup = options.name
+    ? await velero.backup(options.name)
+    : await latestOfSchedule(velero, options.fromSchedule as string);
+  const backupName = backup.metadata.name as string;
+  const restoreName = options.restoreName ?? restoreNameFor(backupName);
   if (!isRestorable(backup)) {
     throw new InfraError(
       "BACKUP_NOT_RESTORABLE",
-      `backup ${options.name} is ${backup.status?.phase || "New"}; only Completed or PartiallyFailed backups can be restored`,
+      `backup ${backupName} is ${backup.status?.phase || "New"}; only Completed or PartiallyFailed backups can be restored`,
       { hint: "pick another backup from `infra backup list`" },
     );
   }
-  await velero.usableLocation(backup.spec.storageLocation, false);
+  await velero.usableLocation(backup.spec.storageLocation, false, backupName);
   const inBackup = await velero.backupNamespaces(backup, ctx.signal);
-  const sources = options.namespaces?.length ? options.namespaces : inBackup;
-  const missing = sources.filter((ns) => !inBackup.includes(ns));
-  if (missing.length > 0) {
-    throw new InfraError(
+  const held = inBackup.join(", ") || "no namespaced objects";
+  const notInBackup = (options.namespaces ?? []).filter((ns) => !inBackup.includes(ns));
+  if (notInBackup.length > 0) {
+    throw usage(
       "NAMESPACE_NOT_IN_BACKUP",
-      `backup ${options.name} holds no objects in ${missing.join(", ")}`,
-      {
-        location: { path: "--namespace" },
-        hint: `it holds: ${inBackup.join(", ") || "no namespaced objects"}`,
-      },
+      `backup ${backupName} holds no objects in ${notInBackup.join(", ")}; nothing was created`,
+      "--namespace",
+      `it holds: ${held}`,
     );
   }
-  const targets = sources.map((ns) => mapping[ns] ?? ns);
-  await checkTargets(velero, targets, options.allowNonEmpty === true);
+  const excluded = options.wholeCluster && inBackup.includes(velero.namespace) ? [velero.namespace] : [];
+  const sources = options.namespaces?.length
+    ? options.namespaces
+    : inBackup.filter((ns) => !excluded.includes(ns));
+  const unknownSources = Object.keys(mapping).filter((ns) => !sources.includes(ns));
+  if (unknownSources.length > 0) {
+    const inScope = unknownSources.filter((ns) => inBackup.includes(ns));
+    throw usage(
+      "MAPPING_SOURCE_NOT_IN_BACKUP",
+      inScope.length === unknownSources.length
+        ? `--namespace-mapping names ${unknownSources.join(", ")}, which this restore does not include (--namespace ${sources.join(" ")}); nothing was created`
+        : `--namespace-mapping names ${unknownSources.join(", ")}, but backup ${backupName} holds no such namespace; nothing was created`,
+      "--namespace-mapping",
+      `the backup holds: ${held}`,
+    );
+  }
+  const pairs = sources.map((source) => ({ source, target: mapping[source] ?? source }));
+  const targets = await inspectTargets(velero.kube, pairs);
+
+  // the preamble: where this writes, before any question or change
+  ctx.reporter.info(
+    `Restore backup ${backupName} (${backup.status?.phase}, made ${age(backup.metadata.creationTimestamp)} ago) on context ${velero.kube.context} (${velero.kube.server}):`,
+  );
+  for (const t of targets) ctx.reporter.info(`  ${describeTarget(t)}`);
+  if (excluded.length) ctx.reporter.info(`  ${excluded.join(", ")}: left out (Velero's own namespace)`);
+  if (options.wholeCluster) {
+    const kept = targets.filter((t) => t.sample.length > 0 && SYSTEM_NAMESPACES.includes(t.target));
+    if (kept.length)
+      ctx.reporter.info(
+        `  objects that exist in ${kept.map((t) => t.target).join(", ")} are kept as this cluster made them`,
+      );
+  }
+  refuseUnsafeTargets(targets, {
+    allowNonEmpty: options.allowNonEmpty === true,
+    keepSystem: options.wholeCluster === true,
+    veleroNamespace: velero.namespace,
+  });
 
   const restore: Restore = {
     apiVersion: VELERO_API,
@@ -122,41 +311,54 @@ export async function backupRestoreCommand(
     metadata: {
       name: restoreName,
       namespace: velero.namespace,
-      labels: { ...options.labels, [CREATED_BY_LABEL]: CREATED_BY, "velero.io/backup-name": options.name },
+      labels: { ...options.labels, [CREATED_BY_LABEL]: CREATED_BY, "velero.io/backup-name": backupName },
     },
     spec: {
-      backupName: options.name,
+      backupName,
       ...(options.namespaces?.length ? { includedNamespaces: options.namespaces } : {}),
+      ...(excluded.length ? { excludedNamespaces: excluded } : {}),
       ...(Object.keys(mapping).length ? { namespaceMapping: mapping } : {}),
+      ...(options.wholeCluster ? { includeClusterResources: true } : {}),
       existingResourcePolicy: policy,
       restorePVs: true,
     },
   };
   const base = {
     name: restoreName,
-    backup: options.name,
+    backup: backupName,
+    context: velero.kube.context,
+    server: velero.kube.server,
     veleroNamespace: velero.namespace,
-    targetNamespaces: targets,
+    targetNamespaces: targets.map((t) => t.target),
+    targets,
   };
   if (options.dryRun) {
     await velero.kube.create(velero.path("restores"), restore, true);
     return outcome(
       { ...base, phase: "", state: "pending" as PhaseState, dryRun: true, waited: false, object: restore },
       (r) =>
-        `Dry run: would restore backup ${r.backup} into ${r.targetNamespaces.join(", ")} with this Restore (validated by the API server; nothing created):\n${JSON.stringify(r.object, null, 2)}`,
+        `Dry run: would restore backup ${r.backup} into ${r.targetNamespaces.join(", ")} on context ${r.context} with this Restore (validated by the API server; nothing created):\n${JSON.stringify(r.object, null, 2)}`,
     );
   }
-  await confirm(ctx, `Restore backup ${options.name} into namespace(s) ${targets.join(", ")}?`, options.yes);
+  await confirm(
+    ctx,
+    `Restore backup ${backupName} into ${targets.map((t) => t.target).join(", ")} on context ${velero.kube.context}?`,
+    options.yes,
+  );
   const started = Date.now();
   await velero.kube.create<Restore>(velero.path("restores"), restore);
   ctx.reporter.step(
     `restore ${restoreName}`,
-    `created from backup ${options.name} into ${targets.join(", ")}`,
+    `created from backup ${backupName} into ${base.targetNamespaces.join(", ")}`,
   );
   if (!options.wait) {
     return outcome(
       { ...base, phase: "New", state: "pending" as PhaseState, dryRun: false, waited: false },
-      (r) => [`Restore ${r.name} created.`, `Follow it with: infra backup describe ${r.backup}`].join("\n"),
+      (r) =>
+        [
+          `Restore ${r.name} of backup ${r.backup} created on context ${r.context}.`,
+          `Follow it with: infra backup describe ${r.backup}`,
+        ].join("\n"),
     );
   }
   ctx.reporter.phase(`Wait for restore ${restoreName}`);
@@ -168,7 +370,46 @@ export async function backupRestoreCommand(
     waited: true,
     seconds: (Date.now() - started) / 1000,
   };
+  // Velero reports objects it could not create or update as warnings of a "Completed" restore
+  const existed = targets.some((t) => t.sample.length > 0);
+  if ((result.warnings ?? 0) > 0 && (existed || policy === "update") && result.state !== "failed") {
+    Object.assign(result, await itemOutcomes(velero, restoreName, ctx.signal));
+    if (result.notRestored?.length && result.state === "completed") result.state = "partially-failed";
+  }
   return outcome(result, renderRestore, result.state === "completed" ? undefined : 1);
+}
+
+/** What a finished restore did not write: objects kept as they were, and objects that failed. */
+export async function itemOutcomes(
+  velero: Velero,
+  restore: string,
+  signal?: AbortSignal,
+): Promise<{ kept: string[]; notRestored: string[] }> {
+  const [items, results] = await Promise.all([
+    velero.restoredItems(restore, signal),
+    velero.restoreResults(restore, signal),
+  ]);
+  const kept: string[] = [];
+  const notRestored: string[] = [];
+  for (const item of items.filter((i) => i.action === "failed")) {
+    const [ns, name] = splitRef(item.ref);
+    const messages = [
+      ...(results.errors.namespaces[ns] ?? []),
+      ...(results.warnings.namespaces[ns] ?? []),
+      ...results.errors.cluster,
+      ...results.warnings.cluster,
+    ];
+    const reason = messages.find(
+      (m) => m.includes(`"${name}"`) || m.includes(`:${name} `) || m.includes(`/${name}`),
+    );
+    const label = `${splitType(item.type)[1]}/${name}${ns ? ` in ${ns}` : ""}`;
+    if (reason && /already exists/.test(reason)) kept.push(label);
+    else
+      notRestored.push(
+        `${label}: ${reason ? firstLine(reason) : "Velero marked it failed (see the restore log)"}`,
+      );
+  }
+  return { kept, notRestored };
 }
 
 export function restoreNameFor(backup: string): string {
@@ -190,52 +431,34 @@ export function restoreSummary(restore: Restore) {
   };
 }
 
-/** Every target namespace is absent or empty (unless allowed), and none is being deleted. */
-export async function checkTargets(velero: Velero, targets: string[], allowNonEmpty: boolean): Promise<void> {
-  for (const ns of targets) {
-    const existing = await velero.kube.find<KubeObject & { status?: { phase?: string } }>(
-      resourcePath("v1", "namespaces", undefined, ns),
-    );
-    if (!existing) continue;
-    if (existing.status?.phase === "Terminating") {
-      throw new InfraError("NAMESPACE_TERMINATING", `namespace ${ns} is being deleted`, {
-        hint: `wait until it is gone (\`kubectl get namespace ${ns}\`) and retry, or restore elsewhere with --namespace-mapping`,
-      });
-    }
-    if (allowNonEmpty) continue;
-    const found = await namespaceInventory(velero.kube, ns, undefined, { firstOnly: true });
-    if (found.length > 0) {
-      const sample = found
-        .slice(0, 3)
-        .map((i) => `${i.kind}/${i.name}`)
-        .join(", ");
-      throw new InfraError(
-        "RESTORE_TARGET_NOT_EMPTY",
-        `namespace ${ns} already holds objects (${sample}${found.length > 3 ? ", ..." : ""})`,
-        {
-          hint: `restore next to it with --namespace-mapping ${ns}:${ns}-restored, or pass --allow-non-empty (existing objects are kept unless --existing-resource-policy update)`,
-        },
-      );
-    }
-  }
-}
-
 export function renderRestore(r: RestoreResult): string {
   const items = `${count(r.itemsRestored)}/${count(r.totalItems)} items`;
   const took = r.seconds === undefined ? "" : ` in ${r.seconds.toFixed(1)} s`;
+  const where = `into ${r.targetNamespaces.join(", ")} on context ${r.context}`;
+  const lines: string[] = [];
   switch (r.state) {
     case "completed":
-      return `✓ Restore ${r.name} Completed: ${items} into ${r.targetNamespaces.join(", ")}${took}, ${count(r.warnings ?? 0)} warnings.`;
+      lines.push(
+        `✓ Restore ${r.name} Completed: ${items} ${where}${took}, ${count(r.warnings ?? 0)} warnings.`,
+      );
+      break;
     case "partially-failed":
-      return [
-        `✗ Restore ${r.name} PartiallyFailed: ${items}, ${count(r.errors)} errors, ${count(r.warnings)} warnings.`,
-        `  See why: infra backup logs ${r.name} --restore`,
-      ].join("\n");
+      lines.push(
+        r.notRestored?.length && r.phase === "Completed"
+          ? `✗ Restore ${r.name} did not write ${r.notRestored.length} object(s) ${where} (Velero says Completed, with ${count(r.warnings)} warnings):`
+          : `✗ Restore ${r.name} PartiallyFailed ${where}: ${items}, ${count(r.errors)} errors, ${count(r.warnings)} warnings.`,
+      );
+      break;
     default:
-      return [
-        `✗ Restore ${r.name} ${r.phase}${r.failureReason ? `: ${r.failureReason}` : ""}`,
-        ...(r.validationErrors ?? []).map((e) => `  validation: ${e}`),
-        `  See why: infra backup logs ${r.name} --restore`,
-      ].join("\n");
+      lines.push(`✗ Restore ${r.name} ${r.phase} ${where}${r.failureReason ? `: ${r.failureReason}` : ""}`);
+      lines.push(...(r.validationErrors ?? []).map((e) => `  validation: ${e}`));
   }
+  for (const n of (r.notRestored ?? []).slice(0, 20)) lines.push(`  not restored  ${n}`);
+  if ((r.notRestored?.length ?? 0) > 20) lines.push(`  ... and ${(r.notRestored?.length ?? 0) - 20} more`);
+  if (r.kept?.length)
+    lines.push(
+      `  kept ${r.kept.length} object(s) that already existed and differ from the backup (policy none): ${r.kept.slice(0, 5).join(", ")}${r.kept.length > 5 ? ", ..." : ""}`,
+    );
+  if (r.state !== "completed") lines.push(`  See why: infra backup logs ${r.name} --restore`);
+  return lines.join("\n");
 }

@@ -13,6 +13,8 @@ export const VELERO_API = "velero.io/v1";
 /** Label the CLI puts on everything it creates, so `backup list` can tell them apart. */
 export const CREATED_BY_LABEL = "app.kubernetes.io/created-by";
 export const CREATED_BY = "infra-cli";
+/** Label Velero puts on the backups a schedule makes. */
+export const SCHEDULE_LABEL = "velero.io/schedule-name";
 
 export interface Backup extends KubeObject {
   spec: {
@@ -21,6 +23,7 @@ export interface Backup extends KubeObject {
     includedResources?: string[];
     excludedResources?: string[];
     labelSelector?: LabelSelector;
+    orLabelSelectors?: LabelSelector[];
     ttl?: string;
     storageLocation?: string;
     snapshotVolumes?: boolean | null;
@@ -57,6 +60,9 @@ export interface Restore extends KubeObject {
     labelSelector?: LabelSelector;
     existingResourcePolicy?: string;
     restorePVs?: boolean | null;
+    includeClusterResources?: boolean | null;
+    preserveNodePorts?: boolean;
+    resourceModifier?: { kind: string; name: string };
   };
   status?: {
     phase?: string;
@@ -85,6 +91,7 @@ export interface BackupStorageLocation extends KubeObject {
     provider: string;
     default?: boolean;
     accessMode?: string;
+    validationFrequency?: string;
     objectStorage: { bucket: string; prefix?: string };
     config?: Record<string, string>;
   };
@@ -244,20 +251,34 @@ export class Velero {
     return this.kube.list<BackupStorageLocation>(this.path("backupstoragelocations"));
   }
 
-  /** The named location (or the default one), which must be Available and writable when asked. */
-  async usableLocation(name: string | undefined, needWrite: boolean): Promise<BackupStorageLocation> {
+  /**
+   * The named location (or the default one), which must be Available and writable when asked.
+   * `ofBackup` names the backup whose location this is (a restore), for a hint that fits.
+   */
+  async usableLocation(
+    name: string | undefined,
+    needWrite: boolean,
+    ofBackup?: string,
+  ): Promise<BackupStorageLocation> {
     const all = await this.locations();
     const location = name
       ? all.find((l) => l.metadata.name === name)
       : (all.find((l) => l.spec.default) ?? all[0]);
     if (!location) {
+      const others = all.map((l) => l.metadata.name).join(", ");
       throw new InfraError(
         "BSL_NOT_FOUND",
-        name ? `there is no backup storage location "${name}"` : "Velero has no backup storage location",
+        ofBackup
+          ? `backup ${ofBackup} is stored in location "${name}", which no longer exists`
+          : name
+            ? `there is no backup storage location "${name}"`
+            : "Velero has no backup storage location",
         {
-          hint: all.length
-            ? `use one of: ${all.map((l) => l.metadata.name).join(", ")}`
-            : "check the velero application's backupStorageLocation values and the velero-r2 credentials Secret",
+          hint: ofBackup
+            ? `re-create location "${name}" (same bucket and prefix) in the velero application; Velero then syncs its backups back within a minute${others ? `. Backups in ${others} are listed by \`infra backup list\`` : ""}`
+            : all.length
+              ? `use one of: ${others}`
+              : "check the velero application's backupStorageLocation values and the velero-r2 credentials Secret",
         },
       );
     }
@@ -352,8 +373,9 @@ export class Velero {
         },
         {
           timeoutMs,
-          intervalMs: 500,
           signal,
+          // Velero signs the URL within milliseconds: poll briskly, it is one small GET
+          intervalMs: 100,
           what: `Velero to process the download request for ${kind} ${name}`,
           hint: "check that the Velero server is running and its backup storage location is Available (`infra backup list`)",
         },
@@ -401,6 +423,48 @@ export class Velero {
     >;
   }
 
+  /** Every object of a backup's stored resource list. */
+  async backupItems(backup: string, signal?: AbortSignal): Promise<BackupItem[]> {
+    const items: BackupItem[] = [];
+    for (const [type, refs] of Object.entries(await this.resourceList(backup, signal))) {
+      for (const ref of refs) items.push({ type, ref });
+    }
+    return items;
+  }
+
+  /** What a finished restore did with each object: created, updated, skipped or failed. */
+  async restoredItems(restore: string, signal?: AbortSignal): Promise<RestoredItem[]> {
+    const list = JSON.parse(await this.download("RestoreResourceList", restore, 60_000, signal)) as Record<
+      string,
+      string[]
+    >;
+    const items: RestoredItem[] = [];
+    for (const [type, entries] of Object.entries(list)) {
+      for (const entry of entries) {
+        const match = /^(.*)\((created|updated|skipped|failed)\)$/.exec(entry);
+        items.push({
+          type,
+          ref: match ? (match[1] as string) : entry,
+          action: match ? (match[2] as string) : "",
+        });
+      }
+    }
+    return items;
+  }
+
+  /** Velero's warnings and errors of a finished restore, by scope. */
+  async restoreResults(restore: string, signal?: AbortSignal): Promise<RestoreResults> {
+    const raw = JSON.parse(await this.download("RestoreResults", restore, 60_000, signal)) as Partial<
+      Record<"warnings" | "errors", Partial<ResultScope>>
+    >;
+    const scope = (r: Partial<ResultScope> | undefined): ResultScope => ({
+      velero: r?.velero ?? [],
+      cluster: r?.cluster ?? [],
+      namespaces: r?.namespaces ?? {},
+    });
+    return { warnings: scope(raw.warnings), errors: scope(raw.errors) };
+  }
+
   /** Namespaces a backup holds objects in (from its stored resource list). */
   async backupNamespaces(backup: Backup, signal?: AbortSignal): Promise<string[]> {
     const included = backup.spec.includedNamespaces ?? [];
@@ -418,6 +482,40 @@ export class Velero {
     }
     return [...namespaces].sort();
   }
+}
+
+/** One object of a backup's stored resource list: its type ("apps/v1/Deployment") and "ns/name". */
+export interface BackupItem {
+  type: string;
+  ref: string;
+}
+
+/** One object of a restore's resource list, with what Velero did with it. */
+export interface RestoredItem extends BackupItem {
+  action: string;
+}
+
+export interface ResultScope {
+  velero: string[];
+  cluster: string[];
+  namespaces: Record<string, string[]>;
+}
+
+export interface RestoreResults {
+  warnings: ResultScope;
+  errors: ResultScope;
+}
+
+/** "ns/name" -> [ns, name]; a cluster-scoped "name" -> ["", name]. */
+export function splitRef(ref: string): [string, string] {
+  const slash = ref.indexOf("/");
+  return slash < 0 ? ["", ref] : [ref.slice(0, slash), ref.slice(slash + 1)];
+}
+
+/** "apps/v1/Deployment" -> ["apps/v1", "Deployment"]. */
+export function splitType(type: string): [string, string] {
+  const slash = type.lastIndexOf("/");
+  return [type.slice(0, slash), type.slice(slash + 1)];
 }
 
 export function firstLine(text: string): string {

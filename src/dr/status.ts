@@ -1,6 +1,14 @@
 /** `infra status`: nodes, Argo CD applications and backups at a glance (each section independent). */
 import { age, type ClusterOptions, openKube, table } from "../backup/common.js";
 import {
+  assessBackups,
+  DEFAULT_MAX_BACKUP_DURATION,
+  type Finding,
+  renderFindings,
+  type ScheduleHealth,
+  scheduleLine,
+} from "../backup/health.js";
+import {
   type Backup,
   type BackupStorageLocation,
   backupPhaseState,
@@ -9,7 +17,13 @@ import {
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { isNotFound, type KubeClient, type KubeObject, resourcePath } from "../kube/client.js";
+import { durationOption } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
+
+export interface StatusOptions extends ClusterOptions {
+  /** A backup running longer is flagged, and a schedule may be this late (Go duration). */
+  maxBackupDuration?: string | undefined;
+}
 
 export interface NodeStatus {
   name: string;
@@ -38,8 +52,10 @@ export interface StatusResult {
         locations: { name: string; phase: string }[];
         latest?: { name: string; phase: string; created?: string | undefined } | undefined;
         lastCompleted?: { name: string; completed?: string | undefined } | undefined;
-        schedules: { name: string; lastBackup?: string | undefined; paused: boolean }[];
+        schedules: ScheduleHealth[];
         failedLast24h: number;
+        /** What threatens the RPO: schedules behind, backups stuck, locations not validated. */
+        findings: Finding[];
       }
     | { unavailable: string };
 }
@@ -61,15 +77,20 @@ export function nodeReady(node: NodeObject): string {
 
 export async function statusCommand(
   ctx: CommandContext,
-  options: ClusterOptions,
+  options: StatusOptions,
 ): Promise<Outcome<StatusResult>> {
+  const maxBackupMs = durationOption(
+    "--max-backup-duration",
+    options.maxBackupDuration ?? DEFAULT_MAX_BACKUP_DURATION,
+  );
   const kube = await openKube(ctx, options);
   const version = await kube.get<{ gitVersion?: string }>("/version");
   const nodes = (await kube.list<NodeObject>("/api/v1/nodes")).map(nodeStatus);
   const [applications, backups] = await Promise.all([
     appStatus(kube),
-    backupStatus(kube, options.veleroNamespace ?? ctx.env.VELERO_NAMESPACE ?? "velero"),
+    backupStatus(kube, options.veleroNamespace ?? ctx.env.VELERO_NAMESPACE ?? "velero", maxBackupMs),
   ]);
+  const rpoAtRisk = !("unavailable" in backups) && backups.findings.some((f) => f.severity === "error");
   return outcome(
     {
       context: kube.context,
@@ -80,6 +101,7 @@ export async function statusCommand(
       backups,
     },
     render,
+    rpoAtRisk ? 1 : undefined,
   );
 }
 
@@ -117,7 +139,11 @@ async function appStatus(kube: KubeClient): Promise<StatusResult["applications"]
   }
 }
 
-async function backupStatus(kube: KubeClient, ns: string): Promise<StatusResult["backups"]> {
+async function backupStatus(
+  kube: KubeClient,
+  ns: string,
+  maxBackupMs: number,
+): Promise<StatusResult["backups"]> {
   try {
     const [locations, backups, schedules] = await Promise.all([
       kube.list<BackupStorageLocation>(resourcePath("velero.io/v1", "backupstoragelocations", ns)),
@@ -130,6 +156,7 @@ async function backupStatus(kube: KubeClient, ns: string): Promise<StatusResult[
     const latest = sorted[0];
     const completed = sorted.find((b) => backupPhaseState(b.status?.phase) === "completed");
     const dayAgo = Date.now() - 86_400_000;
+    const health = assessBackups({ backups, schedules, locations, maxBackupDurationMs: maxBackupMs });
     return {
       locations: locations.map((l) => ({ name: l.metadata.name as string, phase: l.status?.phase ?? "" })),
       latest: latest
@@ -142,11 +169,8 @@ async function backupStatus(kube: KubeClient, ns: string): Promise<StatusResult[
       lastCompleted: completed
         ? { name: completed.metadata.name as string, completed: completed.status?.completionTimestamp }
         : undefined,
-      schedules: schedules.map((s) => ({
-        name: s.metadata.name as string,
-        lastBackup: s.status?.lastBackup,
-        paused: s.spec.paused === true,
-      })),
+      schedules: health.schedules,
+      findings: health.findings,
       failedLast24h: backups.filter(
         (b) =>
           Date.parse(b.metadata.creationTimestamp ?? "") > dayAgo &&
@@ -202,10 +226,8 @@ function render(r: StatusResult): string {
       `Last completed:   ${b.lastCompleted ? `${b.lastCompleted.name} (${age(b.lastCompleted.completed)} ago)` : "none"}`,
     );
     out.push(`Failed in 24 h:   ${b.failedLast24h}`);
-    for (const s of b.schedules)
-      out.push(
-        `Schedule ${s.name}: last backup ${s.lastBackup ? `${age(s.lastBackup)} ago` : "never"}${s.paused ? " (paused)" : ""}`,
-      );
+    for (const s of b.schedules) out.push(scheduleLine(s));
+    if (b.findings.length) out.push("", "Backup problems (RPO at risk):", ...renderFindings(b.findings));
   }
   return out.join("\n");
 }

@@ -53,7 +53,7 @@ export async function namespaceInventory(
   kube: KubeClient,
   namespace: string,
   types?: ResourceType[],
-  options: { firstOnly?: boolean } = {},
+  options: { firstOnly?: boolean; includeDefaults?: boolean } = {},
 ): Promise<InventoryItem[]> {
   const resourceTypes = types ?? (await namespacedTypes(kube));
   const perType = await mapLimit(resourceTypes, 8, async (type) => {
@@ -63,7 +63,10 @@ export async function namespaceInventory(
         ? ((await kube.get<KubeList<KubeObject>>(path, { limit: 3 })).items ?? [])
         : await kube.list<KubeObject>(path);
       return items
-        .filter((o) => !isDefaultObject(type.apiVersion, type.kind, o.metadata.name ?? ""))
+        .filter(
+          (o) =>
+            options.includeDefaults || !isDefaultObject(type.apiVersion, type.kind, o.metadata.name ?? ""),
+        )
         .map((object) => ({
           apiVersion: type.apiVersion,
           kind: type.kind,
