@@ -362,9 +362,13 @@ async function cleanUp(
       .delete(resourcePath("v1", "configmaps", velero.namespace, result.restore))
       .catch(() => left.push(leftover.modifier(velero, result)));
   }
+  // Ctrl-C while waiting for a deletion: it was asked for and goes on without us
+  const interruptedWait = (error: unknown) => error instanceof InfraError && error.kind === "interrupted";
+  let deleting = false;
   try {
     if (await velero.kube.find(nsPath)) {
       await velero.kube.delete(nsPath);
+      deleting = true;
       await waitFor(async () => ((await velero.kube.find(nsPath)) ? undefined : true), {
         timeoutMs: bound,
         signal: ctx.signal,
@@ -373,7 +377,8 @@ async function cleanUp(
       });
     }
   } catch (error) {
-    left.push(`${leftover.namespace(result)} (${error instanceof Error ? error.message : String(error)})`);
+    if (!(deleting && interruptedWait(error)))
+      left.push(`${leftover.namespace(result)} (${error instanceof Error ? error.message : String(error)})`);
   }
   if (made.backup) {
     try {
@@ -391,7 +396,9 @@ async function cleanUp(
           left.push(`${leftover.backup(result)} (Velero: ${deletion.errors.join("; ")})`);
       }
     } catch (error) {
-      left.push(`${leftover.backup(result)} (${error instanceof Error ? error.message : String(error)})`);
+      // requestDeletion only waits (and so is interrupted) after its request was created
+      if (!interruptedWait(error))
+        left.push(`${leftover.backup(result)} (${error instanceof Error ? error.message : String(error)})`);
     }
   }
   result.leftBehind = left;

@@ -18,57 +18,17 @@ import { failoverCommand } from "../../src/dr/failover.js";
 import { nodeRecoveryCommand } from "../../src/dr/node-recovery.js";
 import { restoreWorkloadCommand } from "../../src/dr/restore-workload.js";
 import { statusCommand } from "../../src/dr/status.js";
-import { InfraError } from "../../src/errors.js";
 import { API_WAIT } from "../helpers/timeouts.js";
-import { createWorkload, essence, runCli, snapshot } from "./fixtures.js";
+import { createWorkload, essence, waitGone as gone, names, rejects, runCli, snapshot } from "./fixtures.js";
 import { backupLocation, type ControlPlane, freePort, logTail, startControlPlane } from "./harness.js";
 
 let plane: ControlPlane;
 let failed = false;
 
-async function rejects(promise: Promise<unknown>): Promise<InfraError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof InfraError) return error;
-    throw error;
-  }
-  throw new Error("expected the command to fail");
-}
+const backupNames = () => names(plane, "backups");
+const restoreNames = () => names(plane, "restores");
 
-async function backupNames(): Promise<string[]> {
-  const out = await plane.kubectl([
-    "-n",
-    "velero",
-    "get",
-    "backups",
-    "-o",
-    "jsonpath={.items[*].metadata.name}",
-  ]);
-  return out.split(/\s+/).filter(Boolean).sort();
-}
-
-async function restoreNames(): Promise<string[]> {
-  const out = await plane.kubectl([
-    "-n",
-    "velero",
-    "get",
-    "restores",
-    "-o",
-    "jsonpath={.items[*].metadata.name}",
-  ]);
-  return out.split(/\s+/).filter(Boolean).sort();
-}
-
-async function waitGone(kind: string, name: string, namespace?: string): Promise<void> {
-  const args = namespace ? ["-n", namespace] : [];
-  await plane
-    .kubectl([...args, "wait", "--for=delete", `${kind}/${name}`, "--timeout=180s"])
-    .catch(async (error) => {
-      const still = await plane.kubectl([...args, "get", kind, name, "--ignore-not-found", "-o", "name"]);
-      if (still.trim()) throw error;
-    });
-}
+const waitGone = (kind: string, name: string, namespace?: string) => gone(plane, kind, name, namespace);
 
 beforeAll(async () => {
   plane = await startControlPlane();

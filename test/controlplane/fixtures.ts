@@ -1,6 +1,7 @@
 /** Test workloads: a namespace holding ConfigMaps, Secrets, Deployments and Services. */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { InfraError } from "../../src/errors.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
 import type { ControlPlane } from "./harness.js";
 
@@ -159,6 +160,79 @@ export interface CliRun {
   stderr: string;
 }
 
+/** The built CLI (dist/bin.js, made by `npm run test:controlplane`), running: its output so far and its end. */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when `pattern` appears on stderr (progress) or stdout. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  done: Promise<CliRun>;
+}
+
+export function startBuiltCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdio: "pipe" | "ignore" = "pipe",
+): RunningCli {
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, "dist", "bin.js"), ...args], {
+    cwd: PACKAGE_ROOT,
+    env,
+    stdio: ["ignore", stdio, "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (w.pattern.test(stderr) || w.pattern.test(stdout)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+    check();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+    check();
+  });
+  const done = new Promise<CliRun>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    done,
+    waitFor: (pattern, timeoutMs = 120_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`no ${pattern} in the output within ${timeoutMs} ms:\n${stderr}\n${stdout}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        check();
+        void done.then(() => {
+          if (waiters.some((w) => w.pattern === pattern)) {
+            clearTimeout(timer);
+            reject(new Error(`the CLI exited before ${pattern} appeared:\n${stderr}\n${stdout}`));
+          }
+        });
+      }),
+  };
+}
+
 /** Runs the real `infra` entry point (src/bin.ts through tsx), as an operator would. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
@@ -178,4 +252,40 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> 
     child.on("error", reject);
     child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** The InfraError a command fails with (any other outcome fails the test). */
+export async function rejects(promise: Promise<unknown>): Promise<InfraError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof InfraError) return error;
+    throw error;
+  }
+  throw new Error("expected the command to fail");
+}
+
+/** Names of the objects of one kind, sorted (in Velero's namespace unless told). */
+export async function names(
+  plane: ControlPlane,
+  kind: string,
+  namespace = plane.veleroNamespace,
+): Promise<string[]> {
+  const out = await plane.kubectl(["-n", namespace, "get", kind, "-o", "jsonpath={.items[*].metadata.name}"]);
+  return out.split(/\s+/).filter(Boolean).sort();
+}
+
+export async function waitGone(
+  plane: ControlPlane,
+  kind: string,
+  name: string,
+  namespace?: string,
+): Promise<void> {
+  const args = namespace ? ["-n", namespace] : [];
+  await plane
+    .kubectl([...args, "wait", "--for=delete", `${kind}/${name}`, "--timeout=180s"])
+    .catch(async (error) => {
+      const still = await plane.kubectl([...args, "get", kind, name, "--ignore-not-found", "-o", "name"]);
+      if (still.trim()) throw error;
+    });
 }

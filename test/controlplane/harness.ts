@@ -45,6 +45,13 @@ export interface ControlPlane {
   context(options?: { kubeconfig?: string; lines?: string[] }): CommandContext;
   stopVelero(): Promise<void>;
   startVelero(): Promise<void>;
+  /** A crash: SIGKILL, no shutdown of its own. */
+  killVelero(): Promise<void>;
+  /** The API server down (etcd keeps the data) and up again on the same address. */
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
+  /** The object store stops answering (SIGSTOP) and resumes (SIGCONT): uploads hang meanwhile. */
+  freezeObjectStore(frozen: boolean): void;
   stop(keep: boolean): Promise<void>;
 }
 
@@ -84,6 +91,9 @@ export async function toolBinaries(
   }
   return out;
 }
+
+/** How often Velero validates a backup location here (R2 in a cluster: Velero's default, 1m). */
+const STORE_VALIDATION_FREQUENCY = "5s";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -174,6 +184,19 @@ class Processes {
     child.stderr?.pipe(log);
     this.children.set(name, child);
     return child;
+  }
+
+  signal(name: string, signal: NodeJS.Signals): void {
+    this.children.get(name)?.kill(signal);
+  }
+
+  async kill(name: string): Promise<void> {
+    const child = this.children.get(name);
+    this.children.delete(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
   }
 
   alive(name: string): boolean {
@@ -318,7 +341,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
 
     // --- kube-apiserver
     const server = `https://127.0.0.1:${apiPort}`;
-    procs.start("kube-apiserver", bin["kube-apiserver"], [
+    const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
@@ -338,21 +361,24 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
       "--profiling=false",
       "--allow-privileged=true",
       "--v=1",
-    ]);
+    ];
+    procs.start("kube-apiserver", bin["kube-apiserver"], apiServerArgs);
     const kubeconfig = join(dir, "admin.kubeconfig");
     await writeFile(kubeconfig, kubeconfigYaml(server, ca, admin.cert, admin.key, "admin"));
     const kubectl = async (args: string[], input?: string) =>
       (await exec("kubectl", ["--kubeconfig", kubeconfig, ...args], input === undefined ? {} : { input }))
         .stdout;
-    await until(
-      "kube-apiserver /readyz",
-      async () => {
-        if (!procs.alive("kube-apiserver")) throw new Error("kube-apiserver exited");
-        return (await kubectl(["get", "--raw", "/readyz"])).trim() === "ok";
-      },
-      180_000,
-      logs,
-    );
+    const apiServerReady = () =>
+      until(
+        "kube-apiserver /readyz",
+        async () => {
+          if (!procs.alive("kube-apiserver")) throw new Error("kube-apiserver exited");
+          return (await kubectl(["get", "--raw", "/readyz"])).trim() === "ok";
+        },
+        180_000,
+        logs,
+      );
+    await apiServerReady();
 
     // --- kube-controller-manager: namespace deletion, garbage collection, service accounts
     const kcmConfig = join(dir, "kcm.kubeconfig");
@@ -448,7 +474,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
             "--uploader-type=kopia",
             `--metrics-address=127.0.0.1:${metrics}`,
             `--profiler-address=127.0.0.1:${profiler}`,
-            "--store-validation-frequency=5s",
+            `--store-validation-frequency=${STORE_VALIDATION_FREQUENCY}`,
             "--backup-sync-period=10s",
             "--garbage-collection-frequency=1h",
             "--log-level=info",
@@ -480,6 +506,13 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
         );
       },
       stopVelero: () => procs.stop("velero"),
+      killVelero: () => procs.kill("velero"),
+      stopApiServer: () => procs.stop("kube-apiserver"),
+      startApiServer: async () => {
+        procs.start("kube-apiserver", bin["kube-apiserver"], apiServerArgs);
+        await apiServerReady();
+      },
+      freezeObjectStore: (frozen) => procs.signal("versitygw", frozen ? "SIGSTOP" : "SIGCONT"),
       stop,
     };
 
@@ -506,6 +539,8 @@ export function backupLocation(
       provider: "aws",
       default: isDefault,
       accessMode: "ReadWrite",
+      // as the server's --store-validation-frequency: `infra status` judges staleness by it
+      validationFrequency: STORE_VALIDATION_FREQUENCY,
       objectStorage,
       credential: { name: "velero-r2", key: "cloud" },
       config: { region: "auto", s3ForcePathStyle: "true", s3Url: plane.s3.endpoint, checksumAlgorithm: "" },
