@@ -1,53 +1,134 @@
 /**
  * Backup + restore round trip through the real control plane (etcd, kube-apiserver, Velero, versitygw on
- * loopback): for namespaces of 50 and 500 objects, `infra backup create --wait`, delete the namespace,
- * `infra backup restore --wait`. Prints seconds per phase. Run: npm run bench:backup
+ * loopback), by `infra` and by the upstream velero CLI (the same binary the harness runs as server) on the
+ * same namespace in the same run: `backup create --wait`, delete the namespace (not counted), `restore
+ * --wait`. Both run as an operator runs them, one process per command (infra: the built dist/bin.js).
+ * Rounds alternate between the two; the medians and their ratio are printed.
+ * Run: npm run bench:backup   (BENCH_OBJECTS=500, BENCH_ROUNDS=3)
  */
-import { backupCreateCommand } from "../src/backup/create.js";
-import { backupRestoreCommand } from "../src/backup/restore.js";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../src/package-root.js";
 import { createWorkload } from "../test/controlplane/fixtures.js";
-import { startControlPlane } from "../test/controlplane/harness.js";
+import { type ControlPlane, startControlPlane } from "../test/controlplane/harness.js";
 
-const sizes = (process.env.BENCH_SIZES ?? "50,500").split(",").map(Number);
+const objects = Number(process.env.BENCH_OBJECTS ?? 500);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve((Date.now() - started) / 1000)
+        : reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${output}`)),
+    );
+  });
+}
+
+interface Trip {
+  backup: number;
+  restore: number;
+}
+
+async function roundTrip(
+  plane: ControlPlane,
+  ns: string,
+  backup: () => Promise<number>,
+  restore: () => Promise<number>,
+): Promise<Trip> {
+  const b = await backup();
+  await plane.kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=300s"]);
+  return { backup: b, restore: await restore() };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
 const startedAt = Date.now();
 const plane = await startControlPlane();
 const setup = (Date.now() - startedAt) / 1000;
-const rows: string[] = [];
 let failed = false;
+const infraTrips: Trip[] = [];
+const veleroTrips: Trip[] = [];
 try {
-  for (const size of sizes) {
-    const ns = `bench-${size}`;
-    await createWorkload(plane, ns, size);
-    const ctx = plane.context();
-    const t0 = Date.now();
-    const backup = await backupCreateCommand(ctx, {
-      name: `bench-${size}`,
-      namespaces: [ns],
-      wait: true,
-      timeout: "20m",
-    });
-    const t1 = Date.now();
-    await plane.kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=300s"]);
-    const t2 = Date.now();
-    const restore = await backupRestoreCommand(ctx, {
-      name: `bench-${size}`,
-      yes: true,
-      wait: true,
-      timeout: "20m",
-    });
-    const t3 = Date.now();
-    if (backup.data.phase !== "Completed" || restore.data.phase !== "Completed") failed = true;
-    rows.push(
-      `${String(size).padStart(4)} objects  backup ${((t1 - t0) / 1000).toFixed(1)} s (${backup.data.phase}, ${backup.data.itemsBackedUp} items)  ` +
-        `namespace deletion ${((t2 - t1) / 1000).toFixed(1)} s  restore ${((t3 - t2) / 1000).toFixed(1)} s (${restore.data.phase}, ${restore.data.itemsRestored} items)  ` +
-        `round trip ${((t3 - t0) / 1000).toFixed(1)} s`,
+  const ns = `bench-${objects}`;
+  await createWorkload(plane, ns, objects);
+  const env = {
+    ...process.env,
+    KUBECONFIG: plane.kubeconfig,
+    VELERO_NAMESPACE: plane.veleroNamespace,
+    NO_COLOR: "1",
+  };
+  const infra = (...args: string[]) =>
+    run(process.execPath, [join(PACKAGE_ROOT, "dist", "bin.js"), ...args], env);
+  const velero = (...args: string[]) =>
+    run(
+      plane.bin.velero,
+      [...args, "--kubeconfig", plane.kubeconfig, "--namespace", plane.veleroNamespace],
+      env,
+    );
+  // one untimed round each: page caches, Velero's first Kopia/S3 connections
+  await roundTrip(
+    plane,
+    ns,
+    () => infra("backup", "create", "warm-i", "-n", ns, "--wait"),
+    () => infra("backup", "restore", "warm-i", "--yes", "--wait"),
+  );
+  await roundTrip(
+    plane,
+    ns,
+    () => velero("backup", "create", "warm-v", "--include-namespaces", ns, "--wait"),
+    () => velero("restore", "create", "warm-v-r", "--from-backup", "warm-v", "--wait"),
+  );
+  for (let i = 0; i < rounds; i++) {
+    infraTrips.push(
+      await roundTrip(
+        plane,
+        ns,
+        () => infra("backup", "create", `i-${i}`, "-n", ns, "--wait"),
+        () => infra("backup", "restore", `i-${i}`, "--yes", "--wait"),
+      ),
+    );
+    veleroTrips.push(
+      await roundTrip(
+        plane,
+        ns,
+        () => velero("backup", "create", `v-${i}`, "--include-namespaces", ns, "--wait"),
+        () => velero("restore", "create", `v-${i}-r`, "--from-backup", `v-${i}`, "--wait"),
+      ),
     );
   }
+} catch (error) {
+  failed = true;
+  console.error(error instanceof Error ? error.message : error);
 } finally {
   await plane.stop(failed);
 }
-console.log(
-  `control plane start: ${setup.toFixed(1)} s (etcd, kube-apiserver, controller-manager, versitygw, Velero)`,
-);
-for (const row of rows) console.log(row);
+const summary = (trips: Trip[]) => {
+  const backup = median(trips.map((t) => t.backup));
+  const restore = median(trips.map((t) => t.restore));
+  const total = median(trips.map((t) => t.backup + t.restore));
+  return { backup, restore, total };
+};
+console.log(`control plane start: ${setup.toFixed(1)} s; ${objects} objects, ${rounds} rounds, medians:`);
+if (!failed) {
+  const a = summary(infraTrips);
+  const b = summary(veleroTrips);
+  const row = (who: string, s: typeof a) =>
+    `${who.padEnd(8)} backup ${s.backup.toFixed(2)} s  restore ${s.restore.toFixed(2)} s  round trip ${s.total.toFixed(2)} s`;
+  console.log(row("infra", a));
+  console.log(row("velero", b));
+  console.log(
+    `ratio infra/velero: round trip ${(a.total / b.total).toFixed(2)}x (backup ${(a.backup / b.backup).toFixed(2)}x, restore ${(a.restore / b.restore).toFixed(2)}x)`,
+  );
+}
 if (failed) process.exitCode = 1;
