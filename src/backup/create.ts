@@ -116,13 +116,11 @@ export async function backupCreateCommand(
   }
   const velero = await openVelero(ctx, options);
   const template = options.fromSchedule ? await scheduleTemplate(velero, options.fromSchedule) : undefined;
-  const location = await velero.usableLocation(options.storageLocation ?? template?.storageLocation, true);
-  if (!template) await requireNamespaces(velero, namespaces);
-  if (await velero.kube.find(velero.path("backups", name))) {
-    throw new InfraError("BACKUP_EXISTS", `a backup named "${name}" already exists`, {
-      hint: "choose another name, or leave the name out to get a generated one",
-    });
-  }
+  // independent reads at once (a name that exists is refused by the API server's create below)
+  const [location] = await Promise.all([
+    velero.usableLocation(options.storageLocation ?? template?.storageLocation, true),
+    template ? undefined : requireNamespaces(velero, namespaces),
+  ]);
 
   const backup: Backup = {
     apiVersion: VELERO_API,
@@ -212,9 +210,12 @@ async function scheduleTemplate(velero: Velero, name: string): Promise<Backup["s
 }
 
 async function requireNamespaces(velero: Velero, namespaces: string[]): Promise<void> {
-  for (const ns of namespaces) {
-    if (ns === "*" || ns.includes("*")) continue;
-    if (!(await velero.kube.find(resourcePath("v1", "namespaces", undefined, ns)))) {
+  const named = namespaces.filter((ns) => !ns.includes("*"));
+  const found = await Promise.all(
+    named.map((ns) => velero.kube.find(resourcePath("v1", "namespaces", undefined, ns))),
+  );
+  for (const [i, ns] of named.entries()) {
+    if (!found[i]) {
       throw new InfraError(
         "NAMESPACE_NOT_FOUND",
         `namespace "${ns}" does not exist, so there is nothing to back up`,

@@ -221,6 +221,9 @@ export class Velero {
 
   /** The API answers, Velero's CRDs are installed, its namespace exists. Reads only. */
   async preflight(): Promise<void> {
+    // both reads at once: each is a round trip over the tailnet
+    const namespace = this.kube.find(resourcePath("v1", "namespaces", undefined, this.namespace));
+    namespace.catch(() => undefined); // reported below, after the API check
     try {
       await this.kube.get("/apis/velero.io/v1");
     } catch (error) {
@@ -235,8 +238,7 @@ export class Velero {
       }
       throw error;
     }
-    const ns = await this.kube.find(resourcePath("v1", "namespaces", undefined, this.namespace));
-    if (!ns) {
+    if (!(await namespace)) {
       throw new InfraError(
         "VELERO_NAMESPACE_MISSING",
         `the Velero namespace "${this.namespace}" does not exist`,
