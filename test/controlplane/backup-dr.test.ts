@@ -19,7 +19,16 @@ import { nodeRecoveryCommand } from "../../src/dr/node-recovery.js";
 import { restoreWorkloadCommand } from "../../src/dr/restore-workload.js";
 import { statusCommand } from "../../src/dr/status.js";
 import { API_WAIT } from "../helpers/timeouts.js";
-import { createWorkload, essence, waitGone as gone, names, rejects, runCli, snapshot } from "./fixtures.js";
+import {
+  createWorkload,
+  essence,
+  waitGone as gone,
+  names,
+  registerNodes,
+  rejects,
+  runCli,
+  snapshot,
+} from "./fixtures.js";
 import { backupLocation, type ControlPlane, freePort, logTail, startControlPlane } from "./harness.js";
 
 let plane: ControlPlane;
@@ -399,38 +408,8 @@ describe("failures are reported honestly", () => {
 });
 
 describe("nodes", () => {
-  const node = (name: string, ready: boolean) => ({
-    apiVersion: "v1",
-    kind: "Node",
-    metadata: { name, labels: { "kubernetes.io/hostname": name } },
-    status: {
-      conditions: [{ type: "Ready", status: ready ? "True" : "False", reason: "Test", message: "test" }],
-    },
-  });
-
   it("fails a dead node over: cordon, out-of-service taint, its pods moved", async () => {
-    await plane.apply({
-      apiVersion: "v1",
-      kind: "List",
-      items: [node("dead-1", false), node("alive-1", true)],
-    });
-    // node status is a subresource: set the Ready condition explicitly
-    for (const [name, ready] of [
-      ["dead-1", "False"],
-      ["alive-1", "True"],
-    ] as const) {
-      await plane.kubectl([
-        "patch",
-        "node",
-        name,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({
-          status: { conditions: [{ type: "Ready", status: ready, reason: "Test", message: "test" }] },
-        }),
-      ]);
-    }
+    await registerNodes(plane, { "dead-1": false, "alive-1": true });
     await plane.kubectl(["create", "namespace", "apps"]);
     // pods need the namespace's default ServiceAccount, which the controller-manager creates
     await expect

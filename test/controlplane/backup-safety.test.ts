@@ -6,13 +6,13 @@
  * ports, Endpoints, Leases and ownerReferences, Ctrl-C in each drill phase, `backup logs | head`,
  * and every command run by users bound to nothing but the roles docs/disaster-recovery.md lists.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { exec } from "../../src/adapters/exec.js";
 import { backupCreateCommand } from "../../src/backup/create.js";
 import { backupDeleteCommand } from "../../src/backup/delete.js";
 import { backupDescribeCommand } from "../../src/backup/describe.js";
@@ -26,7 +26,15 @@ import { nodeRecoveryCommand } from "../../src/dr/node-recovery.js";
 import { restoreWorkloadCommand } from "../../src/dr/restore-workload.js";
 import { statusCommand } from "../../src/dr/status.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
-import { createWorkload, names, startBuiltCli, waitGone } from "./fixtures.js";
+import {
+  createWorkload,
+  names,
+  refuseConfigMaps,
+  registerNodes,
+  startBuiltCli,
+  startProcess,
+  waitGone,
+} from "./fixtures.js";
 import { type ControlPlane, freePort, startControlPlane } from "./harness.js";
 
 let plane: ControlPlane;
@@ -40,6 +48,8 @@ const env = (kubeconfig = plane.kubeconfig) => ({
 });
 const cli = (...args: string[]) => startBuiltCli(args, env()).done;
 const errorLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("✗"));
+const settingsOfConfig0 = () =>
+  plane.kubectl(["-n", "big", "get", "configmap", "config-0", "-o", "jsonpath={.data.settings\\.yaml}"]);
 const phaseOf = async (kind: string, name: string) =>
   plane.kubectl(["-n", "velero", "get", kind, name, "-o", "jsonpath={.status.phase}"]);
 
@@ -151,17 +161,7 @@ describe("no write goes where the operator did not say", () => {
     expect(await plane.kubectl(["get", "namespace", "big-copy2", "--ignore-not-found", "-o", "name"])).toBe(
       "",
     );
-    expect(
-      await plane.kubectl([
-        "-n",
-        "big",
-        "get",
-        "configmap",
-        "config-0",
-        "-o",
-        "jsonpath={.data.settings\\.yaml}",
-      ]),
-    ).toBe("edited");
+    expect(await settingsOfConfig0()).toBe("edited");
   });
 
   it("says where it writes before it asks, names the context, and fails on an object it could not update", async () => {
@@ -205,44 +205,16 @@ describe("no write goes where the operator did not say", () => {
     expect(update.stdout).toMatch(/✗ Restore .* did not write 1 object\(s\) into big on context admin@test/);
     expect(update.stdout).toMatch(/not restored {2}ConfigMap\/frozen in big: .*immutable/);
     // what could be updated was: the live edit is reverted
-    expect(
-      await plane.kubectl([
-        "-n",
-        "big",
-        "get",
-        "configmap",
-        "config-0",
-        "-o",
-        "jsonpath={.data.settings\\.yaml}",
-      ]),
-    ).toBe("index: 0\nlevel: info\n");
+    expect(await settingsOfConfig0()).toBe("index: 0\nlevel: info\n");
   });
 
   it("`backup logs | head`: no EPIPE trace, exit 0", async () => {
     const log = await backupLogsCommand(plane.context(), { name: "big-1" });
     expect(log.data.log.length).toBeGreaterThan(128 * 1024); // more than a pipe holds
-    const run = await new Promise<{ code: number; stderr: string; out: string }>((resolve, reject) => {
-      const bin = join(PACKAGE_ROOT, "dist", "bin.js");
-      const child = spawn(
-        "bash",
-        ["-c", `"${process.execPath}" "${bin}" backup logs big-1 | head -c 200; exit "\${PIPESTATUS[0]}"`],
-        {
-          env: env(),
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let stderr = "";
-      let out = "";
-      child.stdout.on("data", (c: Buffer) => {
-        out += c.toString();
-      });
-      child.stderr.on("data", (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.on("error", reject);
-      child.on("exit", (code) => resolve({ code: code ?? -1, stderr, out }));
-    });
-    expect(run.out.length).toBe(200);
+    const bin = join(PACKAGE_ROOT, "dist", "bin.js");
+    const pipeline = `"${process.execPath}" "${bin}" backup logs big-1 | head -c 200; exit "\${PIPESTATUS[0]}"`;
+    const run = await startProcess("bash", ["-c", pipeline], env()).done;
+    expect(run.stdout.length).toBe(200);
     expect(run.stderr).not.toMatch(/EPIPE|\n\s+at /);
     expect(run.code).toBe(0);
   });
@@ -461,37 +433,12 @@ describe("restore choices that make sense", () => {
     await plane.kubectl(["delete", "namespace", "gadgets", "--wait=false"]);
 
     // an admission policy refuses one object of the app when it is restored
-    await plane.apply({
-      apiVersion: "v1",
-      kind: "List",
-      items: [
-        {
-          apiVersion: "admissionregistration.k8s.io/v1",
-          kind: "ValidatingAdmissionPolicy",
-          metadata: { name: "no-blocked" },
-          spec: {
-            failurePolicy: "Fail",
-            matchConstraints: {
-              resourceRules: [
-                { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] },
-              ],
-            },
-            validations: [
-              {
-                expression: "object.metadata.name != 'blocked'",
-                message: "configmaps named blocked are refused",
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: "admissionregistration.k8s.io/v1",
-          kind: "ValidatingAdmissionPolicyBinding",
-          metadata: { name: "no-blocked" },
-          spec: { policyName: "no-blocked", validationActions: ["Deny"] },
-        },
-      ],
-    });
+    const allowBlocked = await refuseConfigMaps(
+      plane,
+      "no-blocked",
+      "object.metadata.name != 'blocked'",
+      "configmaps named blocked are refused",
+    );
     await plane.kubectl(["delete", "namespace", "big", "--wait=false"]);
     await waitGone(plane, "namespace", "big");
     const lines: string[] = [];
@@ -514,11 +461,7 @@ describe("restore choices that make sense", () => {
       ),
     ]);
     expect(Date.now() - started).toBeLessThan(120_000); // not the 10-minute timeout
-    await plane.kubectl([
-      "delete",
-      "validatingadmissionpolicybinding,validatingadmissionpolicy",
-      "no-blocked",
-    ]);
+    await allowBlocked();
   });
 
   it("a whole-cluster restore: refused with a hint without --whole-cluster, done with it", async () => {
@@ -687,37 +630,12 @@ describe("a drill you can trust", () => {
       metadata: { name: "blocked", namespace: "edge" },
       data: { a: "1" },
     });
-    await plane.apply({
-      apiVersion: "v1",
-      kind: "List",
-      items: [
-        {
-          apiVersion: "admissionregistration.k8s.io/v1",
-          kind: "ValidatingAdmissionPolicy",
-          metadata: { name: "no-blocked-copies" },
-          spec: {
-            failurePolicy: "Fail",
-            matchConstraints: {
-              resourceRules: [
-                { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] },
-              ],
-            },
-            validations: [
-              {
-                expression: "!(request.namespace.contains('-drill-') && object.metadata.name == 'blocked')",
-                message: "no copies of blocked",
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: "admissionregistration.k8s.io/v1",
-          kind: "ValidatingAdmissionPolicyBinding",
-          metadata: { name: "no-blocked-copies" },
-          spec: { policyName: "no-blocked-copies", validationActions: ["Deny"] },
-        },
-      ],
-    });
+    const allowCopies = await refuseConfigMaps(
+      plane,
+      "no-blocked-copies",
+      "!(request.namespace.contains('-drill-') && object.metadata.name == 'blocked')",
+      "no copies of blocked",
+    );
     try {
       const drill = await drillCommand(plane.context(), { namespace: "edge", timeout: "5m" });
       const text = drill.human(drill.data);
@@ -742,11 +660,7 @@ describe("a drill you can trust", () => {
         ]),
       ).toBe("");
     } finally {
-      await plane.kubectl([
-        "delete",
-        "validatingadmissionpolicybinding,validatingadmissionpolicy",
-        "no-blocked-copies",
-      ]);
+      await allowCopies();
       await plane.kubectl(["-n", "edge", "delete", "configmap", "blocked"]);
     }
   });
@@ -835,7 +749,25 @@ describe("RBAC as documented", () => {
         }),
     );
     await plane.apply({ apiVersion: "v1", kind: "List", items: [...roles, ...bindings] });
-    return plane.context({ kubeconfig: await plane.userKubeconfig(name) });
+    const kubeconfig = await plane.userKubeconfig(name);
+    // the authorizer's cache takes the new bindings up within moments
+    await expect
+      .poll(async () =>
+        (
+          await exec("kubectl", [
+            "--kubeconfig",
+            kubeconfig,
+            "auth",
+            "can-i",
+            "get",
+            "backups.velero.io",
+            "-n",
+            "velero",
+          ]).catch(() => ({ stdout: "no" }))
+        ).stdout.trim(),
+      )
+      .toBe("yes");
+    return plane.context({ kubeconfig });
   }
 
   it("each command group runs with exactly its documented roles", async () => {
@@ -881,27 +813,7 @@ describe("RBAC as documented", () => {
     expect([drill.data.pass, drill.data.cleanedUp, drill.data.failure]).toEqual([true, true, undefined]);
 
     const nodes = await user("node-operator", ["infra-backup-read", "infra-nodes"]);
-    await plane.apply({
-      apiVersion: "v1",
-      kind: "List",
-      items: ["gone-1", "spare-1"].map((name) => ({ apiVersion: "v1", kind: "Node", metadata: { name } })),
-    });
-    for (const [name, ready] of [
-      ["gone-1", "False"],
-      ["spare-1", "True"],
-    ] as const) {
-      await plane.kubectl([
-        "patch",
-        "node",
-        name,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify({
-          status: { conditions: [{ type: "Ready", status: ready, reason: "Test", message: "test" }] },
-        }),
-      ]);
-    }
+    await registerNodes(plane, { "gone-1": false, "spare-1": true });
     await plane.apply({
       apiVersion: "v1",
       kind: "Pod",

@@ -170,16 +170,13 @@ export interface RunningCli {
   done: Promise<CliRun>;
 }
 
-export function startBuiltCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  stdio: "pipe" | "ignore" = "pipe",
-): RunningCli {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, "dist", "bin.js"), ...args], {
-    cwd: PACKAGE_ROOT,
-    env,
-    stdio: ["ignore", stdio, "pipe"],
-  });
+export function startBuiltCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
+  return startProcess(process.execPath, [join(PACKAGE_ROOT, "dist", "bin.js"), ...args], env);
+}
+
+/** Any program (a shell pipeline, the upstream velero CLI), watched like the CLI. */
+export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawn(command, args, { cwd: PACKAGE_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
@@ -288,4 +285,65 @@ export async function waitGone(
       const still = await plane.kubectl([...args, "get", kind, name, "--ignore-not-found", "-o", "name"]);
       if (still.trim()) throw error;
     });
+}
+
+/** Nodes as a kubelet would register them, Ready or not (there is no kubelet here). */
+export async function registerNodes(plane: ControlPlane, nodes: Record<string, boolean>): Promise<void> {
+  await plane.apply({
+    apiVersion: "v1",
+    kind: "List",
+    items: Object.keys(nodes).map((name) => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, labels: { "kubernetes.io/hostname": name } },
+    })),
+  });
+  // node status is a subresource: set the Ready condition explicitly
+  for (const [name, ready] of Object.entries(nodes)) {
+    const condition = { type: "Ready", status: ready ? "True" : "False", reason: "Test", message: "test" };
+    await plane.kubectl([
+      "patch",
+      "node",
+      name,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status: { conditions: [condition] } }),
+    ]);
+  }
+}
+
+/** A ValidatingAdmissionPolicy (and its binding) refusing to create ConfigMaps unless `allowed` (CEL) holds. */
+export async function refuseConfigMaps(
+  plane: ControlPlane,
+  name: string,
+  allowed: string,
+  message: string,
+): Promise<() => Promise<void>> {
+  const rule = { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] };
+  await plane.apply({
+    apiVersion: "v1",
+    kind: "List",
+    items: [
+      {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicy",
+        metadata: { name },
+        spec: {
+          failurePolicy: "Fail",
+          matchConstraints: { resourceRules: [rule] },
+          validations: [{ expression: allowed, message }],
+        },
+      },
+      {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicyBinding",
+        metadata: { name },
+        spec: { policyName: name, validationActions: ["Deny"] },
+      },
+    ],
+  });
+  return async () => {
+    await plane.kubectl(["delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name]);
+  };
 }
