@@ -284,6 +284,15 @@ export async function backupRestoreCommand(
     );
   }
   const pairs = sources.map((source) => ({ source, target: mapping[source] ?? source }));
+  const clash = pairs.find((p, i) => pairs.findIndex((q) => q.target === p.target) !== i);
+  if (clash) {
+    throw usage(
+      "INVALID_MAPPING",
+      `two namespaces of the backup would be restored into ${clash.target}; nothing was created`,
+      "--namespace-mapping",
+      `map ${clash.target} elsewhere too, or restore fewer namespaces with --namespace`,
+    );
+  }
   const targets = await inspectTargets(velero.kube, pairs);
 
   // the preamble: where this writes, before any question or change

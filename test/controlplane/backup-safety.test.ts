@@ -35,7 +35,7 @@ import {
   startProcess,
   waitGone,
 } from "./fixtures.js";
-import { type ControlPlane, freePort, startControlPlane } from "./harness.js";
+import { backupLocation, type ControlPlane, freePort, startControlPlane } from "./harness.js";
 
 let plane: ControlPlane;
 let failed = false;
@@ -208,6 +208,26 @@ describe("no write goes where the operator did not say", () => {
     expect(await settingsOfConfig0()).toBe("index: 0\nlevel: info\n");
   });
 
+  it("a backup whose location was deleted: the hint says how to get it back", async () => {
+    await plane.apply(backupLocation(plane, "spare", { bucket: plane.s3.bucket, prefix: "spare" }));
+    await untilPhase("backupstoragelocation", "spare", /^Available$/, 60_000);
+    const made = await backupCreateCommand(plane.context(), {
+      name: "on-spare",
+      namespaces: ["big"],
+      storageLocation: "spare",
+      wait: true,
+    });
+    expect(made.data.phase).toBe("Completed");
+    await plane.kubectl(["-n", "velero", "delete", "backupstoragelocation", "spare"]);
+    const run = await cli("backup", "restore", "on-spare", "--namespace-mapping", "big:big-spare", "--yes");
+    expect(run.code).toBe(1);
+    expect(errorLines(run.stderr)).toEqual([
+      '✗ backup on-spare is stored in location "spare", which no longer exists',
+    ]);
+    expect(run.stderr).toContain('hint: re-create location "spare" (same bucket and prefix)');
+    expect(run.stderr).not.toContain("use one of");
+  });
+
   it("`backup logs | head`: no EPIPE trace, exit 0", async () => {
     const log = await backupLogsCommand(plane.context(), { name: "big-1" });
     expect(log.data.log.length).toBeGreaterThan(128 * 1024); // more than a pipe holds
@@ -242,6 +262,14 @@ describe("RPO watched when Velero stops", () => {
     try {
       await backupCreateCommand(plane.context(), { name: "stuck", namespaces: ["big"] });
       await untilPhase("backup", "stuck", /^InProgress$/);
+      // Velero refuses to delete a running backup: the command says so instead of "deleting"
+      const refused = await cli("backup", "delete", "stuck", "--yes");
+      expect([refused.code, refused.stdout]).toEqual([
+        1,
+        expect.stringContaining(
+          "✗ Velero refused to delete backup stuck:\n  backup deletion failed: backup is still in progress",
+        ),
+      ]);
       // ...and the Velero server crashes with it running
       await plane.killVelero();
       await backupCreateCommand(plane.context(), { name: "waiting", namespaces: ["big"] });
