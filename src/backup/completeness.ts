@@ -127,6 +127,7 @@ async function firstInScope(
       for (const o of page.items ?? []) {
         const ns = o.metadata.namespace ?? "";
         if (excluded.has(ns)) continue;
+        if (o.metadata.deletionTimestamp) continue; // Velero skips objects being deleted
         if ((Date.parse(o.metadata.creationTimestamp ?? "") || Number.POSITIVE_INFINITY) >= scope.before)
           continue;
         return `${ns}/${o.metadata.name}`;
