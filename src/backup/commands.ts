@@ -21,6 +21,14 @@ export function clusterOptions(input: CommandInput): ClusterOptions {
   return { ...kubeAccess(input), veleroNamespace: input.string("veleroNamespace") };
 }
 
+/** `--max-backup-duration` of `infra status` and `infra backup list`: the RPO watch's bound. */
+export const MAX_BACKUP_DURATION: OptionDeclaration = {
+  flags: "--max-backup-duration <duration>",
+  description:
+    "flag backups running longer, and schedules whose last success is older than their period plus this",
+  default: "1h",
+};
+
 export const WAIT: OptionDeclaration = {
   flags: "--wait",
   description: "wait until the operation finishes, with progress",
@@ -35,7 +43,7 @@ export const backupCommands = [
   group("backup", "Velero backups to R2", [
     command({
       name: "create",
-      summary: "create a Velero backup",
+      summary: "create a Velero backup; with --wait, check it holds every type with live objects",
       args: [{ name: "[name]", description: "backup name (default: generated)" }],
       options: [
         { flags: "-n, --namespace <ns...>", description: "namespaces to include (default: all)" },
@@ -46,6 +54,10 @@ export const backupCommands = [
           flags: "--storage-location <name>",
           description: "backup storage location (default: Velero's default)",
         },
+        {
+          flags: "--from-schedule <schedule>",
+          description: "take namespaces, selector, TTL and volumes from this schedule",
+        },
         DRY_RUN("print the Backup object; create nothing"),
         WAIT,
         TIMEOUT(),
@@ -54,6 +66,7 @@ export const backupCommands = [
       examples: [
         "infra backup create --wait",
         "infra backup create before-upgrade -n shop --include-volumes --wait",
+        "infra backup create --from-schedule daily --wait",
       ],
       cluster: true,
       run: async (ctx, input) =>
@@ -65,6 +78,7 @@ export const backupCommands = [
           ttl: input.string("ttl"),
           includeVolumes: input.flag("includeVolumes"),
           storageLocation: input.string("storageLocation"),
+          fromSchedule: input.string("fromSchedule"),
           dryRun: input.flag("dryRun"),
           wait: input.flag("wait"),
           timeout: input.string("timeout"),
@@ -72,16 +86,24 @@ export const backupCommands = [
     }),
     command({
       name: "list",
-      summary: "backups, schedules and storage locations",
-      options: [VELERO_NAMESPACE],
-      examples: ["infra backup list", "infra backup list --json"],
+      summary: "backups, schedules (RPO and completeness) and storage locations",
+      options: [MAX_BACKUP_DURATION, VELERO_NAMESPACE],
+      examples: [
+        "infra backup list",
+        "infra backup list --json",
+        "infra backup list --max-backup-duration 2h",
+      ],
       read: true,
       cluster: true,
-      run: async (ctx, input) => (await import("./list.js")).backupListCommand(ctx, clusterOptions(input)),
+      run: async (ctx, input) =>
+        (await import("./list.js")).backupListCommand(ctx, {
+          ...clusterOptions(input),
+          maxBackupDuration: input.string("maxBackupDuration"),
+        }),
     }),
     command({
       name: "describe",
-      summary: "phase, progress, errors and warnings of a backup",
+      summary: "phase, progress, errors, warnings and completeness of a backup",
       args: [{ name: "<name>" }],
       options: [VELERO_NAMESPACE],
       examples: ["infra backup describe nightly-20261205020000"],
@@ -136,9 +158,13 @@ export const backupCommands = [
     }),
     command({
       name: "restore",
-      summary: "restore a backup",
-      args: [{ name: "<name>", description: "backup to restore" }],
+      summary: "restore a backup; shows where it writes before it asks",
+      args: [{ name: "[name]", description: "backup to restore (or --from-schedule)" }],
       options: [
+        {
+          flags: "--from-schedule <schedule>",
+          description: "restore the newest Completed backup of this schedule",
+        },
         {
           flags: "-n, --namespace <ns...>",
           description: "namespaces to restore (default: all in the backup)",
@@ -146,6 +172,11 @@ export const backupCommands = [
         { flags: "--namespace-mapping <map...>", description: "restore namespace a into b (a:b)" },
         { flags: "--existing-resource-policy <policy>", description: "none or update", default: "none" },
         { flags: "--allow-non-empty", description: "restore into namespaces that already hold objects" },
+        {
+          flags: "--whole-cluster",
+          description:
+            "every namespace but Velero's, cluster-scoped objects too; system namespaces keep what they hold",
+        },
         {
           flags: "--restore-name <name>",
           description: "name of the Restore object (default: <backup>-<timestamp>)",
@@ -159,17 +190,21 @@ export const backupCommands = [
       examples: [
         "infra backup restore nightly-20261205020000 -n shop --dry-run",
         "infra backup restore nightly-20261205020000 --namespace-mapping shop:shop-copy --yes --wait",
+        "infra backup restore --from-schedule daily -n shop --yes --wait",
+        "infra backup restore everything-20261205020000 --whole-cluster --yes --wait",
       ],
       cluster: true,
       run: async (ctx, input) =>
         (await import("./restore.js")).backupRestoreCommand(ctx, {
           ...clusterOptions(input),
-          name: input.arg(0),
+          name: input.optionalArg(0),
+          fromSchedule: input.string("fromSchedule"),
           restoreName: input.string("restoreName"),
           namespaces: input.list("namespace"),
           namespaceMapping: input.list("namespaceMapping"),
           existingResourcePolicy: input.string("existingResourcePolicy"),
           allowNonEmpty: input.flag("allowNonEmpty"),
+          wholeCluster: input.flag("wholeCluster"),
           dryRun: input.flag("dryRun"),
           yes: input.flag("yes"),
           wait: input.flag("wait"),

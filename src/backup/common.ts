@@ -13,23 +13,6 @@ export interface ClusterOptions {
   veleroNamespace?: string | undefined;
 }
 
-/** Options as commander hands them over (parsed flags plus `args`). */
-export type ParsedFlags = Record<string, unknown>;
-
-export const flagString = (o: ParsedFlags, key: string) => o[key] as string | undefined;
-export const flagList = (o: ParsedFlags, key: string) => o[key] as string[] | undefined;
-export const flagSet = (o: ParsedFlags, key: string) => o[key] === true;
-export const argument = (o: ParsedFlags, index = 0) => (o.args as string[] | undefined)?.[index];
-
-/** --kubeconfig, --context, --velero-namespace as every backup and DR command takes them. */
-export function clusterFlags(o: ParsedFlags): ClusterOptions {
-  return {
-    kubeconfig: flagString(o, "kubeconfig"),
-    context: flagString(o, "context"),
-    veleroNamespace: flagString(o, "veleroNamespace"),
-  };
-}
-
 export async function openKube(ctx: CommandContext, options: ClusterOptions): Promise<KubeClient> {
   const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context }, ctx.env, ctx.cwd);
   await noteContext(ctx, kube);

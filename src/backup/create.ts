@@ -5,17 +5,7 @@ import { isConflict, resourcePath } from "../kube/client.js";
 import { parseSelector } from "../kube/selector.js";
 import { durationOption, goDuration } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
-import {
-  argument,
-  type ClusterOptions,
-  clusterFlags,
-  count,
-  flagList,
-  flagSet,
-  flagString,
-  openVelero,
-  type ParsedFlags,
-} from "./common.js";
+import { type ClusterOptions, count, openVelero } from "./common.js";
 import {
   type Completeness,
   checkCompleteness,
@@ -53,23 +43,6 @@ export interface BackupCreateOptions extends ClusterOptions {
   dryRun?: boolean | undefined;
   wait?: boolean | undefined;
   timeout?: string | undefined;
-}
-
-/** The command line of `infra backup create` as options (declared in cli.ts). */
-export function backupCreateFlags(o: ParsedFlags): BackupCreateOptions {
-  return {
-    ...clusterFlags(o),
-    name: argument(o),
-    namespaces: flagList(o, "namespace"),
-    selector: flagString(o, "selector"),
-    ttl: flagString(o, "ttl"),
-    includeVolumes: flagSet(o, "includeVolumes"),
-    storageLocation: flagString(o, "storageLocation"),
-    fromSchedule: flagString(o, "fromSchedule"),
-    dryRun: flagSet(o, "dryRun"),
-    wait: flagSet(o, "wait"),
-    timeout: flagString(o, "timeout"),
-  };
 }
 
 export interface BackupResult {

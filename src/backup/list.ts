@@ -2,17 +2,7 @@
 import type { CommandContext } from "../context.js";
 import { durationOption } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
-import {
-  age,
-  type ClusterOptions,
-  clusterFlags,
-  count,
-  flagString,
-  openVelero,
-  type ParsedFlags,
-  table,
-  until,
-} from "./common.js";
+import { age, type ClusterOptions, count, openVelero, table, until } from "./common.js";
 import { type Completeness, checkCompleteness, DISCOVERY_HINT, describeMissing } from "./completeness.js";
 import {
   assessBackups,
@@ -27,11 +17,6 @@ import { backupPhaseState, type PhaseState } from "./velero.js";
 export interface BackupListOptions extends ClusterOptions {
   /** A backup running longer is flagged, and a schedule may be this late (Go duration). */
   maxBackupDuration?: string | undefined;
-}
-
-/** The command line of `infra backup list` (and `infra status`) as options (declared in cli.ts). */
-export function backupListFlags(o: ParsedFlags): BackupListOptions {
-  return { ...clusterFlags(o), maxBackupDuration: flagString(o, "maxBackupDuration") };
 }
 
 export interface BackupRow {

@@ -10,19 +10,7 @@ import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { durationOption } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
-import {
-  age,
-  argument,
-  type ClusterOptions,
-  clusterFlags,
-  confirm,
-  count,
-  flagList,
-  flagSet,
-  flagString,
-  openVelero,
-  type ParsedFlags,
-} from "./common.js";
+import { age, type ClusterOptions, confirm, count, openVelero } from "./common.js";
 import { waitForRestore } from "./progress.js";
 import {
   describeTarget,
@@ -97,25 +85,6 @@ export interface RestoreResult {
 }
 
 const POLICIES = ["none", "update"];
-
-/** The command line of `infra backup restore` as options (declared in cli.ts). */
-export function backupRestoreFlags(o: ParsedFlags): BackupRestoreOptions {
-  return {
-    ...clusterFlags(o),
-    name: argument(o),
-    fromSchedule: flagString(o, "fromSchedule"),
-    restoreName: flagString(o, "restoreName"),
-    namespaces: flagList(o, "namespace"),
-    namespaceMapping: flagList(o, "namespaceMapping"),
-    existingResourcePolicy: flagString(o, "existingResourcePolicy"),
-    allowNonEmpty: flagSet(o, "allowNonEmpty"),
-    wholeCluster: flagSet(o, "wholeCluster"),
-    dryRun: flagSet(o, "dryRun"),
-    yes: flagSet(o, "yes"),
-    wait: flagSet(o, "wait"),
-    timeout: flagString(o, "timeout"),
-  };
-}
 
 function usage(code: string, message: string, path: string, hint: string): InfraError {
   return new InfraError(code, message, { kind: "usage", location: { path }, hint });

@@ -1,12 +1,12 @@
 /** `infra dr ...` and `infra status`: declared here, implemented next to it (see src/command-declaration.ts). */
-import { clusterOptions, TIMEOUT, VELERO_NAMESPACE } from "../backup/commands.js";
+import { clusterOptions, MAX_BACKUP_DURATION, TIMEOUT, VELERO_NAMESPACE } from "../backup/commands.js";
 import { command, DRY_RUN, group, YES } from "../command-declaration.js";
 
 export const drCommands = [
   group("dr", "disaster recovery", [
     command({
       name: "restore-workload",
-      summary: "restore an app from the latest completed backup that contains it",
+      summary: "restore an app from the newest Completed backup that contains it, then check its objects",
       args: [{ name: "<app>", description: "application (namespace) to restore" }],
       options: [
         {
@@ -114,11 +114,15 @@ export const drCommands = [
 export const statusCommands = [
   command({
     name: "status",
-    summary: "nodes, Argo CD applications and backups at a glance",
-    options: [VELERO_NAMESPACE],
-    examples: ["infra status", "infra status --json"],
+    summary: "nodes, Argo CD applications and backups at a glance; exits 1 when the backup RPO is at risk",
+    options: [MAX_BACKUP_DURATION, VELERO_NAMESPACE],
+    examples: ["infra status", "infra status --json", "infra status --max-backup-duration 2h"],
     read: true,
     cluster: true,
-    run: async (ctx, input) => (await import("./status.js")).statusCommand(ctx, clusterOptions(input)),
+    run: async (ctx, input) =>
+      (await import("./status.js")).statusCommand(ctx, {
+        ...clusterOptions(input),
+        maxBackupDuration: input.string("maxBackupDuration"),
+      }),
   }),
 ];
