@@ -122,7 +122,7 @@ function render(d: BackupDescription): string {
     const c = d.completeness;
     lines.push(
       c.complete
-        ? `Complete:     yes (every one of ${c.checkedTypes} types with live objects in its namespaces is in it)`
+        ? `Complete:     yes (${c.checkedTypes} types checked against the live objects in its namespaces)`
         : `Complete:     NO — it lacks ${c.missing.length} type(s) with live objects in its namespaces`,
     );
     lines.push(...describeMissing(c));
