@@ -133,10 +133,12 @@ export async function drillCommand(
   if (ctx.signal?.aborted) {
     throw new InfraError(
       "INTERRUPTED",
-      `dr drill interrupted during its cleanup; ${result.leftBehind.length ? `left behind: ${result.leftBehind.map((l) => l.split(":")[0]).join(", ")}` : "nothing is left behind"}`,
+      `dr drill interrupted during the cleanup; its deletions go on in the cluster; ${result.leftBehind.length ? `left behind: ${result.leftBehind.map((l) => l.split(":")[0]).join(", ")}` : "nothing is left behind"}`,
       {
         kind: "interrupted",
-        hint: result.leftBehind.map((l) => l.slice(l.indexOf(":") + 2)).join("; ") || undefined,
+        hint: result.leftBehind.length
+          ? `remove what is left: ${result.leftBehind.map((l) => l.slice(l.indexOf(":") + 2)).join("; ")}`
+          : undefined,
       },
     );
   }
