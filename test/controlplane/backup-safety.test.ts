@@ -459,6 +459,7 @@ describe("restore choices that make sense", () => {
     expect(mixed.data.phase).toBe("PartiallyFailed");
     await plane.kubectl(["delete", "crd", "gadgets.example.com"]);
     await plane.kubectl(["delete", "namespace", "gadgets", "--wait=false"]);
+    await waitGone(plane, "namespace", "gadgets");
 
     // an admission policy refuses one object of the app when it is restored
     const allowBlocked = await refuseConfigMaps(
