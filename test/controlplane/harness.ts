@@ -177,9 +177,20 @@ class Processes {
   private readonly children = new Map<string, ChildProcess>();
   constructor(private readonly logs: string) {}
 
-  start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  private readonly groups = new Set<string>();
+
+  /** `group`: its own process group, so a kill takes its children (Velero's plugin processes) too. */
+  start(
+    name: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+    group = false,
+  ): ChildProcess {
     const log = createWriteStream(join(this.logs, `${name}.log`), { flags: "a" });
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: group });
+    if (group) this.groups.add(name);
+    else this.groups.delete(name);
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.children.set(name, child);
@@ -195,8 +206,20 @@ class Processes {
     this.children.delete(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGKILL");
+    this.killAll(name, child);
     await exited;
+  }
+
+  private killAll(name: string, child: ChildProcess): void {
+    if (this.groups.has(name) && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+        return;
+      } catch {
+        // the group is gone already
+      }
+    }
+    child.kill("SIGKILL");
   }
 
   alive(name: string): boolean {
@@ -210,7 +233,7 @@ class Processes {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const timer = setTimeout(() => this.killAll(name, child), 10_000);
     await exited;
     clearTimeout(timer);
   }
@@ -461,49 +484,66 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
         };
       },
       startVelero: async () => {
-        const metrics = await freePort();
-        const profiler = await freePort();
-        procs.start(
-          "velero",
-          bin.velero,
-          [
-            "server",
-            `--kubeconfig=${kubeconfig}`,
-            `--namespace=${veleroNamespace}`,
-            `--plugin-dir=${join(dir, "plugins")}`,
-            "--uploader-type=kopia",
-            `--metrics-address=127.0.0.1:${metrics}`,
-            `--profiler-address=127.0.0.1:${profiler}`,
-            `--store-validation-frequency=${STORE_VALIDATION_FREQUENCY}`,
-            "--backup-sync-period=10s",
-            "--garbage-collection-frequency=1h",
-            "--log-level=info",
-          ],
-          {
-            ...process.env,
-            TMPDIR: join(dir, "tmp"),
-            HOME: join(dir, "home"),
-            VELERO_NAMESPACE: veleroNamespace,
-          },
-        );
-        await until(
-          "the backup storage location to be Available",
-          async () => {
-            if (!procs.alive("velero")) throw new Error("velero server exited");
-            const phase = await kubectl([
+        // Velero 1.18's controller-runtime metrics listener is fixed at :8080: another control plane's
+        // Velero may hold it for a while, and this one then exits at once; it is started again until free
+        const deadline = Date.now() + 300_000;
+        for (;;) {
+          const started = Math.floor(Date.now() / 1000) * 1000; // status times have whole seconds
+          const metrics = await freePort();
+          const profiler = await freePort();
+          const child = procs.start(
+            "velero",
+            bin.velero,
+            [
+              "server",
+              `--kubeconfig=${kubeconfig}`,
+              `--namespace=${veleroNamespace}`,
+              `--plugin-dir=${join(dir, "plugins")}`,
+              "--uploader-type=kopia",
+              `--metrics-address=127.0.0.1:${metrics}`,
+              `--profiler-address=127.0.0.1:${profiler}`,
+              `--store-validation-frequency=${STORE_VALIDATION_FREQUENCY}`,
+              "--backup-sync-period=10s",
+              "--garbage-collection-frequency=1h",
+              "--log-level=info",
+            ],
+            {
+              ...process.env,
+              TMPDIR: join(dir, "tmp"),
+              HOME: join(dir, "home"),
+              VELERO_NAMESPACE: veleroNamespace,
+            },
+            true,
+          );
+          let stderr = "";
+          child.stderr?.on("data", (c: Buffer) => {
+            stderr = (stderr + c.toString()).slice(-4000);
+          });
+          // ready: this server has validated the location (a stale "Available" from before does not count)
+          while (Date.now() < deadline && procs.alive("velero")) {
+            const validated = await kubectl([
               "-n",
               veleroNamespace,
               "get",
               "backupstoragelocation",
               "default",
               "-o",
-              "jsonpath={.status.phase}",
-            ]);
-            return phase === "Available";
-          },
-          120_000,
-          logs,
-        );
+              "jsonpath={.status.phase} {.status.lastValidationTime}",
+            ]).catch(() => "");
+            const [phase, time] = validated.split(" ");
+            if (phase === "Available" && Date.parse(time ?? "") >= started) return;
+            await sleep(500);
+          }
+          if (
+            !procs.alive("velero") &&
+            /:8080: bind: address already in use/.test(stderr) &&
+            Date.now() < deadline
+          ) {
+            await sleep(3000);
+            continue;
+          }
+          throw new Error(`velero server did not validate its backup storage location; logs in ${logs}`);
+        }
       },
       stopVelero: () => procs.stop("velero"),
       killVelero: () => procs.kill("velero"),
