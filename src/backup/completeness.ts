@@ -9,7 +9,15 @@
 import { isNotFound, type KubeClient, type KubeList, type KubeObject, resourcePath } from "../kube/client.js";
 import { discoverResources, mapLimit, type ResourceType } from "../kube/discovery.js";
 import { formatSelector } from "../kube/selector.js";
-import { type Backup, type BackupItem, firstLine, splitRef, splitType, type Velero } from "./velero.js";
+import {
+  type Backup,
+  type BackupItem,
+  firstLine,
+  type SignedUrl,
+  splitRef,
+  splitType,
+  type Velero,
+} from "./velero.js";
 
 /** Objects with this label are left out of every backup (Velero's own opt-out). */
 const EXCLUDE_LABEL = "velero.io/exclude-from-backup";
@@ -193,11 +201,13 @@ export async function checkCompleteness(
   velero: Velero,
   backup: Backup,
   signal?: AbortSignal,
-  scan?: Promise<LiveScan>,
+  early?: { scan: Promise<LiveScan>; resourceList: Promise<SignedUrl | undefined> },
 ): Promise<Completeness> {
   const [live, items] = await Promise.all([
-    scan ?? scanLive(velero.kube, scopeOf(backup)),
-    velero.backupItems(backup.metadata.name as string, signal),
+    early?.scan ?? scanLive(velero.kube, scopeOf(backup)),
+    (early?.resourceList ?? Promise.resolve(undefined)).then((signed) =>
+      velero.backupItems(backup.metadata.name as string, signal, signed),
+    ),
   ]);
   return compareWithBackup(live, items);
 }

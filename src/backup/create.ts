@@ -152,11 +152,13 @@ export async function backupCreateCommand(
   ctx.reporter.phase(`Wait for backup ${name}`);
   // what should be in it: objects that exist now, read while Velero works
   const live = scanLive(velero.kube, scopeOf(created, Date.parse(created.metadata.creationTimestamp ?? "")));
+  // and the URL of its resource list, signed now so that only the fetch is left once it is done
+  const resourceList = velero.presign("BackupResourceList", name, 60_000, ctx.signal).catch(() => undefined);
   live.catch(() => undefined); // awaited below; an interrupted wait must not leave it unhandled
   const final = await waitForBackup(ctx, velero, name, timeoutMs);
   const result: BackupResult = { ...summary(velero, final, true), seconds: (Date.now() - started) / 1000 };
   if (result.state === "completed" || result.state === "partially-failed") {
-    result.completeness = await checkCompleteness(velero, final, ctx.signal, live);
+    result.completeness = await checkCompleteness(velero, final, ctx.signal, { scan: live, resourceList });
   }
   const ok = result.state === "completed" && result.completeness?.complete !== false;
   return outcome(result, renderFinished, ok ? undefined : 1);

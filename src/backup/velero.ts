@@ -355,6 +355,15 @@ export class Velero {
    * URL), gunzipped. The request object is removed afterwards.
    */
   async download(kind: string, name: string, timeoutMs = 60_000, signal?: AbortSignal): Promise<string> {
+    return this.fetchSigned(await this.presign(kind, name, timeoutMs, signal), signal);
+  }
+
+  /**
+   * A pre-signed object-store URL for a backup's or restore's file, through a DownloadRequest (removed
+   * at once; the URL stays valid for Velero's 10 minutes). Velero signs it whether or not the file
+   * exists yet, so a command can ask early and fetch when the backup is done.
+   */
+  async presign(kind: string, name: string, timeoutMs = 60_000, signal?: AbortSignal): Promise<SignedUrl> {
     const request: DownloadRequest = {
       apiVersion: VELERO_API,
       kind: "DownloadRequest",
@@ -382,39 +391,49 @@ export class Velero {
           hint: "check that the Velero server is running and its backup storage location is Available (`infra backup list`)",
         },
       );
-      const url = ready.status?.downloadURL as string;
-      let response: Response;
-      try {
-        response = await fetch(url, { signal: signal ?? null });
-      } catch (error) {
-        throw new InfraError(
-          "DOWNLOAD_FAILED",
-          `could not fetch ${kind} of ${name} from the object store: ${firstLine(String((error as Error).cause ?? error))}`,
-          {
-            hint: "this machine must reach the bucket endpoint (the BackupStorageLocation's s3Url or publicUrl)",
-            cause: error,
-          },
-        );
-      }
-      if (response.status === 404) {
-        throw new InfraError("DOWNLOAD_NOT_FOUND", `the object store has no ${kind} for ${name}`, {
-          hint: "the backup may have failed before Velero uploaded it; see `infra backup describe`",
-        });
-      }
-      if (!response.ok) {
-        throw new InfraError(
-          "DOWNLOAD_FAILED",
-          `the object store answered HTTP ${response.status} for the ${kind} of ${name}`,
-          {
-            hint: "check the bucket's credentials and endpoint in the BackupStorageLocation",
-          },
-        );
-      }
-      const body = Buffer.from(await response.arrayBuffer());
-      return (body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body).toString("utf8");
+      return {
+        kind,
+        name,
+        url: ready.status?.downloadURL as string,
+        expires: Date.parse(ready.status?.expiration ?? "") || Date.now() + 300_000,
+      };
     } finally {
       await this.kube.delete(this.path("downloadrequests", createdName)).catch(() => undefined);
     }
+  }
+
+  /** The file behind a pre-signed URL, gunzipped. */
+  async fetchSigned(signed: SignedUrl, signal?: AbortSignal): Promise<string> {
+    const { kind, name, url } = signed;
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: signal ?? null });
+    } catch (error) {
+      throw new InfraError(
+        "DOWNLOAD_FAILED",
+        `could not fetch ${kind} of ${name} from the object store: ${firstLine(String((error as Error).cause ?? error))}`,
+        {
+          hint: "this machine must reach the bucket endpoint (the BackupStorageLocation's s3Url or publicUrl)",
+          cause: error,
+        },
+      );
+    }
+    if (response.status === 404) {
+      throw new InfraError("DOWNLOAD_NOT_FOUND", `the object store has no ${kind} for ${name}`, {
+        hint: "the backup may have failed before Velero uploaded it; see `infra backup describe`",
+      });
+    }
+    if (!response.ok) {
+      throw new InfraError(
+        "DOWNLOAD_FAILED",
+        `the object store answered HTTP ${response.status} for the ${kind} of ${name}`,
+        {
+          hint: "check the bucket's credentials and endpoint in the BackupStorageLocation",
+        },
+      );
+    }
+    const body = Buffer.from(await response.arrayBuffer());
+    return (body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body).toString("utf8");
   }
 
   /** The resource list Velero stored with a backup: "apps/v1/Deployment" -> ["ns/name", ...]. */
@@ -425,10 +444,14 @@ export class Velero {
     >;
   }
 
-  /** Every object of a backup's stored resource list. */
-  async backupItems(backup: string, signal?: AbortSignal): Promise<BackupItem[]> {
+  /** Every object of a backup's stored resource list (`signed`: a URL asked for earlier, if still valid). */
+  async backupItems(backup: string, signal?: AbortSignal, signed?: SignedUrl): Promise<BackupItem[]> {
     const items: BackupItem[] = [];
-    for (const [type, refs] of Object.entries(await this.resourceList(backup, signal))) {
+    const list =
+      signed && signed.expires > Date.now() + 10_000
+        ? (JSON.parse(await this.fetchSigned(signed, signal)) as Record<string, string[]>)
+        : await this.resourceList(backup, signal);
+    for (const [type, refs] of Object.entries(list)) {
       for (const ref of refs) items.push({ type, ref });
     }
     return items;
@@ -484,6 +507,14 @@ export class Velero {
     }
     return [...namespaces].sort();
   }
+}
+
+export interface SignedUrl {
+  kind: string;
+  name: string;
+  url: string;
+  /** When the URL stops working (ms since the epoch). */
+  expires: number;
 }
 
 /** One object of a backup's stored resource list: its type ("apps/v1/Deployment") and "ns/name". */
