@@ -6,33 +6,21 @@
  * Rounds alternate between the two; the medians and their ratio are printed.
  * Run: npm run bench:backup   (BENCH_OBJECTS=500, BENCH_ROUNDS=3)
  */
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../src/package-root.js";
-import { createWorkload } from "../test/controlplane/fixtures.js";
+import { createWorkload, startProcess } from "../test/controlplane/fixtures.js";
 import { type ControlPlane, startControlPlane } from "../test/controlplane/harness.js";
 
 const objects = Number(process.env.BENCH_OBJECTS ?? 500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** Seconds one command takes, start to exit; a failure stops the benchmark. */
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      output += c.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0
-        ? resolve((Date.now() - started) / 1000)
-        : reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${output}`)),
-    );
-  });
+  const end = await startProcess(command, args, env).done;
+  if (end.code !== 0)
+    throw new Error(`${command} ${args.join(" ")} exited ${end.code}:\n${end.stdout}${end.stderr}`);
+  return (Date.now() - started) / 1000;
 }
 
 interface Trip {
