@@ -236,6 +236,8 @@ class Processes {
     const timer = setTimeout(() => this.killAll(name, child), 10_000);
     await exited;
     clearTimeout(timer);
+    // Velero does not always stop its plugin processes: take what is left of its group
+    if (this.groups.has(name)) this.killAll(name, child);
   }
 
   async stopAll(): Promise<void> {
