@@ -120,6 +120,12 @@ describe("no write goes where the operator did not say", () => {
       '{"data":{"settings.yaml":"edited"}}',
     ]);
     const restoresBefore = await names(plane, "restores");
+    // the last cluster command here went elsewhere: this one says so before anything else
+    await mkdir(join(PACKAGE_ROOT, ".infra"), { recursive: true });
+    await writeFile(
+      join(PACKAGE_ROOT, ".infra", "last-context.json"),
+      JSON.stringify({ context: "prod@elsewhere", server: "https://192.0.2.1:6443" }),
+    );
 
     const typo = await cli(
       "backup",
@@ -134,6 +140,9 @@ describe("no write goes where the operator did not say", () => {
       "--wait",
     );
     expect(typo.code, typo.stderr).toBe(2);
+    expect(typo.stderr).toMatch(
+      /^warning: this acts on context admin@test \(https:\/\/127\.0\.0\.1:\d+\); the last infra command used prod@elsewhere \(https:\/\/192\.0\.2\.1:6443\)$/m,
+    );
     expect(errorLines(typo.stderr)).toEqual([
       expect.stringContaining("--namespace-mapping names bgi, but backup big-1 holds no such namespace"),
     ]);
