@@ -7,6 +7,7 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import { formatDuration as ageText, parseDuration } from "../kube/wait.js";
+import { checkCronSpec } from "../lib/cron.js";
 import {
   type Backup,
   type BackupStorageLocation,
@@ -58,6 +59,9 @@ export interface CronTimes {
 }
 
 export function parseSchedule(text: string, now = new Date()): CronTimes | undefined {
+  // what Velero itself accepts (one parser of its dialect: src/lib/cron.ts); then the fire times
+  const check = checkCronSpec(text.trim());
+  if (!check.ok || check.neverFires) return undefined;
   let expression = text.trim();
   let tz = "UTC"; // the Velero server's clock; its container runs in UTC
   const zone = /^(?:CRON_TZ|TZ)=(\S+)\s+(.*)$/.exec(expression);
@@ -72,8 +76,6 @@ export function parseSchedule(text: string, now = new Date()): CronTimes | undef
     // Velero counts @every from the schedule's last run: at the latest, one period before `at`
     return { periodMs: ms, previous: (at) => new Date(at.getTime() - ms) };
   }
-  // Velero (robfig/cron ParseStandard) takes exactly five fields or a descriptor such as @daily
-  if (!expression.startsWith("@") && expression.split(/\s+/).length !== 5) return undefined;
   try {
     const probe = CronExpressionParser.parse(expression, { currentDate: now, tz });
     const a = probe.prev().getTime();
