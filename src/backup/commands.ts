@@ -36,6 +36,7 @@ export const backupCommands = [
     command({
       name: "create",
       summary: "create a Velero backup",
+      changes: true,
       args: [{ name: "[name]", description: "backup name (default: generated)" }],
       options: [
         { flags: "-n, --namespace <ns...>", description: "namespaces to include (default: all)" },
@@ -117,6 +118,7 @@ export const backupCommands = [
     command({
       name: "delete",
       summary: "delete a backup and its data (through a DeleteBackupRequest)",
+      changes: true,
       args: [{ name: "<name>" }],
       options: [DRY_RUN("print what would be deleted"), YES, WAIT, TIMEOUT(), VELERO_NAMESPACE],
       examples: [
@@ -137,6 +139,7 @@ export const backupCommands = [
     command({
       name: "restore",
       summary: "restore a backup",
+      changes: true,
       args: [{ name: "<name>", description: "backup to restore" }],
       options: [
         {

@@ -7,12 +7,19 @@ import { Velero } from "./velero.js";
 export interface ClusterOptions {
   kubeconfig?: string | undefined;
   context?: string | undefined;
+  requestTimeoutMs?: number | undefined;
   /** Namespace Velero runs in (default: $VELERO_NAMESPACE, else "velero"). */
   veleroNamespace?: string | undefined;
 }
 
 export async function openKube(ctx: CommandContext, options: ClusterOptions): Promise<KubeClient> {
-  return connect({ kubeconfig: options.kubeconfig, context: options.context }, ctx.env, ctx.cwd);
+  const { kubeconfig, context, requestTimeoutMs } = options;
+  return connect(
+    { kubeconfig, context, requestTimeoutMs, signal: ctx.signal },
+    ctx.env,
+    ctx.cwd,
+    ctx.workdir,
+  );
 }
 
 /** Connects and checks that Velero is there; reads only. */

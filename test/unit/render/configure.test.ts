@@ -94,7 +94,7 @@ describe("infra configure", () => {
   it("uses the bundled example when there is no cluster.yaml, and says so", async () => {
     const result = await configureCommand(context(), { check: true });
     expect(lines[0]).toMatch(
-      /^info using .*cluster\.example\.yaml \(no cluster\.yaml here; `infra init` creates one\)$/,
+      /^info using .*cluster\.example\.yaml \(no cluster\.yaml in .*; `infra init` creates one\)$/,
     );
     expect(result.data.files.every((f) => f.state === "missing")).toBe(true);
     // Three documentation addresses and the example.com e-mail Let's Encrypt would refuse.
