@@ -31,7 +31,8 @@ function timeSync(args: string[]): number[] {
     const start = process.hrtime.bigint();
     const result = spawnSync(process.execPath, args, { encoding: "utf8" });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (result.status !== 0) throw new Error(`node ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
+    if (result.status !== 0)
+      throw new Error(`node ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
     if (i >= 2) times.push(ms); // the first two warm the file cache
   }
   return times;
