@@ -42,7 +42,7 @@ function timeSync(args: string[]): number[] {
 async function firstRequest(): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), "infra-bench-startup-"));
   let arrived: (() => void) | undefined;
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     arrived?.();
     res.writeHead(404, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ kind: "Status", message: "bench", reason: "NotFound" }));

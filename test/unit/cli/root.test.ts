@@ -8,7 +8,6 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
-import { runCli } from "../../helpers/cli.js";
 import { builtCopy, type RepoCopy } from "../../helpers/repo-copy.js";
 
 const FIXTURE = join(PACKAGE_ROOT, "test", "fixtures", "config", "valid", "ha-3-servers.yaml");
