@@ -13,7 +13,7 @@ const ESC = "\u001b[";
 const ARGS = ["plan", "--config", "does-not-exist.yaml"];
 
 function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const clean = { ...process.env, TERM: "xterm-256color", ...extra };
+  const clean: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm-256color", ...extra };
   for (const key of Object.keys(extra)) if (extra[key] === undefined) delete clean[key];
   return clean;
 }
