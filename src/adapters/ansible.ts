@@ -308,6 +308,22 @@ function toolError(result: ExecResult, playbook: string, logFile: string): Infra
       hint: `set ANSIBLE_VAULT_PASSWORD_FILE to the file holding the right vault password; ${log}`,
     });
   }
+  // ansible's own error ("[ERROR]: YAML parsing failed ..." / "ERROR! ..."), with its Origin line
+  const errorAt = text.split("\n").findIndex((l) => /^(\[ERROR\]:|ERROR!)/.test(l.trim()));
+  if (errorAt >= 0) {
+    const lines = text.split("\n").slice(errorAt);
+    const message = (lines[0] ?? "").replace(/^(\[ERROR\]:|ERROR!)\s*/, "").trim();
+    const origin = lines
+      .find((l) => /^Origin:/.test(l.trim()))
+      ?.trim()
+      .replace(/^Origin:\s*/, "");
+    const parse = /pars|syntax|could not be found|not a valid attribute|conflicting action/i.test(message);
+    return new InfraError(
+      parse ? "PLAYBOOK_INVALID" : "ANSIBLE_FAILED",
+      `${playbook}${parse ? " does not parse" : " failed"}: ${message}${origin ? ` (${origin})` : ""}`,
+      { kind: parse ? "config" : "runtime", hint: parse ? `fix the playbook at that place; ${log}` : log },
+    );
+  }
   const lines = text
     .split("\n")
     .filter((l) => l.trim() && !l.trim().startsWith("{"))

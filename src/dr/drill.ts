@@ -22,7 +22,7 @@ import { InfraError } from "../errors.js";
 import { resourcePath } from "../kube/client.js";
 import { namespacedTypes, namespaceInventory } from "../kube/inventory.js";
 import { durationOption, formatDuration, waitFor } from "../kube/wait.js";
-import { type Outcome, outcome } from "../outcome.js";
+import type { Outcome } from "../outcome.js";
 import { type Comparison, compareNamespaces } from "./compare.js";
 
 export const DRILL_LABEL = "infra.k3s/drill";
@@ -165,7 +165,14 @@ export async function drillCommand(
 
 function finish(result: DrillResult, started: number): Outcome<DrillResult> {
   result.totalSeconds = (Date.now() - started) / 1000;
-  return outcome(result, render, result.pass ? undefined : 1);
+  return {
+    data: result,
+    human: render,
+    // read after the clean-up (in drillCommand's finally) has run: a failed clean-up fails the drill
+    get exitCode() {
+      return result.pass && (result.kept || result.cleanedUp) ? undefined : 1;
+    },
+  };
 }
 
 async function cleanUp(
@@ -230,6 +237,11 @@ function render(r: DrillResult): string {
   }
   if (r.kept) lines.push(`  kept     namespace ${r.scratchNamespace} and backup ${r.backup} (--keep)`);
   else if (r.cleanedUp) lines.push("  cleanup  scratch namespace and drill backup deleted");
-  else lines.push(`  cleanup  incomplete: ${r.cleanupErrors.join("; ")}`);
+  else {
+    lines.push(`  cleanup  incomplete: ${r.cleanupErrors.join("; ")}`);
+    lines.push(
+      `✗ the drill may have left namespace ${r.scratchNamespace} and backup ${r.backup}: kubectl delete namespace ${r.scratchNamespace}; infra backup delete ${r.backup} --yes`,
+    );
+  }
   return lines.join("\n");
 }

@@ -32,7 +32,7 @@ export interface StatusResult {
   server: string;
   serverVersion: string;
   nodes: NodeStatus[];
-  applications: AppStatus[] | { unavailable: string };
+  applications: AppStatus[] | Unavailable;
   backups:
     | {
         locations: { name: string; phase: string }[];
@@ -41,7 +41,23 @@ export interface StatusResult {
         schedules: { name: string; lastBackup?: string | undefined; paused: boolean }[];
         failedLast24h: number;
       }
-    | { unavailable: string };
+    | Unavailable;
+}
+
+/**
+ * A section that could not be shown: not installed (a 404: fine, exit 0), or not readable
+ * (403, 5xx, a timeout: `error` set, and `infra status` exits 1 naming the section).
+ */
+export interface Unavailable {
+  unavailable: string;
+  error?: { code: string; message: string };
+}
+
+function unreadable(error: InfraError): Unavailable {
+  return {
+    unavailable: `could not be read: ${error.message}`,
+    error: { code: error.code, message: error.message },
+  };
 }
 
 export interface NodeObject extends KubeObject {
@@ -70,6 +86,10 @@ export async function statusCommand(
     appStatus(kube),
     backupStatus(kube, options.veleroNamespace ?? ctx.env.VELERO_NAMESPACE ?? "velero"),
   ]);
+  const unread = [
+    ["applications", applications],
+    ["backups", backups],
+  ].filter(([, section]) => (section as Unavailable).error !== undefined);
   return outcome(
     {
       context: kube.context,
@@ -80,6 +100,7 @@ export async function statusCommand(
       backups,
     },
     render,
+    unread.length > 0 ? 1 : undefined,
   );
 }
 
@@ -112,7 +133,7 @@ async function appStatus(kube: KubeClient): Promise<StatusResult["applications"]
     }));
   } catch (error) {
     if (isNotFound(error)) return { unavailable: "Argo CD is not installed (no argoproj.io/v1alpha1 API)" };
-    if (error instanceof InfraError) return { unavailable: error.message };
+    if (error instanceof InfraError && error.kind !== "interrupted") return unreadable(error);
     throw error;
   }
 }
@@ -156,7 +177,7 @@ async function backupStatus(kube: KubeClient, ns: string): Promise<StatusResult[
   } catch (error) {
     if (isNotFound(error))
       return { unavailable: `Velero is not installed (no velero.io/v1 API or no namespace ${ns})` };
-    if (error instanceof InfraError) return { unavailable: error.message };
+    if (error instanceof InfraError && error.kind !== "interrupted") return unreadable(error);
     throw error;
   }
 }
@@ -179,7 +200,10 @@ function render(r: StatusResult): string {
       : "No nodes registered.",
   );
   out.push("");
-  if ("unavailable" in r.applications) out.push(`Applications: ${r.applications.unavailable}`);
+  if ("unavailable" in r.applications)
+    out.push(
+      `Applications: ${r.applications.unavailable}${r.applications.error ? ` [${r.applications.error.code}]` : ""}`,
+    );
   else if (r.applications.length === 0) out.push("Applications: none");
   else
     out.push(
@@ -189,7 +213,8 @@ function render(r: StatusResult): string {
       ),
     );
   out.push("");
-  if ("unavailable" in r.backups) out.push(`Backups: ${r.backups.unavailable}`);
+  if ("unavailable" in r.backups)
+    out.push(`Backups: ${r.backups.unavailable}${r.backups.error ? ` [${r.backups.error.code}]` : ""}`);
   else {
     const b = r.backups;
     out.push(
@@ -206,6 +231,18 @@ function render(r: StatusResult): string {
       out.push(
         `Schedule ${s.name}: last backup ${s.lastBackup ? `${age(s.lastBackup)} ago` : "never"}${s.paused ? " (paused)" : ""}`,
       );
+  }
+  const unread = (
+    [
+      ["applications", r.applications],
+      ["backups", r.backups],
+    ] as const
+  ).filter(([, section]) => "error" in section && section.error);
+  if (unread.length > 0) {
+    out.push(
+      "",
+      `✗ could not read: ${unread.map(([name, section]) => `${name} [${(section as Unavailable).error?.code}]`).join(", ")}`,
+    );
   }
   return out.join("\n");
 }

@@ -30,6 +30,7 @@ function bashComplete(file: string, words: string[]): string[] {
     `COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")})`,
     `COMP_CWORD=${words.length - 1}`,
     "_infra",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, not a template
     'printf "%s\\n" "${COMPREPLY[@]}"',
   ].join("\n");
   const { code, output } = runTool("bash", ["-c", program]);

@@ -1,15 +1,18 @@
 /**
- * Cancelling a child program stops everything it started: a real ansible-playbook (local
+ * Child programs, for real. Cancelling one stops everything it started: a real ansible-playbook (local
  * connection) running a long task is cancelled through the exec adapter's signal, as the first
  * Ctrl-C does; afterwards neither ansible-playbook, its worker, nor the task's command is left.
+ * And a playbook that does not parse is reported with ansible's own message.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { playbookEnv, runPlaybook } from "../../src/adapters/ansible.js";
 import { exec } from "../../src/adapters/exec.js";
 import { InfraError } from "../../src/errors.js";
+import { PACKAGE_ROOT } from "../../src/package-root.js";
 
 let dir: string;
 beforeAll(() => {
@@ -105,5 +108,24 @@ describe("exec cancellation", () => {
     expect(await run).toBe(reason);
     for (let i = 0; i < 100 && processesWith(`sleep ${marker}`).length > 0; i++) await sleep(100);
     expect(processesWith(`sleep ${marker}`)).toEqual([]);
+  });
+
+  it("a playbook that does not parse is reported as such, with ansible's message (real ansible-playbook)", async () => {
+    const playbook = join(dir, "broken.yml");
+    writeFileSync(playbook, "- hosts: all\n  tasks:\n    - name: x\n      debug: {msg: [unclosed\n");
+    const ansibleDir = join(PACKAGE_ROOT, "ansible");
+    const error = (await runPlaybook(
+      { playbook, inventory: "localhost," },
+      {
+        ansibleDir,
+        env: playbookEnv(process.env, ansibleDir, process.env.PATH ?? ""),
+        logFile: join(dir, "broken.log"),
+      },
+    ).catch((e: unknown) => e)) as InfraError;
+    expect(error).toBeInstanceOf(InfraError);
+    expect(error.code).toBe("PLAYBOOK_INVALID");
+    expect(error.message).toMatch(/does not parse: YAML parsing failed/);
+    expect(error.message).toContain(playbook);
+    expect(error.exitCode).toBe(2);
   });
 });
