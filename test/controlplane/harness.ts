@@ -45,6 +45,15 @@ export interface ControlPlane {
   context(options?: { kubeconfig?: string; lines?: string[] }): CommandContext;
   stopVelero(): Promise<void>;
   startVelero(): Promise<void>;
+  /** Stops kube-apiserver (SIGTERM); the port then refuses connections. */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and waits until it is ready. */
+  startApiServer(): Promise<void>;
+  /** Freezes kube-apiserver (SIGSTOP): connections are accepted by the kernel but never answered. */
+  pauseApiServer(): void;
+  resumeApiServer(): void;
+  /** Process id of a component (for tests that watch processes). */
+  pid(name: string): number | undefined;
   stop(keep: boolean): Promise<void>;
 }
 
@@ -174,6 +183,14 @@ class Processes {
     child.stderr?.pipe(log);
     this.children.set(name, child);
     return child;
+  }
+
+  signal(name: string, signal: NodeJS.Signals): void {
+    this.children.get(name)?.kill(signal);
+  }
+
+  pid(name: string): number | undefined {
+    return this.children.get(name)?.pid;
   }
 
   alive(name: string): boolean {
@@ -316,9 +333,9 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
     ]);
     await until("etcd", async () => (await fetch(`${etcdUrl}/health`)).ok, 60_000, logs);
 
-    // --- kube-apiserver
+    // --- kube-apiserver (stopped and started again by the tests of flaky networks)
     const server = `https://127.0.0.1:${apiPort}`;
-    procs.start("kube-apiserver", bin["kube-apiserver"], [
+    const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
@@ -338,21 +355,24 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
       "--profiling=false",
       "--allow-privileged=true",
       "--v=1",
-    ]);
+    ];
+    procs.start("kube-apiserver", bin["kube-apiserver"], apiServerArgs);
     const kubeconfig = join(dir, "admin.kubeconfig");
     await writeFile(kubeconfig, kubeconfigYaml(server, ca, admin.cert, admin.key, "admin"));
     const kubectl = async (args: string[], input?: string) =>
       (await exec("kubectl", ["--kubeconfig", kubeconfig, ...args], input === undefined ? {} : { input }))
         .stdout;
-    await until(
-      "kube-apiserver /readyz",
-      async () => {
-        if (!procs.alive("kube-apiserver")) throw new Error("kube-apiserver exited");
-        return (await kubectl(["get", "--raw", "/readyz"])).trim() === "ok";
-      },
-      180_000,
-      logs,
-    );
+    const apiServerReady = () =>
+      until(
+        "kube-apiserver /readyz",
+        async () => {
+          if (!procs.alive("kube-apiserver")) throw new Error("kube-apiserver exited");
+          return (await kubectl(["get", "--raw", "/readyz"])).trim() === "ok";
+        },
+        180_000,
+        logs,
+      );
+    await apiServerReady();
 
     // --- kube-controller-manager: namespace deletion, garbage collection, service accounts
     const kcmConfig = join(dir, "kcm.kubeconfig");
@@ -480,6 +500,14 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
         );
       },
       stopVelero: () => procs.stop("velero"),
+      stopApiServer: () => procs.stop("kube-apiserver"),
+      async startApiServer() {
+        procs.start("kube-apiserver", bin["kube-apiserver"], apiServerArgs);
+        await apiServerReady();
+      },
+      pauseApiServer: () => procs.signal("kube-apiserver", "SIGSTOP"),
+      resumeApiServer: () => procs.signal("kube-apiserver", "SIGCONT"),
+      pid: (name) => procs.pid(name),
       stop,
     };
 

@@ -4,7 +4,7 @@
  * Ctrl-C does; afterwards neither ansible-playbook, its worker, nor the task's command is left.
  * And a playbook that does not parse is reported with ansible's own message.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,27 +13,13 @@ import { playbookEnv, runPlaybook } from "../../src/adapters/ansible.js";
 import { exec } from "../../src/adapters/exec.js";
 import { InfraError } from "../../src/errors.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
+import { processesWith } from "../helpers/processes.js";
 
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "infra-exec-cancel-"));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Command lines of the live processes that mention `marker`. */
-function processesWith(marker: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-      const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-      if (cmdline.includes(marker) && state !== "Z") found.push(`${pid}: ${cmdline}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 describe("exec cancellation", () => {
   it("stops ansible-playbook, its forks and the task's command, and rejects with the abort reason", async () => {
