@@ -25,7 +25,7 @@ export function redact(line: string): string {
   return line
     .replace(/(bearer\s+)\S+/gi, "$1***")
     .replace(/([?&][^=&\s]*?(?:token|secret|password)[^=&\s]*=)[^&\s]+/gi, "$1***")
-    .replace(/(\b[\w.-]+=)(\S+)/g, (match, key: string, _value: string) =>
+    .replace(/(\b[\w.-]+=)([^\s&]+)/g, (match, key: string, _value: string) =>
       SECRET_WORDS.test(key) ? `${key}***` : match,
     )
     .replace(/(--?[\w-]+)(\s+)(\S+)/g, (match, flag: string, space: string, _value: string) =>
