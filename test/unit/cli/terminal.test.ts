@@ -1,8 +1,11 @@
 /**
- * Colour only on a terminal, never with NO_COLOR: the built CLI under a real pseudo-terminal
- * (`script` from util-linux), in a pipe, and on a terminal with NO_COLOR set.
+ * The built CLI on a real pseudo-terminal (`script` from util-linux). Colour only on a terminal,
+ * never with NO_COLOR: under a terminal, in a pipe, and on a terminal with NO_COLOR set. And a
+ * Ctrl-C typed at a confirmation question cancels: exit 130, nothing changed.
  */
 import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
@@ -47,5 +50,34 @@ describe("colour", () => {
     expect(run.status).toBe(2);
     expect(run.stdout).toContain("✗");
     expect(run.stdout).not.toContain(ESC);
+  });
+});
+
+describe("Ctrl-C at a confirmation question", () => {
+  it("cancels with exit 130 and changes nothing", () => {
+    const project = mkdtempSync(join(tmpdir(), "infra-terminal-"));
+    try {
+      copyFileSync(
+        join(PACKAGE_ROOT, "test", "fixtures", "config", "valid", "ha-3-servers.yaml"),
+        join(project, "cluster.yaml"),
+      );
+      const command = [process.execPath, BIN, "node", "remove", "cp-2"].map((w) => `'${w}'`).join(" ");
+      // the terminal's line discipline turns the typed ^C into SIGINT, as a person's Ctrl-C
+      const run = spawnSync(
+        "sh",
+        ["-c", `(sleep 5; printf '\\003'; sleep 5) | script -q -e -c "${command}" /dev/null`],
+        {
+          cwd: project,
+          env: env({ NO_COLOR: "1" }),
+          encoding: "utf8",
+        },
+      );
+      expect(run.stdout).toContain("[y/N]");
+      expect(run.stdout).toContain("✗ cancelled at the question; nothing was changed");
+      expect(run.status).toBe(130);
+      expect(existsSync(join(project, ".infra"))).toBe(false);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
