@@ -44,5 +44,15 @@ function requestTimeout(text: string): number {
       },
     );
   }
+  if (ms > MAX_REQUEST_TIMEOUT_MS) {
+    throw new InfraError("INVALID_DURATION", `--request-timeout ${text} is too long: at most 24h`, {
+      kind: "usage",
+      location: { path: "--request-timeout" },
+      hint: 'use a duration such as "30s" (the default) or "5m"; waits have their own --timeout',
+    });
+  }
   return ms;
 }
+
+/** Timers hold at most 2^31-1 ms; a day is far more than one request should take. */
+const MAX_REQUEST_TIMEOUT_MS = 24 * 3_600_000;

@@ -107,6 +107,12 @@ const cases: { name: string; args: string[]; cause: RegExp; next: RegExp }[] = [
     next: /Go duration/,
   },
   {
+    name: "--request-timeout 99999h",
+    args: ["status", "--kubeconfig", "no-current-context.kubeconfig", "--request-timeout", "99999h"],
+    cause: /--request-timeout 99999h is too long/,
+    next: /30s/,
+  },
+  {
     name: "an unknown shell",
     args: ["completion", "tcsh"],
     cause: /no completion for the shell "tcsh"/,
