@@ -191,12 +191,14 @@ export class KubeClient {
         throw error;
       }
     };
+    let last: unknown;
     return pRetry(attempt, {
       ...RETRY_POLICY,
       signal,
       maxRetryTime: timeoutMs,
       shouldRetry: ({ error }) => !signal.aborted && retryable(error, idempotent),
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        last = error;
         if (signal.aborted || !retryable(error, idempotent) || retriesLeft === 0) return;
         if (error instanceof KubeApiError && error.status === 401) this.credentials.invalidate();
         const wait = retryAfterMs(error, timeoutMs - (Date.now() - started));
@@ -205,6 +207,19 @@ export class KubeClient {
         );
         if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
       },
+    }).catch((error: unknown) => {
+      // a cancel or the deadline during a backoff pause rejects with the signal's bare reason
+      if (this.signal?.aborted) throw this.signal.reason;
+      if (error instanceof InfraError) throw error;
+      if (last instanceof InfraError) throw last;
+      throw new InfraError(
+        "KUBE_TIMEOUT",
+        `${what}: no answer from the Kubernetes API at ${this.server} within ${timeoutMs / 1000} s`,
+        {
+          hint: "check that Tailscale is up (`tailscale status`); --request-timeout waits longer",
+          cause: error,
+        },
+      );
     });
   }
 
