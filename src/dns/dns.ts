@@ -15,6 +15,7 @@ import {
 } from "../adapters/tofu.js";
 import { type AttributeChange, planAttributes } from "../adapters/tofu-show.js";
 import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { confirmAction } from "../ui/confirm.js";
 import { type DnsPreflight, dnsPreflight } from "./preflight.js";
@@ -66,6 +67,15 @@ export async function dnsApply(ctx: CommandContext, options: DnsApplyOptions): P
     env,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     onMessage: (m) => progress(ctx, m),
+  }).catch((error: unknown) => {
+    if (error instanceof InfraError && error.kind === "interrupted") {
+      throw new InfraError(error.code, "tofu apply was interrupted", {
+        kind: "interrupted",
+        hint: "some records or the bucket may have changed: `infra dns plan` shows what is left to do, `infra dns apply` finishes it",
+        cause: error,
+      });
+    }
+    throw error;
   });
   const done = result("apply", pre, planned, true);
   done.summary = applied.summary ?? summary;
