@@ -137,7 +137,10 @@ ${cases.join("\n")}
     _describe -t commands 'command' commands || _files
   fi
 }
-if (( $+functions[compdef] )); then
+# autoloaded from $fpath (as _infra): complete now; sourced: register
+if [[ "\${funcstack[1]}" == "_infra" ]]; then
+  _infra "$@"
+elif (( $+functions[compdef] )); then
   compdef _infra infra
 fi
 `;

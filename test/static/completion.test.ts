@@ -2,7 +2,7 @@
  * `infra completion bash|zsh` loaded into the real shells (zsh is pinned in tools/versions.yaml):
  * the shell registers the function, and completing a command line offers the command tree's words.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,6 +74,20 @@ describe("zsh completion", () => {
     expect(code, output).toBe(0);
     expect(output).toContain("_infra\n");
     expect(output).toContain("_infra: function");
+  });
+
+  it("installed as _infra on $fpath, compinit picks it up by its #compdef line", () => {
+    const file = script("zsh");
+    const fpath = join(dir, "zfunc");
+    mkdirSync(fpath, { recursive: true });
+    copyFileSync(file, join(fpath, "_infra"));
+    const { code, output } = runTool("zsh", [
+      "-f",
+      "-c",
+      `fpath=(${fpath} $fpath) && autoload -U compinit && compinit -u -D && print -r -- $_comps[infra]`,
+    ]);
+    expect(code, output).toBe(0);
+    expect(output.trim()).toBe("_infra");
   });
 
   it("parses without errors and defines the command words", () => {
