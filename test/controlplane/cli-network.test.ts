@@ -165,7 +165,20 @@ describe("request timeouts and retries against the real API server", () => {
   it("`backup create --wait` survives the API server going away and coming back", async () => {
     await plane.stopVelero(); // the backup stays New until Velero runs again
     const run = startCli(
-      ["backup", "create", "across-restart", "-n", "flaky", "--wait", "--timeout", "5m", "--verbose"],
+      // short requests, so that the outage reaches the wait itself (not only one request's retries)
+      [
+        "backup",
+        "create",
+        "across-restart",
+        "-n",
+        "flaky",
+        "--wait",
+        "--timeout",
+        "5m",
+        "--request-timeout",
+        "2s",
+        "--verbose",
+      ],
       { env: userEnv({ KUBECONFIG: plane.kubeconfig }), cwd: project },
     );
     await run.waitFor(/across-restart: /);
