@@ -15,7 +15,7 @@ import { InfraError } from "../errors.js";
 import { trace, tracing } from "../ui/trace.js";
 import { Credentials } from "./credentials.js";
 import { type KubeAccessOptions, type LoadedKubeConfig, loadKubeConfig } from "./kubeconfig.js";
-import { KubeTransportError, RETRY_POLICY, retryAfterMs, retryable } from "./retry.js";
+import { KubeTimeoutError, KubeTransportError, RETRY_POLICY, retryAfterMs, retryable } from "./retry.js";
 
 export interface KubeObject {
   apiVersion?: string;
@@ -179,13 +179,9 @@ export class KubeClient {
       } catch (error) {
         if (this.signal?.aborted) throw this.signal.reason;
         if (deadline.aborted) {
-          throw new InfraError(
-            "KUBE_TIMEOUT",
+          throw new KubeTimeoutError(
             `${what}: no answer from the Kubernetes API at ${this.server} within ${timeoutMs / 1000} s`,
-            {
-              hint: "check that Tailscale is up (`tailscale status`) and a server node is running; --request-timeout waits longer",
-              cause: error,
-            },
+            error,
           );
         }
         throw error;
@@ -212,13 +208,9 @@ export class KubeClient {
       if (this.signal?.aborted) throw this.signal.reason;
       if (error instanceof InfraError) throw error;
       if (last instanceof InfraError) throw last;
-      throw new InfraError(
-        "KUBE_TIMEOUT",
+      throw new KubeTimeoutError(
         `${what}: no answer from the Kubernetes API at ${this.server} within ${timeoutMs / 1000} s`,
-        {
-          hint: "check that Tailscale is up (`tailscale status`); --request-timeout waits longer",
-          cause: error,
-        },
+        error,
       );
     });
   }

@@ -36,6 +36,16 @@ export class KubeTransportError extends InfraError {
   }
 }
 
+/** A request got no answer before its deadline (--request-timeout), retries included. */
+export class KubeTimeoutError extends InfraError {
+  constructor(message: string, cause: unknown) {
+    super("KUBE_TIMEOUT", message, {
+      hint: "check that Tailscale is up (`tailscale status`) and a server node is running; --request-timeout waits longer",
+      cause,
+    });
+  }
+}
+
 interface StatusLike {
   status: number;
   retryAfterSeconds?: number | undefined;
@@ -61,9 +71,12 @@ export function retryable(error: unknown, idempotent: boolean): boolean {
   return idempotent && (status === 500 || status === 502 || status === 503 || status === 504);
 }
 
-/** A transient failure of any request (for waits, which poll with reads): see retryable. */
+/**
+ * A transient failure for a wait, which polls with reads: anything a read would retry, and a read
+ * that ran out of time (the next poll may find the API back).
+ */
 export function transient(error: unknown): boolean {
-  return retryable(error, true);
+  return error instanceof KubeTimeoutError || retryable(error, true);
 }
 
 /** How long the server asked to wait (Retry-After), capped by the time left; 0 when it did not ask. */

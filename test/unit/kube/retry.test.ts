@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { KubeApiError } from "../../../src/kube/client.js";
-import { KubeTransportError, retryAfterMs, retryable } from "../../../src/kube/retry.js";
+import {
+  KubeTimeoutError,
+  KubeTransportError,
+  retryAfterMs,
+  retryable,
+  transient,
+} from "../../../src/kube/retry.js";
 
 const transport = (errno: string) =>
   new KubeTransportError(`GET /x: unreachable: ${errno}`, errno, undefined);
@@ -24,7 +30,7 @@ describe("which API failures are retried", () => {
     ["409", status(409), false, false],
     ["TLS failure", transport("ERR_TLS_CERT_ALTNAME_INVALID"), false, false],
     ["a plain error", new Error("boom"), false, false],
-  ])("%s: idempotent %s, not idempotent %s", (_name, error, idempotent, notIdempotent) => {
+  ])("%s", (_name, error, idempotent, notIdempotent) => {
     expect(retryable(error, true)).toBe(idempotent);
     expect(retryable(error, false)).toBe(notIdempotent);
   });
@@ -33,5 +39,13 @@ describe("which API failures are retried", () => {
     expect(retryAfterMs(status(429, 2), 30_000)).toBe(2000);
     expect(retryAfterMs(status(429, 60), 5_000)).toBe(4900);
     expect(retryAfterMs(status(503), 30_000)).toBe(0);
+  });
+
+  it("a request that ran out of time ends that request, but a wait polls on", () => {
+    const timeout = new KubeTimeoutError("GET /x: no answer within 2 s", undefined);
+    expect(retryable(timeout, true)).toBe(false);
+    expect(transient(timeout)).toBe(true);
+    expect(transient(transport("ECONNREFUSED"))).toBe(true);
+    expect(transient(status(403))).toBe(false);
   });
 });
