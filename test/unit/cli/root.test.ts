@@ -53,7 +53,7 @@ describe("the repository root, from anywhere inside it", () => {
       expect(JSON.parse(run.stdout).cluster.name, folder).toBe("prod");
       expect(run.stderr, folder).toContain(`using ${join(root, "cluster.yaml")}`);
     }
-  });
+  }, 120_000);
 
   it("configure from kubernetes/ writes only at the root", () => {
     const run = infra(["configure"], join(root, "kubernetes"));
