@@ -317,12 +317,14 @@ function toolError(result: ExecResult, playbook: string, logFile: string): Infra
       .find((l) => /^Origin:/.test(l.trim()))
       ?.trim()
       .replace(/^Origin:\s*/, "");
-    const parse = /pars|syntax|could not be found|not a valid attribute|conflicting action/i.test(message);
-    return new InfraError(
-      parse ? "PLAYBOOK_INVALID" : "ANSIBLE_FAILED",
-      `${playbook}${parse ? " does not parse" : " failed"}: ${message}${origin ? ` (${origin})` : ""}`,
-      { kind: parse ? "config" : "runtime", hint: parse ? `fix the playbook at that place; ${log}` : log },
-    );
+    const where = origin ? ` (${origin})` : "";
+    if (/pars|syntax|could not be found|not a valid attribute|conflicting action/i.test(message)) {
+      return new InfraError("PLAYBOOK_INVALID", `${playbook} does not parse: ${message}${where}`, {
+        kind: "config",
+        hint: `fix the playbook at that place; ${log}`,
+      });
+    }
+    return new InfraError("ANSIBLE_FAILED", `${playbook} failed: ${message}${where}`, { hint: log });
   }
   const lines = text
     .split("\n")
