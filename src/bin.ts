@@ -1,24 +1,56 @@
 #!/usr/bin/env node
 /**
- * The only place that reads argv, prints results and sets the exit code.
+ * The only place that reads argv, handles signals, prints results and sets the exit code.
  * Commands return data (an Outcome); errors are InfraErrors with a code, a place and a hint.
+ *
+ * Interrupts: the first Ctrl-C or SIGTERM aborts the commands' signal, which cancels in-flight
+ * API requests and stops child programs (their whole process group); the command ends with an
+ * INTERRUPTED error whose hint says what state is left, and infra exits 130, within 5 s in any
+ * case. A second Ctrl-C exits at once.
  */
 import { CommanderError } from "commander";
-import { buildProgram } from "./cli.js";
+import { buildProgram, unknownCommand } from "./cli.js";
 import type { CommandContext } from "./context.js";
-import { type ErrorDetail, ExitCode, formatLocation, InfraError } from "./errors.js";
+import { ExitCode, InfraError } from "./errors.js";
 import type { Outcome } from "./outcome.js";
+import { repositoryRoot } from "./root.js";
+import { colorEnabled, colors } from "./ui/colors.js";
+import { errorData, humanError, outputFormat, serialize } from "./ui/output.js";
 import { streamReporter } from "./ui/reporter.js";
+import { setTrace } from "./ui/trace.js";
+
+/** How long after the first interrupt infra exits whatever the command is doing. */
+const INTERRUPT_DEADLINE_MS = 4500;
 
 const argv = process.argv.slice(2);
-const json = argv.includes("--json");
-const controller = new AbortController();
+const format = outputFormat(argv);
+const before = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+const quiet = before.includes("-q") || before.includes("--quiet");
+const verbose = before.includes("-v") || before.includes("--verbose");
+const err = colors(colorEnabled(process.stderr, process.env));
+const writeErr = (line: string) => process.stderr.write(`${line}\n`);
+if (verbose) setTrace((line) => writeErr(err.dim(`+ ${line}`)));
 
-process.on("SIGINT", () => {
-  if (controller.signal.aborted) process.exit(ExitCode.interrupted);
-  process.stderr.write("\nAborting... press Ctrl-C again to exit now.\n");
-  controller.abort(new InfraError("INTERRUPTED", "interrupted", { kind: "interrupted" }));
-});
+const controller = new AbortController();
+function onSignal(signal: NodeJS.Signals): void {
+  if (controller.signal.aborted) {
+    writeErr(err.red(`✗ ${signal} again: exiting now`));
+    process.exit(ExitCode.interrupted);
+  }
+  writeErr(`\n${signal === "SIGINT" ? "Ctrl-C" : signal}: stopping (again to exit at once)`);
+  controller.abort(
+    new InfraError("INTERRUPTED", `interrupted by ${signal}`, {
+      kind: "interrupted",
+      hint: "nothing was in progress that needs attention; run the command again when ready",
+    }),
+  );
+  setTimeout(() => {
+    writeErr(err.red(`✗ interrupted by ${signal}; the command did not stop within 5 s, exiting`));
+    process.exit(ExitCode.interrupted);
+  }, INTERRUPT_DEADLINE_MS).unref();
+}
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
 
 // `infra backup logs X | head`: the reader left early; that is not a failure of the command
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -26,11 +58,13 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(ExitCode.ok);
 });
 
+const workdir = process.cwd();
 const context: CommandContext = {
-  cwd: process.cwd(),
+  cwd: repositoryRoot(workdir),
+  workdir,
   env: process.env,
-  reporter: streamReporter((line) => process.stderr.write(`${line}\n`)),
-  interactive: Boolean(process.stdin.isTTY) && !json,
+  reporter: streamReporter(writeErr, { quiet, colors: err }),
+  interactive: Boolean(process.stdin.isTTY) && format === "human",
   signal: controller.signal,
 };
 
@@ -38,35 +72,23 @@ let delivered: Outcome | undefined;
 const program = buildProgram(context, (outcome) => {
   delivered = outcome;
 });
+program.configureOutput({ outputError: (text, write) => write(err.red(text)) });
 
-function printDetail(detail: ErrorDetail): void {
-  const where = formatLocation(detail.location);
-  const mark = detail.severity === "warning" ? "!" : "✗";
-  process.stderr.write(`  ${mark} ${where ? `${where}: ` : ""}${detail.message} [${detail.code}]\n`);
-  if (detail.hint) process.stderr.write(`    hint: ${detail.hint}\n`);
-}
-
-function fail(error: unknown): number {
+async function fail(error: unknown): Promise<number> {
   if (error instanceof InfraError) {
-    if (json) {
-      const { code, message, hint, location, details } = error;
-      process.stdout.write(
-        `${JSON.stringify({ ok: false, error: { code, message, hint, location, details } }, null, 2)}\n`,
-      );
-    } else {
-      const where = formatLocation(error.location);
-      process.stderr.write(`✗ ${where ? `${where}: ` : ""}${error.message}\n`);
-      for (const detail of error.details) printDetail(detail);
-      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
-    }
-    return error.exitCode;
+    if (format !== "human") process.stdout.write(await serialize(errorData(error), format));
+    else process.stderr.write(humanError(error, err));
+    return controller.signal.aborted ? ExitCode.interrupted : error.exitCode;
   }
+  if (controller.signal.aborted) return fail(controller.signal.reason);
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`✗ internal error — please report it with this output:\n${text}\n`);
+  writeErr(err.red(`✗ internal error — please report it with this output:\n${text}`));
   return ExitCode.internal;
 }
 
 async function main(): Promise<number> {
+  const unknown = unknownCommand(program, argv);
+  if (unknown) return fail(unknown);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
@@ -76,8 +98,9 @@ async function main(): Promise<number> {
     }
     return fail(error);
   }
+  if (controller.signal.aborted) return fail(controller.signal.reason);
   if (!delivered) return ExitCode.ok;
-  if (json) process.stdout.write(`${JSON.stringify(delivered.data, null, 2)}\n`);
+  if (format !== "human") process.stdout.write(await serialize(delivered.data, format));
   else {
     const text = delivered.human(delivered.data);
     if (text) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -85,4 +108,8 @@ async function main(): Promise<number> {
   return delivered.exitCode ?? ExitCode.ok;
 }
 
-process.exitCode = await main();
+const code = await main();
+if (controller.signal.aborted) {
+  // in-flight work has been cancelled; do not wait for sockets or timers to drain
+  process.stderr.write("", () => process.exit(code));
+} else process.exitCode = code;

@@ -12,11 +12,15 @@
  *       args: [{ name: "[name]", description: "backup name (default: generated)" }],
  *       options: [{ flags: "--wait", description: "wait until the backup finishes" }],
  *       examples: ["infra backup create nightly --wait"],
- *       cluster: true,            // reaches the Kubernetes API: gets the kubeconfig options
+ *       cluster: true,            // reaches the Kubernetes API: gets --kubeconfig, --context, --request-timeout
+ *       changes: true,            // changes something: refuses the example config unless --example
  *       run: async (ctx, input) =>
  *         (await import("./create.js")).backupCreateCommand(ctx, { wait: input.flag("wait") }),
  *     }),
  *   ]);
+ *
+ * A read command (`read: true`) gets `-o json|yaml`. Every command has examples (help shows them;
+ * a unit test parses each).
  *
  * Rules: a commands.ts imports only types, this file and other commands.ts files, never the
  * slice's code (a unit test checks it), so `infra --help` loads nothing heavy; the body is
@@ -40,11 +44,22 @@ export interface ArgumentDeclaration {
   description?: string;
 }
 
+/** The command tree as data (for shell completion): names, options, arguments. */
+export interface CommandTree {
+  name: string;
+  summary: string;
+  options: { flags: string[]; takesValue: boolean; choices?: readonly string[]; description: string }[];
+  args: string[];
+  commands: CommandTree[];
+}
+
 /** What `run` receives: the positional arguments and the parsed options (globals included). */
 export class CommandInput {
   constructor(
     readonly args: readonly string[],
     readonly options: Readonly<Record<string, unknown>>,
+    /** The whole command tree, built on demand (shell completion). */
+    readonly tree: () => CommandTree = () => ({ name: "", summary: "", options: [], args: [], commands: [] }),
   ) {}
 
   /** A required positional argument (the parser has checked it is there). */
@@ -84,8 +99,13 @@ export interface CommandDeclaration {
   examples: readonly string[];
   /** A read command: changes nothing and prints data (shaped by `-o json|yaml`). */
   read?: boolean;
-  /** Reaches the Kubernetes API: gets the kubeconfig/context options. */
+  /** Reaches the Kubernetes API: gets --kubeconfig, --context and --request-timeout. */
   cluster?: boolean;
+  /**
+   * Changes hosts, the cluster, DNS or rendered files: refuses to act on the example config
+   * (cluster.example.yaml) unless `--example` is given; a `--dry-run` or `--check` run is exempt.
+   */
+  changes?: boolean;
   run(ctx: CommandContext, input: CommandInput): Promise<Outcome>;
 }
 

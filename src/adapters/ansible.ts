@@ -308,6 +308,24 @@ function toolError(result: ExecResult, playbook: string, logFile: string): Infra
       hint: `set ANSIBLE_VAULT_PASSWORD_FILE to the file holding the right vault password; ${log}`,
     });
   }
+  // ansible's own error ("[ERROR]: YAML parsing failed ..." / "ERROR! ..."), with its Origin line
+  const errorAt = text.split("\n").findIndex((l) => /^(\[ERROR\]:|ERROR!)/.test(l.trim()));
+  if (errorAt >= 0) {
+    const lines = text.split("\n").slice(errorAt);
+    const message = (lines[0] ?? "").replace(/^(\[ERROR\]:|ERROR!)\s*/, "").trim();
+    const origin = lines
+      .find((l) => /^Origin:/.test(l.trim()))
+      ?.trim()
+      .replace(/^Origin:\s*/, "");
+    const where = origin ? ` (${origin})` : "";
+    if (/pars|syntax|could not be found|not a valid attribute|conflicting action/i.test(message)) {
+      return new InfraError("PLAYBOOK_INVALID", `${playbook} does not parse: ${message}${where}`, {
+        kind: "config",
+        hint: `fix the playbook at that place; ${log}`,
+      });
+    }
+    return new InfraError("ANSIBLE_FAILED", `${playbook} failed: ${message}${where}`, { hint: log });
+  }
   const lines = text
     .split("\n")
     .filter((l) => l.trim() && !l.trim().startsWith("{"))

@@ -1,6 +1,7 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { Readable } from "node:stream";
 import { InfraError } from "../errors.js";
+import { commandLine, trace } from "../ui/trace.js";
 
 export interface ExecOptions {
   cwd?: string;
@@ -28,9 +29,38 @@ export function tail(text: string, lines = 15): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
+/** How long a cancelled program may take to stop after SIGTERM before it gets SIGKILL. */
+export const STOP_GRACE_MS = 3000;
+
+/**
+ * Stops a program and everything it started: the child leads its own process group (detached),
+ * so SIGTERM reaches ansible-playbook's forks and tofu's providers too, then SIGKILL after the
+ * grace period. Nothing is left running behind an interrupted `infra`.
+ */
+function stopGroup(child: ChildProcess): void {
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  signalGroup("SIGTERM");
+  const killer = setTimeout(() => signalGroup("SIGKILL"), STOP_GRACE_MS);
+  killer.unref();
+  child.once("close", () => {
+    // the leader is gone; make sure no member of its group outlives it
+    signalGroup("SIGKILL");
+    clearTimeout(killer);
+  });
+}
+
 /**
  * Runs an external program without a shell. Every adapter goes through here, so failures
- * look alike: TOOL_FAILED with the command, its exit code and the tail of its stderr.
+ * look alike: TOOL_FAILED with the command, its exit code and the tail of its stderr. A
+ * cancelled `signal` (the first Ctrl-C) stops the program's whole process group and rejects
+ * with the signal's reason; `--verbose` prints each command line (secrets redacted).
  */
 export function exec(
   command: string,
@@ -38,18 +68,24 @@ export function exec(
   options: ExecOptions = {},
 ): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
+    trace(`exec: ${commandLine(command, args)}${options.cwd ? ` (in ${options.cwd})` : ""}`);
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      signal: options.signal,
+      // its own process group, so that a cancel reaches everything it starts (stopGroup)
+      detached: true,
       stdio: ["pipe", "pipe", "pipe"],
     });
+    const onAbort = () => stopGroup(child);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     // Our own timer rather than spawn's `timeout`: spawn's is not cleared when the program is not
     // found, and would keep the CLI alive until it fires.
     const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => child.kill("SIGTERM"), options.timeoutMs);
+      options.timeoutMs === undefined ? undefined : setTimeout(() => stopGroup(child), options.timeoutMs);
     let stdout = "";
     let stderr = "";
     const pending = { stdout: "", stderr: "" };
@@ -66,6 +102,7 @@ export function exec(
     child.stderr.on("data", collect("stderr"));
     child.on("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       if (error.code === "ENOENT") {
         reject(
           new InfraError("TOOL_NOT_FOUND", `${command} was not found on PATH`, {
@@ -78,6 +115,11 @@ export function exec(
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      if (options.signal?.aborted) {
+        reject(options.signal.reason);
+        return;
+      }
       if (options.onLine) {
         if (pending.stdout) options.onLine(pending.stdout, "stdout");
         if (pending.stderr) options.onLine(pending.stderr, "stderr");

@@ -44,6 +44,7 @@ export const backupCommands = [
     command({
       name: "create",
       summary: "create a Velero backup; with --wait, check it holds every type with live objects",
+      changes: true,
       args: [{ name: "[name]", description: "backup name (default: generated)" }],
       options: [
         { flags: "-n, --namespace <ns...>", description: "namespaces to include (default: all)" },
@@ -139,6 +140,7 @@ export const backupCommands = [
     command({
       name: "delete",
       summary: "delete a backup and its data (through a DeleteBackupRequest)",
+      changes: true,
       args: [{ name: "<name>" }],
       options: [DRY_RUN("print what would be deleted"), YES, WAIT, TIMEOUT(), VELERO_NAMESPACE],
       examples: [
@@ -159,6 +161,7 @@ export const backupCommands = [
     command({
       name: "restore",
       summary: "restore a backup; shows where it writes before it asks",
+      changes: true,
       args: [{ name: "[name]", description: "backup to restore (or --from-schedule)" }],
       options: [
         {

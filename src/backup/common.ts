@@ -9,12 +9,19 @@ import { Velero } from "./velero.js";
 export interface ClusterOptions {
   kubeconfig?: string | undefined;
   context?: string | undefined;
+  requestTimeoutMs?: number | undefined;
   /** Namespace Velero runs in (default: $VELERO_NAMESPACE, else "velero"). */
   veleroNamespace?: string | undefined;
 }
 
 export async function openKube(ctx: CommandContext, options: ClusterOptions): Promise<KubeClient> {
-  const kube = await connect({ kubeconfig: options.kubeconfig, context: options.context }, ctx.env, ctx.cwd);
+  const { kubeconfig, context, requestTimeoutMs } = options;
+  const kube = await connect(
+    { kubeconfig, context, requestTimeoutMs, signal: ctx.signal },
+    ctx.env,
+    ctx.cwd,
+    ctx.workdir,
+  );
   await noteContext(ctx, kube);
   return kube;
 }

@@ -49,7 +49,7 @@ async function gitOutput(cwd: string, args: string[]): Promise<string | undefine
 /** cluster.yaml read leniently: only the fields the rules need (its validation is `infra configure`'s). */
 function readFacts(cwd: string, config: string | undefined): { facts?: ClusterFacts; k3sVersion?: string } {
   try {
-    const source = resolveConfigSource(cwd, config);
+    const source = resolveConfigSource(cwd, cwd, config);
     const read = loadYaml(readFileSync(source.path, "utf8"));
     const doc = (read.ok ? read.value : undefined) as Record<string, unknown> | undefined;
     const domain = typeof doc?.domain === "string" ? doc.domain.toLowerCase().replace(/\.$/, "") : undefined;

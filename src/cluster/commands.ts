@@ -6,6 +6,7 @@ export const clusterCommands = [
     command({
       name: "init",
       summary: "bootstrap all hosts and install the first K3s server",
+      changes: true,
       options: [DRY_RUN("run the playbooks in check mode with diff; change nothing"), YES],
       examples: ["infra cluster init --dry-run", "infra cluster init --yes"],
       run: async (ctx, input) => {

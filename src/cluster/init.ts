@@ -3,6 +3,7 @@ import type { CommandContext } from "../context.js";
 import type { Outcome } from "../outcome.js";
 import { type AnsibleCommandResult, runAnsibleCommand } from "../phases/ansible-command.js";
 import { clusterInitPhases } from "../phases/cluster-init.js";
+import { confirmAction } from "../ui/confirm.js";
 
 export interface ClusterInitOptions {
   dryRun: boolean;
@@ -15,10 +16,18 @@ export async function clusterInitCommand(
   ctx: CommandContext,
   options: ClusterInitOptions,
 ): Promise<Outcome<AnsibleCommandResult>> {
+  if (!options.dryRun) {
+    await confirmAction(
+      ctx,
+      "Provision every host (packages, SSH, firewall, Tailscale) and install the first K3s server (look first with --dry-run)?",
+      options.yes,
+    );
+  }
   return runAnsibleCommand(
     ctx,
     {
       command: "cluster-init",
+      rerun: "infra cluster init",
       dryRun: options.dryRun,
       tip: "export KUBECONFIG=$PWD/.infra/kubeconfig, then add the other nodes: infra node add <name>",
     },

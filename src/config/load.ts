@@ -1,16 +1,16 @@
 /**
- * Loading cluster.yaml: which file (./cluster.yaml, else the bundled example), reading it safely,
- * one YAML parse with positions (document.ts), schema validation and the cross-field rules. Every
- * problem names file:line:column, the field path, a stable code and a hint. A config with errors
- * never reaches a consumer.
+ * Loading cluster.yaml (which file: src/root.ts), reading it safely, one YAML parse with
+ * positions (document.ts), schema validation and the cross-field rules. Every problem names
+ * file:line:column, the field path, a stable code and a hint. A config with errors never reaches
+ * a consumer.
  */
-import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import type { z } from "zod";
 import type { CommandContext } from "../context.js";
 import { type ErrorDetail, formatLocation, InfraError } from "../errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
+import { CONFIG_FILE, type ConfigSource, EXAMPLE_FILE, resolveConfigSource } from "../root.js";
 import { type ConfigDocument, readConfigDocument } from "./document.js";
 import { checkRules, type Finding, type PathSegment } from "./rules.js";
 import { type CheckParams, ClusterConfig, CONFIG_VERSION } from "./schema.js";
@@ -19,17 +19,8 @@ import { checkKeyFiles, type KeyFileContext } from "./ssh-keys.js";
 import { closest } from "./suggest.js";
 import { describe, expectedWords, quote } from "./words.js";
 
-export const CONFIG_FILE = "cluster.yaml";
-export const EXAMPLE_FILE = "cluster.example.yaml";
-
-export interface ConfigSource {
-  /** Absolute path of the file read. */
-  path: string;
-  /** How it was chosen: --config, ./cluster.yaml, or the bundled example. */
-  origin: "option" | "cluster.yaml" | "example";
-  /** The path as shown to the user (relative to the working directory when inside it). */
-  display: string;
-}
+/** Which file is read (root discovery, --config, $INFRA_CONFIG, the example) is decided in src/root.ts. */
+export { CONFIG_FILE, type ConfigSource, displayPath, EXAMPLE_FILE, resolveConfigSource } from "../root.js";
 
 export interface LoadedConfig {
   config: ClusterConfig;
@@ -43,39 +34,17 @@ export interface ConfigProblem extends ErrorDetail {
   location: { file: string; line?: number; column?: number; path: string };
 }
 
-export function displayPath(cwd: string, path: string): string {
-  const rel = relative(cwd, path);
-  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
-}
-
-/** Picks the config file: --config, else ./cluster.yaml, else the bundled cluster.example.yaml. */
-export function resolveConfigSource(cwd: string, option: string | undefined): ConfigSource {
-  if (option) {
-    const path = resolve(cwd, option);
-    if (!existsSync(path)) {
-      throw new InfraError("CONFIG_NOT_FOUND", `config file ${option} does not exist`, {
-        kind: "config",
-        location: { file: option },
-        hint: "check the path given to --config, or leave --config out to use ./cluster.yaml",
-      });
-    }
-    return { path, origin: "option", display: displayPath(cwd, path) };
-  }
-  const local = join(cwd, CONFIG_FILE);
-  if (existsSync(local)) return { path: local, origin: "cluster.yaml", display: CONFIG_FILE };
-  const example = join(PACKAGE_ROOT, EXAMPLE_FILE);
-  return { path: example, origin: "example", display: displayPath(cwd, example) };
-}
-
 /** Loads the chosen config, says which file it used, and reports warnings; throws on errors. */
 export async function loadClusterConfig(
   ctx: CommandContext,
   option: string | undefined,
   { reportWarnings = true }: { reportWarnings?: boolean } = {},
 ): Promise<LoadedConfig> {
-  const source = resolveConfigSource(ctx.cwd, option);
+  const source = resolveConfigSource(ctx.cwd, ctx.workdir ?? ctx.cwd, option ?? ctx.env.INFRA_CONFIG);
   if (source.origin === "example") {
-    ctx.reporter.info(`using ${source.display} (no ${CONFIG_FILE} here; \`infra init\` creates one)`);
+    ctx.reporter.info(
+      `using ${source.display} (no ${CONFIG_FILE} in ${ctx.cwd}; \`infra init\` creates one)`,
+    );
   } else {
     ctx.reporter.info(`using ${source.display}`);
   }

@@ -13,6 +13,7 @@ export const dnsCommands = [
     command({
       name: "apply",
       summary: "tofu apply with the rendered variables",
+      changes: true,
       options: [YES, DRY_RUN("plan only: show what would change, change nothing")],
       examples: ["infra dns apply --dry-run", "infra dns apply --yes"],
       run: async (ctx, input) =>

@@ -13,7 +13,9 @@ import {
   tofuEnv,
   tofuInit,
 } from "../adapters/tofu.js";
+import { type AttributeChange, planAttributes } from "../adapters/tofu-show.js";
 import type { CommandContext } from "../context.js";
+import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { confirmAction } from "../ui/confirm.js";
 import { type DnsPreflight, dnsPreflight } from "./preflight.js";
@@ -23,13 +25,16 @@ export interface DnsApplyOptions {
   dryRun: boolean;
 }
 
+/** A planned change with what it does to each attribute (from `tofu show -json`). */
+export type DetailedChange = PlannedChange & { attributes?: AttributeChange[] };
+
 export interface DnsResult {
   operation: "plan" | "apply";
   zone: string;
   bucket: string;
   /** True when tofu apply ran and changed something. */
   applied: boolean;
-  changes: PlannedChange[];
+  changes: DetailedChange[];
   summary: ChangeSummary;
   warnings: string[];
 }
@@ -62,6 +67,15 @@ export async function dnsApply(ctx: CommandContext, options: DnsApplyOptions): P
     env,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     onMessage: (m) => progress(ctx, m),
+  }).catch((error: unknown) => {
+    if (error instanceof InfraError && error.kind === "interrupted") {
+      throw new InfraError(error.code, "tofu apply was interrupted", {
+        kind: "interrupted",
+        hint: "some records or the bucket may have changed: `infra dns plan` shows what is left to do, `infra dns apply` finishes it",
+        cause: error,
+      });
+    }
+    throw error;
   });
   const done = result("apply", pre, planned, true);
   done.summary = applied.summary ?? summary;
@@ -75,7 +89,7 @@ async function plan(ctx: CommandContext, pre: DnsPreflight, env: NodeJS.ProcessE
   ctx.reporter.phase(
     `Plan DNS records in ${pre.vars.zone_name} and the R2 bucket ${pre.vars.r2_bucket.name}`,
   );
-  return runJson(
+  const run = await runJson(
     ["plan", "-json", "-input=false", "-detailed-exitcode", "-lock-timeout=60s", `-out=${PLAN_FILE}`],
     {
       cwd: pre.tofuDir,
@@ -85,6 +99,16 @@ async function plan(ctx: CommandContext, pre: DnsPreflight, env: NodeJS.ProcessE
       onMessage: (m) => progress(ctx, m),
     },
   );
+  if (run.result.exitCode === 2) {
+    // attribute-level detail of each change, from the saved plan
+    const attributes = await planAttributes(PLAN_FILE, {
+      cwd: pre.tofuDir,
+      env,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    run.changes = run.changes.map((c) => ({ ...c, attributes: attributes.get(c.address) ?? [] }));
+  }
+  return run;
 }
 
 /** One progress line per planned change and per resource being applied. */
@@ -168,8 +192,17 @@ function pastTense(action: ChangeAction): string {
   return words[action] ?? action;
 }
 
+function attributeText(a: AttributeChange): string {
+  if (a.before !== undefined && a.after !== undefined) return `${a.before} -> ${a.after}`;
+  if (a.after !== undefined) return a.after;
+  return `${a.before} -> (removed)`;
+}
+
 export function renderResult(r: DnsResult): string {
-  const lines = r.changes.map((c) => `  ${(SYMBOL[c.action] ?? "?").padEnd(3)} ${c.address}`);
+  const lines = r.changes.flatMap((c) => [
+    `  ${(SYMBOL[c.action] ?? "?").padEnd(3)} ${c.address}`,
+    ...(c.attributes ?? []).map((a) => `        ${a.name}: ${attributeText(a)}`),
+  ]);
   if (r.operation === "apply") {
     lines.push(
       `Applied: ${r.summary.add} added, ${r.summary.change} changed, ${r.summary.remove} destroyed.`,

@@ -7,6 +7,7 @@ export const drCommands = [
     command({
       name: "restore-workload",
       summary: "restore an app from the newest Completed backup that contains it, then check its objects",
+      changes: true,
       args: [{ name: "<app>", description: "application (namespace) to restore" }],
       options: [
         {
@@ -40,6 +41,7 @@ export const drCommands = [
     command({
       name: "failover",
       summary: "cordon and drain a failed node and restore its workloads where needed",
+      changes: true,
       args: [{ name: "<node>", description: "the failed node" }],
       options: [
         { flags: "--to <node>", description: "move the workloads to this node" },
@@ -63,6 +65,7 @@ export const drCommands = [
     command({
       name: "node-recovery",
       summary: "remove the stale Node object and re-provision the host with the playbooks",
+      changes: true,
       args: [{ name: "<node>", description: "the node to rebuild" }],
       options: [
         { flags: "--force", description: "recover even though the node reports Ready" },
@@ -92,6 +95,7 @@ export const drCommands = [
     command({
       name: "drill",
       summary: "back up a namespace, restore it into a scratch namespace, compare, clean up",
+      changes: true,
       options: [
         { flags: "-n, --namespace <ns>", description: "namespace to drill", default: "default" },
         { flags: "--keep", description: "keep the scratch namespace and the drill backup for inspection" },

@@ -46,7 +46,7 @@ export interface StatusResult {
   server: string;
   serverVersion: string;
   nodes: NodeStatus[];
-  applications: AppStatus[] | { unavailable: string };
+  applications: AppStatus[] | Unavailable;
   backups:
     | {
         locations: { name: string; phase: string }[];
@@ -57,7 +57,23 @@ export interface StatusResult {
         /** What threatens the RPO: schedules behind, backups stuck, locations not validated. */
         findings: Finding[];
       }
-    | { unavailable: string };
+    | Unavailable;
+}
+
+/**
+ * A section that could not be shown: not installed (a 404: fine, exit 0), or not readable
+ * (403, 5xx, a timeout: `error` set, and `infra status` exits 1 naming the section).
+ */
+export interface Unavailable {
+  unavailable: string;
+  error?: { code: string; message: string };
+}
+
+function unreadable(error: InfraError): Unavailable {
+  return {
+    unavailable: `could not be read: ${error.message}`,
+    error: { code: error.code, message: error.message },
+  };
 }
 
 export interface NodeObject extends KubeObject {
@@ -91,6 +107,10 @@ export async function statusCommand(
     backupStatus(kube, options.veleroNamespace ?? ctx.env.VELERO_NAMESPACE ?? "velero", maxBackupMs),
   ]);
   const rpoAtRisk = !("unavailable" in backups) && backups.findings.some((f) => f.severity === "error");
+  const unread = [
+    ["applications", applications],
+    ["backups", backups],
+  ].filter(([, section]) => (section as Unavailable).error !== undefined);
   return outcome(
     {
       context: kube.context,
@@ -101,7 +121,7 @@ export async function statusCommand(
       backups,
     },
     render,
-    rpoAtRisk ? 1 : undefined,
+    rpoAtRisk || unread.length > 0 ? 1 : undefined,
   );
 }
 
@@ -134,7 +154,7 @@ async function appStatus(kube: KubeClient): Promise<StatusResult["applications"]
     }));
   } catch (error) {
     if (isNotFound(error)) return { unavailable: "Argo CD is not installed (no argoproj.io/v1alpha1 API)" };
-    if (error instanceof InfraError) return { unavailable: error.message };
+    if (error instanceof InfraError && error.kind !== "interrupted") return unreadable(error);
     throw error;
   }
 }
@@ -180,7 +200,7 @@ async function backupStatus(
   } catch (error) {
     if (isNotFound(error))
       return { unavailable: `Velero is not installed (no velero.io/v1 API or no namespace ${ns})` };
-    if (error instanceof InfraError) return { unavailable: error.message };
+    if (error instanceof InfraError && error.kind !== "interrupted") return unreadable(error);
     throw error;
   }
 }
@@ -203,7 +223,10 @@ function render(r: StatusResult): string {
       : "No nodes registered.",
   );
   out.push("");
-  if ("unavailable" in r.applications) out.push(`Applications: ${r.applications.unavailable}`);
+  if ("unavailable" in r.applications)
+    out.push(
+      `Applications: ${r.applications.unavailable}${r.applications.error ? ` [${r.applications.error.code}]` : ""}`,
+    );
   else if (r.applications.length === 0) out.push("Applications: none");
   else
     out.push(
@@ -213,7 +236,8 @@ function render(r: StatusResult): string {
       ),
     );
   out.push("");
-  if ("unavailable" in r.backups) out.push(`Backups: ${r.backups.unavailable}`);
+  if ("unavailable" in r.backups)
+    out.push(`Backups: ${r.backups.unavailable}${r.backups.error ? ` [${r.backups.error.code}]` : ""}`);
   else {
     const b = r.backups;
     out.push(
@@ -228,6 +252,18 @@ function render(r: StatusResult): string {
     out.push(`Failed in 24 h:   ${b.failedLast24h}`);
     for (const s of b.schedules) out.push(scheduleLine(s));
     if (b.findings.length) out.push("", "Backup problems (RPO at risk):", ...renderFindings(b.findings));
+  }
+  const unread = (
+    [
+      ["applications", r.applications],
+      ["backups", r.backups],
+    ] as const
+  ).filter(([, section]) => "error" in section && section.error);
+  if (unread.length > 0) {
+    out.push(
+      "",
+      `✗ could not read: ${unread.map(([name, section]) => `${name} [${(section as Unavailable).error?.code}]`).join(", ")}`,
+    );
   }
   return out.join("\n");
 }

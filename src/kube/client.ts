@@ -1,15 +1,21 @@
 /**
- * A small JSON client for the Kubernetes API. @kubernetes/client-node loads the kubeconfig and
- * applies its credentials (certificates, tokens, exec plugins); requests go out through node:https
- * so that every object comes back exactly as the API server sent it (no typed deserialisation that
- * would drop fields a newer server adds), with dry-run, patch types and watches under our control.
+ * A small JSON client for the Kubernetes API. Requests go out through node:https with the
+ * kubeconfig's credentials (kubeconfig.ts, credentials.ts), so every object comes back exactly as
+ * the API server sent it (no typed deserialisation that would drop fields a newer server adds),
+ * with dry-run, patch types and watches under our control.
+ *
+ * Every request has a deadline that holds (`--request-timeout`, default 30 s, retries included),
+ * and transient failures are retried with backoff and jitter (p-retry; which ones: retry.ts).
  * Every failure becomes an InfraError that says what failed and what to do.
  */
 import http from "node:http";
 import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import pRetry from "p-retry";
 import { InfraError } from "../errors.js";
-import { type KubeAccessOptions, loadKubeConfig } from "./kubeconfig.js";
+import { trace, tracing } from "../ui/trace.js";
+import { Credentials } from "./credentials.js";
+import { type KubeAccessOptions, type LoadedKubeConfig, loadKubeConfig } from "./kubeconfig.js";
+import { KubeTimeoutError, KubeTransportError, RETRY_POLICY, retryAfterMs, retryable } from "./retry.js";
 
 export interface KubeObject {
   apiVersion?: string;
@@ -43,6 +49,11 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   contentType?: string;
   timeoutMs?: number;
+  /**
+   * Whether repeating the request is harmless (default: every method but POST). A request that is
+   * not idempotent is retried only when it provably never reached the server.
+   */
+  idempotent?: boolean;
 }
 
 /** The API answered with an error status. `status` is the HTTP code, `reason` the Status reason. */
@@ -53,6 +64,8 @@ export class KubeApiError extends InfraError {
     readonly status: number,
     readonly reason: string,
     hint: string,
+    /** Seconds the server asked to wait (Retry-After on 429/503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(code, message, { hint });
   }
@@ -66,21 +79,33 @@ export function isConflict(error: unknown): error is KubeApiError {
   return error instanceof KubeApiError && error.status === 409;
 }
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface KubeClientOptions {
+  requestTimeoutMs?: number | undefined;
+  /** Cancels every in-flight and later request (the first Ctrl-C). */
+  signal?: AbortSignal | undefined;
+  env?: NodeJS.ProcessEnv;
+}
 
 export class KubeClient {
   readonly context: string;
   readonly server: string;
+  /** The kubeconfig files read and how they were chosen (for --verbose and messages). */
+  readonly files: readonly string[];
   private readonly base: URL;
+  private readonly credentials: Credentials;
+  private readonly requestTimeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
 
-  constructor(
-    private readonly kc: KubeConfig,
-    context: string,
-    server: string,
-  ) {
-    this.context = context;
-    this.server = server;
-    this.base = new URL(server);
+  constructor(loaded: LoadedKubeConfig, options: KubeClientOptions = {}) {
+    this.context = loaded.context;
+    this.server = loaded.server;
+    this.files = loaded.files;
+    this.base = new URL(loaded.server);
+    this.credentials = new Credentials(loaded.auth, options.env ?? process.env);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.signal = options.signal;
   }
 
   async get<T = KubeObject>(path: string, query?: RequestOptions["query"]): Promise<T> {
@@ -131,18 +156,78 @@ export class KubeClient {
     });
   }
 
+  /**
+   * One API call: retried on transient failures (retry.ts) until its deadline, the request
+   * timeout, which covers every attempt; a Ctrl-C cancels it at once.
+   */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = new URL(path, this.base);
     url.pathname = `${this.base.pathname.replace(/\/$/, "")}${path.split("?")[0]}`;
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
     }
+    const what = `${method} ${path}`;
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = this.signal ? AbortSignal.any([this.signal, deadline]) : deadline;
+    const idempotent = options.idempotent ?? method !== "POST";
+    const started = Date.now();
+    if (tracing()) trace(`api: ${method} ${url.toString()}`);
+    const attempt = async (): Promise<T> => {
+      try {
+        return await this.send<T>(method, url, options, what, signal);
+      } catch (error) {
+        if (this.signal?.aborted) throw this.signal.reason;
+        if (deadline.aborted) {
+          throw new KubeTimeoutError(
+            `${what}: no answer from the Kubernetes API at ${this.server} within ${timeoutMs / 1000} s`,
+            error,
+          );
+        }
+        throw error;
+      }
+    };
+    let last: unknown;
+    return pRetry(attempt, {
+      ...RETRY_POLICY,
+      signal,
+      maxRetryTime: timeoutMs,
+      shouldRetry: ({ error }) => !signal.aborted && retryable(error, idempotent),
+      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        last = error;
+        if (signal.aborted || !retryable(error, idempotent) || retriesLeft === 0) return;
+        if (error instanceof KubeApiError && error.status === 401) this.credentials.invalidate();
+        const wait = retryAfterMs(error, timeoutMs - (Date.now() - started));
+        trace(
+          `api: ${what} failed (${error.message.split("\n")[0]}); retry ${attemptNumber}${wait ? ` after ${wait} ms (Retry-After)` : ""}`,
+        );
+        if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
+      },
+    }).catch((error: unknown) => {
+      // a cancel or the deadline during a backoff pause rejects with the signal's bare reason
+      if (this.signal?.aborted) throw this.signal.reason;
+      if (error instanceof InfraError) throw error;
+      if (last instanceof InfraError) throw last;
+      throw new KubeTimeoutError(
+        `${what}: no answer from the Kubernetes API at ${this.server} within ${timeoutMs / 1000} s`,
+        error,
+      );
+    });
+  }
+
+  private async send<T>(
+    method: string,
+    url: URL,
+    options: RequestOptions,
+    what: string,
+    signal: AbortSignal,
+  ): Promise<T> {
     const requestOptions: https.RequestOptions = {
       method,
       headers: { Accept: "application/json" },
-      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      signal,
     };
-    await this.kc.applyToHTTPSOptions(requestOptions);
+    await this.credentials.apply(requestOptions, signal);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (payload !== undefined) {
       requestOptions.headers = {
@@ -151,20 +236,25 @@ export class KubeClient {
         "Content-Length": Buffer.byteLength(payload),
       };
     }
-    const what = `${method} ${path}`;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolveRequest, reject) => {
+    const { status, text, retryAfter } = await new Promise<{
+      status: number;
+      text: string;
+      retryAfter?: string;
+    }>((resolveRequest, reject) => {
       const transport = url.protocol === "http:" ? http : https;
       const req = transport.request(url, requestOptions, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolveRequest({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-        );
+        res.on("end", () => {
+          const header = res.headers["retry-after"];
+          resolveRequest({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString("utf8"),
+            ...(header ? { retryAfter: header } : {}),
+          });
+        });
         res.on("error", reject);
       });
-      req.on("timeout", () =>
-        req.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" })),
-      );
       req.on("error", reject);
       if (payload !== undefined) req.write(payload);
       req.end();
@@ -172,10 +262,10 @@ export class KubeClient {
       throw this.transportError(error, what);
     });
     if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
-    throw this.statusError(status, text, what);
+    throw this.statusError(status, text, what, retryAfter);
   }
 
-  private transportError(error: unknown, _what: string): InfraError {
+  private transportError(error: unknown, what: string): InfraError {
     const code = (error as NodeJS.ErrnoException).code ?? "";
     const detail = error instanceof Error ? error.message : String(error);
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ALTNAME/.test(code)) {
@@ -188,17 +278,14 @@ export class KubeClient {
         },
       );
     }
-    return new InfraError(
-      "KUBE_UNREACHABLE",
-      `the Kubernetes API at ${this.server} (context ${this.context}) is unreachable: ${code || detail}`,
-      {
-        hint: "check that Tailscale is up (`tailscale status`) and a server node is running, or pick another cluster with --context/--kubeconfig",
-        cause: error,
-      },
+    return new KubeTransportError(
+      `${what}: the Kubernetes API at ${this.server} (context ${this.context}) is unreachable: ${code || detail}`,
+      code,
+      error,
     );
   }
 
-  private statusError(status: number, text: string, what: string): KubeApiError {
+  private statusError(status: number, text: string, what: string, retryAfter?: string): KubeApiError {
     let message = text.trim().split("\n")[0] ?? "";
     let reason = "";
     try {
@@ -237,25 +324,42 @@ export class KubeClient {
           reason,
           "fix the values named in the message",
         );
-      default:
+      default: {
+        const seconds = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
         return new KubeApiError(
-          "KUBE_API_ERROR",
+          status === 429 ? "KUBE_THROTTLED" : "KUBE_API_ERROR",
           `${what} failed with HTTP ${status}: ${message}`,
           status,
           reason,
-          "retry; if it persists, check the API server's health (`infra status`)",
+          status === 429
+            ? "the API server is overloaded; try again in a minute"
+            : "retry; if it persists, check the API server's health and logs",
+          seconds,
         );
+      }
     }
   }
 }
 
+/**
+ * Loads the kubeconfig by the one rule (kubeconfig.ts) and returns a client; `--verbose` names
+ * the file and context. `root` is the repository root, `workdir` where relative paths resolve.
+ */
 export async function connect(
   options: KubeAccessOptions,
   env: NodeJS.ProcessEnv,
-  cwd: string,
+  root: string,
+  workdir: string = root,
 ): Promise<KubeClient> {
-  const loaded = await loadKubeConfig(options, env, cwd);
-  return new KubeClient(loaded.kc, loaded.context, loaded.server);
+  const loaded = await loadKubeConfig(options, env, root, workdir);
+  trace(
+    `kubeconfig: ${loaded.files.join(", ")} (from ${loaded.source}), context ${loaded.context}, server ${loaded.server}`,
+  );
+  return new KubeClient(loaded, {
+    requestTimeoutMs: options.requestTimeoutMs,
+    signal: options.signal,
+    env,
+  });
 }
 
 /** REST path of a namespaced or cluster-scoped resource. */

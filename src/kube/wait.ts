@@ -5,6 +5,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { InfraError } from "../errors.js";
+import { trace } from "../ui/trace.js";
+import { transient } from "./retry.js";
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -12,24 +14,44 @@ export interface WaitOptions {
   signal?: AbortSignal | undefined;
   /** What is being waited for, for the timeout message ("backup nightly to finish"). */
   what: string;
-  /** What to do when the wait times out. */
+  /** What to do when the wait times out, or what state an interrupt leaves behind. */
   hint: string;
+  /** Called once when the API starts failing transiently (e.g. to warn that the wait goes on). */
+  onTransient?: (error: Error) => void;
 }
 
-/** Calls `check` until it returns a value other than undefined. */
+/**
+ * Calls `check` until it returns a value other than undefined. A transient API failure (the
+ * server restarting, a tailnet blip: kube/retry.ts) does not end the wait: polling goes on until
+ * the deadline, and only then is the last failure reported. A Ctrl-C ends it with the wait's hint,
+ * which says what state is left behind.
+ */
 export async function waitFor<T>(check: () => Promise<T | undefined>, options: WaitOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   const interval = options.intervalMs ?? 1000;
+  const interrupted = () =>
+    new InfraError("INTERRUPTED", `interrupted while waiting for ${options.what}`, {
+      kind: "interrupted",
+      hint: options.hint,
+    });
+  let failing: unknown;
   for (;;) {
-    if (options.signal?.aborted) {
-      throw new InfraError("INTERRUPTED", `interrupted while waiting for ${options.what}`, {
-        kind: "interrupted",
-        hint: options.hint,
-      });
+    if (options.signal?.aborted) throw interrupted();
+    let value: T | undefined;
+    try {
+      value = await check();
+      if (failing !== undefined) trace(`wait: the API answers again (${options.what})`);
+      failing = undefined;
+    } catch (error) {
+      if (options.signal?.aborted) throw interrupted();
+      if (!transient(error)) throw error;
+      if (failing === undefined) options.onTransient?.(error as Error);
+      trace(`wait: ${(error as Error).message}; still waiting for ${options.what}`);
+      failing = error;
     }
-    const value = await check();
     if (value !== undefined) return value;
     if (Date.now() >= deadline) {
+      if (failing !== undefined) throw failing;
       throw new InfraError(
         "WAIT_TIMEOUT",
         `timed out after ${formatDuration(options.timeoutMs)} waiting for ${options.what}`,

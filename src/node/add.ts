@@ -3,6 +3,7 @@ import type { CommandContext } from "../context.js";
 import type { Outcome } from "../outcome.js";
 import { type AnsibleCommandResult, runAnsibleCommand } from "../phases/ansible-command.js";
 import { nodeAddPhases } from "../phases/node-add.js";
+import { confirmAction } from "../ui/confirm.js";
 
 export interface NodeAddOptions {
   name: string;
@@ -16,9 +17,21 @@ export async function nodeAddCommand(
   ctx: CommandContext,
   options: NodeAddOptions,
 ): Promise<Outcome<AnsibleCommandResult>> {
+  if (!options.dryRun) {
+    await confirmAction(
+      ctx,
+      `Provision ${options.name} (packages, SSH, firewall, Tailscale) and join it to the cluster (look first with --dry-run)?`,
+      options.yes,
+    );
+  }
   return runAnsibleCommand(
     ctx,
-    { command: `node-add-${options.name}`, dryRun: options.dryRun, tip: "infra status" },
+    {
+      command: `node-add-${options.name}`,
+      rerun: `infra node add ${options.name}`,
+      dryRun: options.dryRun,
+      tip: "infra status",
+    },
     (session) => nodeAddPhases(session, options.name, options.config),
   );
 }

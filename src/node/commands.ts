@@ -6,6 +6,7 @@ export const nodeCommands = [
     command({
       name: "add",
       summary: "bootstrap one host and join it to the cluster",
+      changes: true,
       args: [{ name: "<name>", description: "node name from cluster.yaml" }],
       options: [DRY_RUN("run the playbooks in check mode with diff; change nothing"), YES],
       examples: ["infra node add hetzner-3 --dry-run", "infra node add hetzner-3 --yes"],
@@ -22,6 +23,7 @@ export const nodeCommands = [
     command({
       name: "remove",
       summary: "drain the node, delete it from Kubernetes and uninstall K3s from the host",
+      changes: true,
       args: [{ name: "<name>", description: "node name" }],
       options: [DRY_RUN("show what would be done; change nothing"), YES],
       examples: ["infra node remove hetzner-3 --dry-run", "infra node remove hetzner-3 --yes"],

@@ -28,6 +28,7 @@ export async function nodeRemoveCommand(
     ctx,
     {
       command: `node-remove-${options.name}`,
+      rerun: `infra node remove ${options.name}`,
       dryRun: options.dryRun,
       tip: "remove the node from cluster.yaml and run infra configure, so the next run does not add it back",
     },

@@ -19,6 +19,8 @@ export interface AnsibleCommandResult extends ManagerResult {
 
 export interface AnsibleCommandOptions {
   command: string;
+  /** The command line that resumes after an interrupt (every phase is idempotent). */
+  rerun?: string;
   dryRun: boolean;
   tip?: string;
   /** For tests: the session to use instead of a real one. */
@@ -42,6 +44,14 @@ export async function runAnsibleCommand(
   try {
     result = await manager.run(build(session));
   } catch (error) {
+    if (error instanceof InfraError && error.kind === "interrupted" && !options.dryRun) {
+      // the one line on the state left behind: the hosts the phase touched may be half-configured
+      throw new InfraError(error.code, error.message, {
+        kind: "interrupted",
+        hint: `the hosts of the interrupted phase may be half-configured: re-run \`${options.rerun ?? `infra ${options.command}`}\` (log: ${logFile})`,
+        cause: error,
+      });
+    }
     if (error instanceof InfraError && !(error.hint ?? "").includes("log:") && session.results.length > 0) {
       throw new InfraError(error.code, error.message, {
         kind: error.kind,

@@ -7,6 +7,20 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadYaml } from "../config/yaml-data.js";
+import { InfraError } from "../errors.js";
+
+/** PLAYBOOK_INVALID with the parser's own message and position. */
+async function unparsable(file: string, text: string): Promise<InfraError> {
+  const { parseDocument } = await import("yaml");
+  const error = parseDocument(text, { prettyErrors: true }).errors[0];
+  const message = error?.message.split("\n")[0] ?? "not valid YAML";
+  const line = error?.linePos?.[0]?.line;
+  return new InfraError("PLAYBOOK_INVALID", `${file} does not parse: ${message}`, {
+    kind: "config",
+    location: { file, ...(line === undefined ? {} : { line }) },
+    hint: `fix the YAML at that line; \`ansible-playbook --syntax-check ${file}\` shows ansible's own view`,
+  });
+}
 
 /** In the order `infra up` runs them. */
 export const UP_PLAYBOOKS = ["ansible/playbooks/bootstrap.yml", "ansible/playbooks/k3s-cluster.yml"] as const;
@@ -65,15 +79,17 @@ async function readPlaybook(
     // A playbook imported by several others (preflight.yml) is read and parsed once.
     let parsed = cache.get(path);
     if (!parsed) {
-      parsed = readFile(path, "utf8").then((text) => {
+      parsed = readFile(path, "utf8").then(async (text) => {
         const result = loadYaml(text);
-        if (!result.ok) throw new Error(`cannot parse ${file}`);
+        if (!result.ok) throw await unparsable(file, text);
         return result.value;
       });
       cache.set(path, parsed);
     }
     documents = await parsed;
-  } catch {
+  } catch (error) {
+    // a playbook that exists but does not parse is an error, never "not there"
+    if (error instanceof InfraError) throw error;
     return { file, source: "documented", plays: DOCUMENTED[file] ?? [] };
   }
   const plays: Play[] = [];

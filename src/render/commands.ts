@@ -5,6 +5,7 @@ export const renderCommands = [
   command({
     name: "configure",
     summary: "render the Ansible inventory, OpenTofu variables and cluster values from cluster.yaml",
+    changes: true,
     options: [
       { flags: "--check", description: "exit non-zero when a rendered file is stale; write nothing" },
     ],

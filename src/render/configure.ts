@@ -22,7 +22,8 @@ export type FileState = "written" | "unchanged" | "stale" | "missing";
 export interface ConfigureResult {
   source: string;
   check: boolean;
-  files: { path: string; state: FileState }[];
+  /** `diff`: for a stale or missing file under --check, a unified diff from the file on disk to what the config renders. */
+  files: { path: string; state: FileState; diff?: string }[];
   ok: boolean;
 }
 
@@ -40,7 +41,18 @@ export async function configureCommand(
     if (current === file.content) {
       files.push({ path: file.path, state: "unchanged" });
     } else if (check) {
-      files.push({ path: file.path, state: current === undefined ? "missing" : "stale" });
+      const { createTwoFilesPatch } = await import("diff");
+      const diff = createTwoFilesPatch(
+        `a/${file.path}`,
+        `b/${file.path}`,
+        current ?? "",
+        file.content,
+        current === undefined ? "(missing)" : "on disk",
+        `rendered from ${source.display}`,
+      );
+      // without the "=====" banner jsdiff puts first: the form `git diff` prints
+      const unified = diff.replace(/^=+\n/, "");
+      files.push({ path: file.path, state: current === undefined ? "missing" : "stale", diff: unified });
     } else {
       await writeAtomically(target, file.content).catch((error: unknown) => {
         throw new InfraError("WRITE_FAILED", `could not write ${file.path}: ${(error as Error).message}`, {
@@ -72,6 +84,7 @@ function renderConfigure(result: ConfigureResult): string {
     missing: "✗ missing",
   };
   const lines = result.files.map((f) => `${mark[f.state]}  ${f.path}`);
+  for (const file of result.files) if (file.diff) lines.push("", file.diff.trimEnd());
   if (!result.ok) {
     lines.push(
       "",

@@ -19,8 +19,19 @@ export async function confirmAction(
     });
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // readline takes Ctrl-C from the terminal: hand it to bin.ts's handler, which aborts ctx.signal
+  rl.on("SIGINT", () => process.kill(process.pid, "SIGINT"));
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const answer = await rl
+      .question(`${question} [y/N] `, ctx.signal ? { signal: ctx.signal } : {})
+      .catch((error: unknown) => {
+        if (ctx.signal?.aborted) {
+          throw new InfraError("CANCELLED", "cancelled at the question; nothing was changed", {
+            kind: "interrupted",
+          });
+        }
+        throw error;
+      });
     if (!/^y(es)?$/i.test(answer.trim())) {
       throw new InfraError("CANCELLED", "cancelled; nothing was changed", { kind: "interrupted" });
     }

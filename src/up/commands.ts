@@ -1,10 +1,13 @@
 /** `infra up`: declared here, implemented in up.ts (see src/command-declaration.ts). */
 import { command, DRY_RUN, YES } from "../command-declaration.js";
+import { kubeAccess } from "../kube/access-options.js";
 
 export const upCommands = [
   command({
     name: "up",
     summary: "create or converge the whole cluster: DNS and bucket, hosts, K3s, GitOps",
+    changes: true,
+    cluster: true,
     options: [
       DRY_RUN(),
       YES,
@@ -24,6 +27,7 @@ export const upCommands = [
         yes: input.flag("yes"),
         ...(config !== undefined ? { config } : {}),
         timeoutMs: durationOption("--timeout", String(input.options.timeout)),
+        kube: kubeAccess(input),
       });
     },
   }),

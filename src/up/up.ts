@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
+import { type KubeAccessOptions, kubeconfigFiles } from "../kube/kubeconfig.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { renderDryRun } from "../phases/ansible-command.js";
 import {
@@ -29,6 +30,8 @@ export interface UpOptions {
   config?: string;
   /** How long to wait for the applications, in ms. */
   timeoutMs: number;
+  /** --kubeconfig, --context, --request-timeout (the one kubeconfig rule: kube/kubeconfig.ts). */
+  kube?: Omit<KubeAccessOptions, "signal">;
 }
 
 export interface UpResult extends ManagerResult {
@@ -48,21 +51,25 @@ export async function upCommand(ctx: CommandContext, options: UpOptions): Promis
     );
   }
   const session = await openAnsibleSession(ctx.cwd, ctx.env, "up");
-  const kubeconfig = ctx.env.KUBECONFIG ?? join(ctx.cwd, KUBECONFIG_PATH);
   const manager = new Manager({
     reporter: ctx.reporter,
     dryRun: options.dryRun,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
-  const result = await manager.run(upPhases(ctx, session, { ...options, kubeconfig }));
+  const result = await manager.run(upPhases(ctx, session, options));
+  // resolved after the run: k3s_server writes .infra/kubeconfig part-way through
+  const kubeconfig =
+    kubeconfigFiles(options.kube ?? {}, ctx.env, ctx.cwd, ctx.workdir).files[0] ?? KUBECONFIG_PATH;
   return outcome({ ...result, logFile: session.logFile, kubeconfig }, renderUp);
 }
 
-export function upPhases(
-  ctx: CommandContext,
-  session: AnsibleSession,
-  options: UpOptions & { kubeconfig: string },
-): Phase[] {
+/** Connects by the one kubeconfig rule, resolved when the phase runs (after K3s wrote .infra/kubeconfig). */
+async function connectNow(ctx: CommandContext, kube: UpOptions["kube"]) {
+  const { connect } = await import("../kube/client.js");
+  return connect({ ...kube, signal: ctx.signal }, ctx.env, ctx.cwd, ctx.workdir);
+}
+
+export function upPhases(ctx: CommandContext, session: AnsibleSession, options: UpOptions): Phase[] {
   return [
     new CheckRendered(session, options.config),
     new ReadInventory(session),
@@ -77,8 +84,8 @@ export function upPhases(
       title: "Install K3s: servers one at a time, then agents",
       playbook: "k3s-cluster.yml",
     }),
-    new BootstrapGitOps(ctx, options.kubeconfig),
-    new WaitForApplications(ctx, options.kubeconfig, options.timeoutMs),
+    new BootstrapGitOps(ctx, options.kube),
+    new WaitForApplications(ctx, options.kube, options.timeoutMs),
   ];
 }
 
@@ -101,20 +108,20 @@ class BootstrapGitOps implements Phase {
   readonly title = "Bootstrap GitOps: Argo CD, the age key Secret, the root application";
   constructor(
     private readonly ctx: CommandContext,
-    private readonly kubeconfig: string,
+    private readonly access: UpOptions["kube"],
   ) {}
   async run(phase: PhaseContext): Promise<void> {
-    if (phase.dryRun && !existsSync(this.kubeconfig)) {
+    const { files } = kubeconfigFiles(this.access ?? {}, this.ctx.env, this.ctx.cwd, this.ctx.workdir);
+    if (phase.dryRun && !files.some((file) => existsSync(file))) {
       phase.noteDryRun("gitops", "install Argo CD, create argocd/sops-age, apply kubernetes/bootstrap");
       phase.reporter.step(
         "gitops",
-        `no kubeconfig at ${this.kubeconfig} yet: would bootstrap after K3s is up`,
+        `no kubeconfig at ${files.join(", ")} yet: would bootstrap after K3s is up`,
       );
       return;
     }
-    const { connect } = await import("../kube/client.js");
     const { gitopsBootstrap } = await import("../gitops/bootstrap.js");
-    const kube = await connect({ kubeconfig: this.kubeconfig }, this.ctx.env, this.ctx.cwd);
+    const kube = await connectNow(this.ctx, this.access);
     const result = await gitopsBootstrap(kube, {
       root: this.ctx.cwd,
       env: this.ctx.env,
@@ -135,16 +142,15 @@ class WaitForApplications implements Phase {
   readonly title = "Wait until every Argo CD application is Synced and Healthy";
   constructor(
     private readonly ctx: CommandContext,
-    private readonly kubeconfig: string,
+    private readonly access: UpOptions["kube"],
     private readonly timeoutMs: number,
   ) {}
   shouldRun(phase: PhaseContext): boolean {
     return !phase.dryRun;
   }
   async run(phase: PhaseContext): Promise<void> {
-    const { connect } = await import("../kube/client.js");
     const { waitFor } = await import("../kube/wait.js");
-    const kube = await connect({ kubeconfig: this.kubeconfig }, this.ctx.env, this.ctx.cwd);
+    const kube = await connectNow(this.ctx, this.access);
     const seen = new Map<string, string>();
     await waitFor(
       async () => {
@@ -166,10 +172,13 @@ class WaitForApplications implements Phase {
         timeoutMs: this.timeoutMs,
         intervalMs: 5000,
         what: "every Argo CD application Synced and Healthy",
-        hint: "see the applications' state above",
+        hint: "Argo CD goes on syncing in the cluster: `infra status` shows the applications; `infra up` again waits once more",
+        onTransient: (error) => phase.reporter.warn(`${error.message}; still waiting`),
         ...(phase.signal ? { signal: phase.signal } : {}),
       },
     ).catch((error: unknown) => {
+      // Only a wait that ran out is "not healthy"; an interrupt or an unreachable API keeps its own cause.
+      if (!(error instanceof InfraError && error.code === "WAIT_TIMEOUT")) throw error;
       const pending = [...seen].filter(([, s]) => s !== "Synced/Healthy").map(([n, s]) => `${n} (${s})`);
       throw new InfraError(
         "APPS_NOT_HEALTHY",

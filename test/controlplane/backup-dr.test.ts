@@ -250,7 +250,8 @@ describe("failures are reported honestly", () => {
     expect(error.code).toBe("BACKUP_NOT_FOUND");
     const restoresBefore = await restoreNames();
     const run = await runCli(
-      ["backup", "restore", "nope", "--yes", "--kubeconfig", plane.kubeconfig],
+      // --example: this checkout has no cluster.yaml, and writes refuse the example otherwise
+      ["backup", "restore", "nope", "--yes", "--example", "--kubeconfig", plane.kubeconfig],
       process.env,
     );
     expect(run.code).toBe(1);

@@ -47,11 +47,17 @@ export interface ControlPlane {
   startVelero(): Promise<void>;
   /** A crash: SIGKILL, no shutdown of its own. */
   killVelero(): Promise<void>;
-  /** The API server down (etcd keeps the data) and up again on the same address. */
-  stopApiServer(): Promise<void>;
-  startApiServer(): Promise<void>;
   /** The object store stops answering (SIGSTOP) and resumes (SIGCONT): uploads hang meanwhile. */
   freezeObjectStore(frozen: boolean): void;
+  /** Stops kube-apiserver (SIGTERM); the port then refuses connections. */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and waits until it is ready. */
+  startApiServer(): Promise<void>;
+  /** Freezes kube-apiserver (SIGSTOP): connections are accepted by the kernel but never answered. */
+  pauseApiServer(): void;
+  resumeApiServer(): void;
+  /** Process id of a component (for tests that watch processes). */
+  pid(name: string): number | undefined;
   stop(keep: boolean): Promise<void>;
 }
 
@@ -222,6 +228,10 @@ class Processes {
     child.kill("SIGKILL");
   }
 
+  pid(name: string): number | undefined {
+    return this.children.get(name)?.pid;
+  }
+
   alive(name: string): boolean {
     const child = this.children.get(name);
     return !!child && child.exitCode === null && child.signalCode === null;
@@ -364,7 +374,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
     ]);
     await until("etcd", async () => (await fetch(`${etcdUrl}/health`)).ok, 60_000, logs);
 
-    // --- kube-apiserver
+    // --- kube-apiserver (stopped and started again by the tests of flaky networks)
     const server = `https://127.0.0.1:${apiPort}`;
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
@@ -549,12 +559,15 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
       },
       stopVelero: () => procs.stop("velero"),
       killVelero: () => procs.kill("velero"),
+      freezeObjectStore: (frozen) => procs.signal("versitygw", frozen ? "SIGSTOP" : "SIGCONT"),
       stopApiServer: () => procs.stop("kube-apiserver"),
-      startApiServer: async () => {
+      async startApiServer() {
         procs.start("kube-apiserver", bin["kube-apiserver"], apiServerArgs);
         await apiServerReady();
       },
-      freezeObjectStore: (frozen) => procs.signal("versitygw", frozen ? "SIGSTOP" : "SIGCONT"),
+      pauseApiServer: () => procs.signal("kube-apiserver", "SIGSTOP"),
+      resumeApiServer: () => procs.signal("kube-apiserver", "SIGCONT"),
+      pid: (name) => procs.pid(name),
       stop,
     };
 

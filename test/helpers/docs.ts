@@ -30,12 +30,14 @@ export function shellWords(text: string): string[] {
 /**
  * Turns a documented command into argv variants: `a|b` alternatives expand, `[--flag]` optional
  * parts are kept (unbracketed), NAME-style placeholders and `<x>` become a placeholder word,
- * and a trailing comment or `...` is dropped.
+ * and a trailing comment, redirection, pipe or `...` is dropped.
  */
 export function commandVariants(command: string): string[][] {
   const cleaned = command
     .replace(/\\\|/g, "|")
     .replace(/\s+#.*$/, "")
+    // a redirection or a pipe after the command belongs to the shell
+    .replace(/\s(?:[12]?>>?|\|)\s.*$/, "")
     .replace(/\s\.\.\.(\s|$)/g, " ")
     .replace(/[[\]]/g, "")
     .trim();

@@ -3,7 +3,7 @@
  * not copied) in which a test breaks something on purpose and runs the real checks on it.
  */
 import { spawnSync } from "node:child_process";
-import { appendFile, copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { appendFile, copyFile, cp, mkdir, mkdtemp, rm, stat, symlink, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
@@ -53,4 +53,21 @@ export function commitAll(dir: string): void {
     "-m",
     "test",
   );
+}
+
+/**
+ * A copy as a user has it after the first run of `./infra`: the built dist/ too, and timestamps
+ * that tell the launcher nothing needs installing or building (run `npm run build` first; the
+ * test tiers do). For tests that run the copy's own CLI or launcher.
+ */
+export async function builtCopy(): Promise<RepoCopy> {
+  const copy = await copyRepository();
+  await cp(join(PACKAGE_ROOT, "dist"), join(copy.dir, "dist"), { recursive: true });
+  // the launcher reinstalls when package-lock.json is newer than node_modules' record of it
+  const lock = await stat(join(PACKAGE_ROOT, "package-lock.json"));
+  await utimes(join(copy.dir, "package-lock.json"), lock.atime, lock.mtime);
+  // and rebuilds when a source is newer than the build stamp
+  const now = new Date();
+  await utimes(join(copy.dir, "dist", ".build-stamp"), now, now);
+  return copy;
 }

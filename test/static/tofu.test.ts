@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runJson, tofuEnv } from "../../src/adapters/tofu.js";
+import { planAttributes } from "../../src/adapters/tofu-show.js";
 import { validateConfigText } from "../../src/config/load.js";
 import { InfraError } from "../../src/errors.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
@@ -131,6 +132,23 @@ describe("the tofu adapter against real -json output", () => {
     });
     expect(again.result.exitCode).toBe(0);
     expect(again.summary).toEqual({ add: 0, change: 0, remove: 0 });
+  });
+
+  it("reads attribute-level changes of a saved plan from `tofu show -json`", async () => {
+    const dir = await config('resource "terraform_data" "a" {\n  input = "one"\n}\n');
+    await runJson(["apply", "-json", "-input=false", "-auto-approve"], { cwd: dir, env });
+    await writeFile(join(dir, "main.tf"), 'resource "terraform_data" "a" {\n  input = "two"\n}\n');
+    const plan = await runJson(["plan", "-json", "-input=false", "-detailed-exitcode", "-out=p.tfplan"], {
+      cwd: dir,
+      env,
+      okExitCodes: [2],
+    });
+    expect(plan.changes).toEqual([{ address: "terraform_data.a", action: "update" }]);
+    const attributes = await planAttributes("p.tfplan", { cwd: dir, env });
+    expect(attributes.get("terraform_data.a")).toEqual([
+      { name: "input", before: '"one"', after: '"two"' },
+      { name: "output", before: '"one"', after: "(known after apply)" },
+    ]);
   });
 
   it("turns an error diagnostic into TOFU_FAILED with the file and line", async () => {

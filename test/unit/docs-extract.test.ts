@@ -10,6 +10,12 @@ describe("docs extraction", () => {
     expect(commandVariants("./infra node add <name> --dry-run  # check mode")).toEqual([
       ["node", "add", "placeholder", "--dry-run"],
     ]);
+    expect(
+      commandVariants("infra completion bash > ~/.local/share/bash-completion/completions/infra"),
+    ).toEqual([["completion", "bash"]]);
+    expect(commandVariants("infra backup list -o json | jq .backups")).toEqual([
+      ["backup", "list", "-o", "json"],
+    ]);
     expect(commandVariants("infra dr restore-workload\\|drill")).toEqual([
       ["dr", "restore-workload"],
       ["dr", "drill"],

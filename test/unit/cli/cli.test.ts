@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import { runCli } from "../../helpers/cli.js";
 
 describe("infra CLI surface", () => {
@@ -24,11 +26,17 @@ describe("infra CLI surface", () => {
     }
   });
 
-  it("prints the package version", async () => {
+  it("prints the package version and the commit it was built from", async () => {
     const { version } = (await import("../../../package.json", { with: { type: "json" } })).default;
     const { code, stdout } = runCli(["--version"]);
     expect(code).toBe(0);
-    expect(stdout.trim()).toBe(version);
+    const head = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], {
+      cwd: PACKAGE_ROOT,
+      encoding: "utf8",
+    });
+    expect(stdout.trim()).toMatch(
+      new RegExp(`^${version.replace(/\./g, "\\.")} \\(commit ${head.stdout.trim()}(, modified)?\\)$`),
+    );
   });
 
   it("rejects an unknown command with a usage error (exit 2)", () => {

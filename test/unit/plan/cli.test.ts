@@ -41,7 +41,7 @@ describe("infra plan (built CLI)", () => {
     const { code, stderr } = infra(["plan"], dir);
     expect(code).toBe(0);
     expect(stderr).toMatch(
-      /using .*cluster\.example\.yaml \(no cluster\.yaml here; `infra init` creates one\)/,
+      /using .*cluster\.example\.yaml \(no cluster\.yaml in .*; `infra init` creates one\)/,
     );
   });
 

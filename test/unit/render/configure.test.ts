@@ -61,12 +61,14 @@ describe("infra configure", () => {
     const before = readFileSync(join(dir, RENDERED_FILES.clusterVars), "utf8");
     const result = await configureCommand(context(), { check: true });
     expect(result.exitCode).toBe(1);
-    expect(result.data.files).toEqual([
+    expect(result.data.files.map(({ path, state }) => ({ path, state }))).toEqual([
       { path: RENDERED_FILES.inventory, state: "unchanged" },
       { path: RENDERED_FILES.clusterVars, state: "stale" },
       { path: RENDERED_FILES.tofuVars, state: "missing" },
       { path: RENDERED_FILES.clusterValues, state: "stale" },
     ]);
+    // each stale or missing file comes with its unified diff
+    expect(result.data.files[1]?.diff).toContain("+k3s_version: v1.37.2+k3s1");
     expect(result.human(result.data)).toMatch(/out of date with cluster\.yaml; run `infra configure`/);
     expect(readFileSync(join(dir, RENDERED_FILES.clusterVars), "utf8")).toBe(before);
     expect(existsSync(join(dir, RENDERED_FILES.tofuVars))).toBe(false);
@@ -94,7 +96,7 @@ describe("infra configure", () => {
   it("uses the bundled example when there is no cluster.yaml, and says so", async () => {
     const result = await configureCommand(context(), { check: true });
     expect(lines[0]).toMatch(
-      /^info using .*cluster\.example\.yaml \(no cluster\.yaml here; `infra init` creates one\)$/,
+      /^info using .*cluster\.example\.yaml \(no cluster\.yaml in .*; `infra init` creates one\)$/,
     );
     expect(result.data.files.every((f) => f.state === "missing")).toBe(true);
     // Three documentation addresses and the example.com e-mail Let's Encrypt would refuse.
