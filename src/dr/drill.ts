@@ -26,7 +26,7 @@ import {
 } from "../backup/velero.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
-import { type KubeObject, resourcePath } from "../kube/client.js";
+import { isNotFound, type KubeObject, resourcePath } from "../kube/client.js";
 import { discoverResources, type ResourceType } from "../kube/discovery.js";
 import { type InventoryItem, namespaceInventory } from "../kube/inventory.js";
 import { durationOption, formatDuration, waitFor } from "../kube/wait.js";
@@ -130,18 +130,8 @@ export async function drillCommand(
   made.stage = "cleanup";
   if (made.backup) result.logs = await keepLogs(ctx, velero, result, made);
   if (!options.keep) await cleanUp(ctx, velero, result, made, timeoutMs);
-  if (ctx.signal?.aborted) {
-    throw new InfraError(
-      "INTERRUPTED",
-      `dr drill interrupted during the cleanup; its deletions go on in the cluster; ${result.leftBehind.length ? `left behind: ${result.leftBehind.map((l) => l.split(":")[0]).join(", ")}` : "nothing is left behind"}`,
-      {
-        kind: "interrupted",
-        hint: result.leftBehind.length
-          ? `remove what is left: ${result.leftBehind.map((l) => l.slice(l.indexOf(":") + 2)).join("; ")}`
-          : undefined,
-      },
-    );
-  }
+  // Ctrl-C during cleanup: what it had not yet asked the cluster to remove goes the interrupt's way
+  if (ctx.signal?.aborted) throw await interrupted(velero, result, made, options.keep === true);
   result.totalSeconds = (Date.now() - started) / 1000;
   return outcome(result, render, result.pass && (result.cleanedUp || result.kept) ? undefined : 1);
 }
@@ -172,8 +162,9 @@ async function run(
   };
   const backupStarted = Date.now();
   checkpoint(ctx);
-  await velero.kube.create(velero.path("backups"), backup);
+  // marked before the request: a Ctrl-C cancels it in flight, after the server may have made it
   made.backup = true;
+  await velero.kube.create(velero.path("backups"), backup);
   const finished = await waitForBackup(ctx, velero, result.backup, timeoutMs);
   result.backupSeconds = (Date.now() - backupStarted) / 1000;
   result.backupPhase = finished.status?.phase ?? "";
@@ -190,13 +181,13 @@ async function run(
   const modifier = nodePortRules(before, source);
   checkpoint(ctx);
   if (modifier) {
+    made.modifier = true;
     await velero.kube.create(resourcePath("v1", "configmaps", velero.namespace), {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: result.restore, namespace: velero.namespace, labels },
       data: { "rules.yaml": JSON.stringify(modifier) },
     });
-    made.modifier = true;
   }
   const restore: Restore = {
     apiVersion: VELERO_API,
@@ -212,8 +203,8 @@ async function run(
   };
   const restoreStarted = Date.now();
   checkpoint(ctx);
-  await velero.kube.create(velero.path("restores"), restore);
   made.restore = true;
+  await velero.kube.create(velero.path("restores"), restore);
   const restored = await waitForRestore(ctx, velero, result.restore, timeoutMs);
   result.rtoSeconds = (Date.now() - restoreStarted) / 1000;
   const summary = restoreSummary(restored);
@@ -360,9 +351,15 @@ async function cleanUp(
   const bound = Math.min(timeoutMs, 300_000);
   const nsPath = resourcePath("v1", "namespaces", undefined, result.scratchNamespace);
   if (made.modifier) {
-    await velero.kube
-      .delete(resourcePath("v1", "configmaps", velero.namespace, result.restore))
-      .catch(() => left.push(leftover.modifier(velero, result)));
+    await velero.kube.delete(resourcePath("v1", "configmaps", velero.namespace, result.restore)).then(
+      () => {
+        made.modifier = false;
+      },
+      (error: unknown) => {
+        if (isNotFound(error)) made.modifier = false;
+        else left.push(leftover.modifier(velero, result));
+      },
+    );
   }
   // Ctrl-C while waiting for a deletion: it was asked for and goes on without us
   const interruptedWait = (error: unknown) => error instanceof InfraError && error.kind === "interrupted";
@@ -371,6 +368,7 @@ async function cleanUp(
     if (await velero.kube.find(nsPath)) {
       await velero.kube.delete(nsPath);
       deleting = true;
+      made.restore = false;
       await waitFor(async () => ((await velero.kube.find(nsPath)) ? undefined : true), {
         timeoutMs: bound,
         signal: ctx.signal,
@@ -397,6 +395,7 @@ async function cleanUp(
         if (deletion.errors.length)
           left.push(`${leftover.backup(result)} (Velero: ${deletion.errors.join("; ")})`);
       }
+      made.backup = false;
     } catch (error) {
       // requestDeletion only waits (and so is interrupted) after its request was created
       if (!interruptedWait(error))
@@ -428,6 +427,8 @@ async function interrupted(
 ): Promise<InfraError> {
   const done: string[] = [];
   const left: string[] = [];
+  // the command's own client cancels every request after Ctrl-C; these few are bounded by `within`
+  const kube = velero.kube.uncancellable();
   const deadline = Date.now() + INTERRUPT_CLEANUP_MS;
   const within = <T>(work: Promise<T>): Promise<T> =>
     Promise.race([
@@ -441,22 +442,21 @@ async function interrupted(
     if (made.restore) left.push(leftover.namespace(result));
   } else {
     if (made.modifier) {
-      await within(
-        velero.kube.delete(resourcePath("v1", "configmaps", velero.namespace, result.restore)),
-      ).then(
+      await within(kube.delete(resourcePath("v1", "configmaps", velero.namespace, result.restore))).then(
         () => done.push(`node-port rules deleted`),
-        () => left.push(leftover.modifier(velero, result)),
+        (error: unknown) => {
+          if (!isNotFound(error)) left.push(leftover.modifier(velero, result));
+        },
       );
     }
     if (made.restore) {
       const nsPath = resourcePath("v1", "namespaces", undefined, result.scratchNamespace);
-      const deleted = await within(velero.kube.delete(nsPath)).then(
+      const deleted = await within(kube.delete(nsPath)).then(
         () => "deleted",
-        (error: unknown) =>
-          error instanceof InfraError && error.code === "KUBE_NOT_FOUND" ? "absent" : "failed",
+        (error: unknown) => (isNotFound(error) ? "absent" : "failed"),
       );
       // absent: Velero may not have created it yet, and a running restore still will
-      const running = await within(velero.kube.find<Restore>(velero.path("restores", result.restore))).then(
+      const running = await within(kube.find<Restore>(velero.path("restores", result.restore))).then(
         (r) => !!r && !isTerminal(restorePhaseState(r.status?.phase)),
         () => true,
       );
@@ -465,7 +465,7 @@ async function interrupted(
     }
     if (made.backup) {
       try {
-        const backup = await within(velero.kube.find<Backup>(velero.path("backups", result.backup)));
+        const backup = await within(kube.find<Backup>(velero.path("backups", result.backup)));
         const state = backupPhaseState(backup?.status?.phase);
         if (!backup) {
           // never made, or already gone
@@ -474,22 +474,30 @@ async function interrupted(
             `drill backup ${result.backup} (${backup.status?.phase || "New"}; Velero refuses to delete a running backup): when it ends, infra backup delete ${result.backup} --yes`,
           );
         } else {
-          await within(
-            velero.kube.create(velero.path("deletebackuprequests"), {
-              apiVersion: VELERO_API,
-              kind: "DeleteBackupRequest",
-              metadata: {
-                generateName: `${result.backup}-`,
-                namespace: velero.namespace,
-                labels: {
-                  "velero.io/backup-name": result.backup,
-                  "velero.io/backup-uid": backup.metadata.uid as string,
-                  [CREATED_BY_LABEL]: CREATED_BY,
-                },
-              },
-              spec: { backupName: result.backup },
+          // a Ctrl-C during cleanup may come after its deletion request was made
+          const requested = await within(
+            kube.list(velero.path("deletebackuprequests"), {
+              labelSelector: `velero.io/backup-name=${result.backup}`,
             }),
           );
+          if (requested.length === 0) {
+            await within(
+              kube.create(velero.path("deletebackuprequests"), {
+                apiVersion: VELERO_API,
+                kind: "DeleteBackupRequest",
+                metadata: {
+                  generateName: `${result.backup}-`,
+                  namespace: velero.namespace,
+                  labels: {
+                    "velero.io/backup-name": result.backup,
+                    "velero.io/backup-uid": backup.metadata.uid as string,
+                    [CREATED_BY_LABEL]: CREATED_BY,
+                  },
+                },
+                spec: { backupName: result.backup },
+              }),
+            );
+          }
           done.push(
             `deletion of drill backup ${result.backup}${made.restore ? " and its restore" : ""} requested`,
           );

@@ -98,14 +98,26 @@ export class KubeClient {
   private readonly requestTimeoutMs: number;
   private readonly signal: AbortSignal | undefined;
 
-  constructor(loaded: LoadedKubeConfig, options: KubeClientOptions = {}) {
+  constructor(
+    private readonly loaded: LoadedKubeConfig,
+    options: KubeClientOptions = {},
+    credentials?: Credentials,
+  ) {
     this.context = loaded.context;
     this.server = loaded.server;
     this.files = loaded.files;
     this.base = new URL(loaded.server);
-    this.credentials = new Credentials(loaded.auth, options.env ?? process.env);
+    this.credentials = credentials ?? new Credentials(loaded.auth, options.env ?? process.env);
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.signal = options.signal;
+  }
+
+  /**
+   * The same cluster and credentials, but deaf to the command's Ctrl-C: for the few bounded
+   * requests a command makes after an interrupt to remove what it made (the caller bounds them).
+   */
+  uncancellable(): KubeClient {
+    return new KubeClient(this.loaded, { requestTimeoutMs: this.requestTimeoutMs }, this.credentials);
   }
 
   async get<T = KubeObject>(path: string, query?: RequestOptions["query"]): Promise<T> {

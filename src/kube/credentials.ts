@@ -18,6 +18,8 @@ interface ExecCredentialStatus {
 
 export class Credentials {
   private cached: { status: ExecCredentialStatus; expires: number } | undefined;
+  /** The plugin run in flight: concurrent requests share it, so the plugin runs once, as in client-go. */
+  private pending: Promise<ExecCredentialStatus> | undefined;
 
   constructor(
     private readonly auth: KubeAuth,
@@ -52,8 +54,15 @@ export class Credentials {
     this.cached = undefined;
   }
 
-  private async execCredential(config: ExecConfig, signal?: AbortSignal): Promise<ExecCredentialStatus> {
-    if (this.cached && this.cached.expires > Date.now() + 10_000) return this.cached.status;
+  private execCredential(config: ExecConfig, signal?: AbortSignal): Promise<ExecCredentialStatus> {
+    if (this.cached && this.cached.expires > Date.now() + 10_000) return Promise.resolve(this.cached.status);
+    this.pending ??= this.runPlugin(config, signal).finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async runPlugin(config: ExecConfig, signal?: AbortSignal): Promise<ExecCredentialStatus> {
     const env = { ...this.env };
     for (const { name, value } of config.env) env[name] = value;
     env.KUBERNETES_EXEC_INFO = JSON.stringify({

@@ -42,6 +42,8 @@ let failed = false;
 
 const env = (kubeconfig = plane.kubeconfig) => ({
   ...process.env,
+  // this checkout has no cluster.yaml: name the example, which writes refuse unless told
+  INFRA_CONFIG: join(PACKAGE_ROOT, "cluster.example.yaml"),
   KUBECONFIG: kubeconfig,
   VELERO_NAMESPACE: plane.veleroNamespace,
   NO_COLOR: "1",
@@ -481,29 +483,32 @@ describe("restore choices that make sense", () => {
       "object.metadata.name != 'blocked'",
       "configmaps named blocked are refused",
     );
-    await plane.kubectl(["delete", "namespace", "big", "--wait=false"]);
-    await waitGone(plane, "namespace", "big");
-    const lines: string[] = [];
-    const started = Date.now();
-    const result = await restoreWorkloadCommand(plane.context({ lines }), {
-      app: "big",
-      yes: true,
-      timeout: "10m",
-    });
-    expect(result.data.backup).toBe("crd-2");
-    expect(result.data.why).toMatch(
-      /^newest Completed backup holding big .*newer ones skipped: .*mixed is PartiallyFailed/,
-    );
-    expect(lines).toContainEqual(expect.stringMatching(/^app big: using backup crd-2: newest Completed/));
-    expect(lines).toContainEqual(expect.stringMatching(/^objects: \d+\/\d+ exist$/));
-    expect(result.exitCode).toBe(1);
-    expect(result.data.missing).toEqual([
-      expect.stringMatching(
-        /^ConfigMap\/blocked: Velero could not restore it \(.*configmaps named blocked are refused/,
-      ),
-    ]);
-    expect(Date.now() - started).toBeLessThan(120_000); // not the 10-minute timeout
-    await allowBlocked();
+    try {
+      await plane.kubectl(["delete", "namespace", "big", "--wait=false"]);
+      await waitGone(plane, "namespace", "big");
+      const lines: string[] = [];
+      const started = Date.now();
+      const result = await restoreWorkloadCommand(plane.context({ lines }), {
+        app: "big",
+        yes: true,
+        timeout: "10m",
+      });
+      expect(result.data.backup).toBe("crd-2");
+      expect(result.data.why).toMatch(
+        /^newest Completed backup holding big .*newer ones skipped: .*mixed is PartiallyFailed/,
+      );
+      expect(lines).toContainEqual(expect.stringMatching(/^app big: using backup crd-2: newest Completed/));
+      expect(lines).toContainEqual(expect.stringMatching(/^objects: \d+\/\d+ exist$/));
+      expect(result.exitCode).toBe(1);
+      expect(result.data.missing).toEqual([
+        expect.stringMatching(
+          /^ConfigMap\/blocked: Velero could not restore it \(.*configmaps named blocked are refused/,
+        ),
+      ]);
+      expect(Date.now() - started).toBeLessThan(120_000); // not the 10-minute timeout
+    } finally {
+      await allowBlocked();
+    }
   });
 
   it("a whole-cluster restore: refused with a hint without --whole-cluster, done with it", async () => {
@@ -765,7 +770,7 @@ describe("a drill you can trust", () => {
         } else expect(lines[0]).toContain("nothing is left behind");
       }
       // whatever it said was done is done (deletions run on in the background)
-      await expect.poll(drills, { timeout: 120_000, interval: 1000 }).toEqual({
+      await expect.poll(drills, { timeout: 120_000, interval: 1000, message: end.stderr }).toEqual({
         backups: [],
         restores: [],
         rules: [],
