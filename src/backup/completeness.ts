@@ -8,6 +8,7 @@
  */
 import { isNotFound, type KubeClient, type KubeList, type KubeObject, resourcePath } from "../kube/client.js";
 import { discoverResources, mapLimit, type ResourceType } from "../kube/discovery.js";
+import { transient } from "../kube/retry.js";
 import { formatSelector } from "../kube/selector.js";
 import {
   type Backup,
@@ -203,8 +204,12 @@ export async function checkCompleteness(
   signal?: AbortSignal,
   early?: { scan: Promise<LiveScan>; resourceList: Promise<SignedUrl | undefined> },
 ): Promise<Completeness> {
+  const scan = () => scanLive(velero.kube, scopeOf(backup));
   const [live, items] = await Promise.all([
-    early?.scan ?? scanLive(velero.kube, scopeOf(backup)),
+    // an early scan that met an API outage (which the wait outlived) is done again now
+    early
+      ? early.scan.catch((error: unknown) => (transient(error) ? scan() : Promise.reject(error)))
+      : scan(),
     (early?.resourceList ?? Promise.resolve(undefined)).then((signed) =>
       velero.backupItems(backup.metadata.name as string, signal, signed),
     ),
