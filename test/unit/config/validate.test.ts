@@ -323,7 +323,7 @@ const INVALID: {
     path: "nodes",
     at: [10, 3],
     message: "no node has ingress: true",
-    hint: "set `ingress: true` on the node(s) whose public IP should serve HTTP(S); DNS points the ingress record at them",
+    hint: "set `ingress: true` on the node(s) whose public IP should serve HTTP(S); DNS points the ingress record at them (or serve through a Cloudflare Tunnel: ingress.mode: tunnel)",
   },
   {
     file: "no-server",
