@@ -54,9 +54,10 @@ export async function startFakeCloudflare(): Promise<FakeCloudflare> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown): true {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
+  return true;
 }
 
 function page<T>(items: T[], url: URL, perPage: number) {
@@ -72,15 +73,16 @@ function page<T>(items: T[], url: URL, perPage: number) {
   };
 }
 
+/** Answers one request (true), or leaves it unanswered (a stall). */
 function handle(
   state: Omit<FakeCloudflare, "url" | "stop">,
   req: IncomingMessage,
   res: ServerResponse,
-): void {
+): boolean {
   const url = new URL(req.url ?? "/", "http://fake");
   state.requests.push(`${req.method} ${url.pathname}`);
   const failure = state.failNext.shift();
-  if (failure === "stall") return; // never answers: the client's timeout must end the request
+  if (failure === "stall") return false; // never answers: the client's timeout must end the request
   if (failure !== undefined)
     return send(res, failure, { success: false, errors: [{ code: 10000, message: "injected" }] });
   if (req.headers.authorization !== `Bearer ${state.token}`) {
@@ -122,7 +124,7 @@ function handle(
     records.splice(index, 1);
     return send(res, 200, { success: true, errors: [], result: { id: match[2] } });
   }
-  send(res, 404, { success: false, errors: [{ code: 7003, message: "No route for that URI" }] });
+  return send(res, 404, { success: false, errors: [{ code: 7003, message: "No route for that URI" }] });
 }
 
 /** A token in the form cloudflared reads: base64 of {"a": account, "t": tunnel id, "s": secret}. */
