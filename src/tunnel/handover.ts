@@ -7,21 +7,15 @@
  * (its TXT registry record names the owner id) and that a tunnel wildcard CNAME already covers, so
  * every deleted name resolves to the tunnel at once. Nothing else in the zone is touched.
  */
-
-import { tunnelEnabled, tunnelHostnames, tunnelName, txtOwnerId, zoneName } from "../config/derived.js";
+import { tunnelHostnames, tunnelName, txtOwnerId, zoneName } from "../config/derived.js";
 import { coveringPattern, parseHostnamePattern } from "../config/hostnames.js";
-import { loadClusterConfig } from "../config/load.js";
 import type { CommandContext } from "../context.js";
-import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { confirmAction } from "../ui/confirm.js";
 import { apiFromEnv, type DnsRecord } from "./cloudflare-api.js";
+import { loadTunnelConfig, type TunnelCommandOptions } from "./tunnel-config.js";
 
-export interface HandoverOptions {
-  config?: string;
-  dryRun: boolean;
-  yes: boolean;
-}
+export type HandoverOptions = TunnelCommandOptions;
 
 export interface HandoverRecord {
   name: string;
@@ -112,18 +106,7 @@ export async function tunnelHandoverCommand(
   ctx: CommandContext,
   options: HandoverOptions,
 ): Promise<Outcome<HandoverResult>> {
-  const { config, source } = await loadClusterConfig(ctx, options.config);
-  if (!tunnelEnabled(config)) {
-    throw new InfraError(
-      "TUNNEL_NOT_CONFIGURED",
-      "ingress.mode is public: there is no tunnel to hand names to",
-      {
-        kind: "config",
-        location: { file: source.display, path: "ingress.mode" },
-        hint: "set ingress.mode to both (keeps public ingress while you switch) in cluster.yaml and follow docs/runbooks/switch-to-tunnel.md",
-      },
-    );
-  }
+  const { config } = await loadTunnelConfig(ctx, options, "to hand names to");
   const api = apiFromEnv(ctx.env, ctx.signal);
   const zone = zoneName(config);
   ctx.reporter.phase(`Read the records of ${zone} and the tunnel ${tunnelName(config)}`);

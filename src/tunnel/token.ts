@@ -7,9 +7,7 @@
  * This is the tunnel's piece of `infra init`'s secrets (the Ansible vault and the other SOPS
  * Secrets), kept separate while init's secret handling lands; it moves into init's catalog then.
  */
-
-import { tunnelEnabled, tunnelName } from "../config/derived.js";
-import { loadClusterConfig } from "../config/load.js";
+import { tunnelName } from "../config/derived.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
@@ -17,12 +15,9 @@ import { confirmAction } from "../ui/confirm.js";
 import { TOKEN_ENV, TOKEN_SECRET_FILE, tokenSecretState, writeTokenSecret } from "./secret.js";
 import { tunnelIdInLocalState } from "./state.js";
 import { parseTunnelToken } from "./token-format.js";
+import { loadTunnelConfig, type TunnelCommandOptions } from "./tunnel-config.js";
 
-export interface TunnelTokenOptions {
-  config?: string;
-  dryRun: boolean;
-  yes: boolean;
-}
+export type TunnelTokenOptions = TunnelCommandOptions;
 
 export interface TunnelTokenResult {
   file: string;
@@ -40,18 +35,7 @@ export async function tunnelTokenCommand(
   ctx: CommandContext,
   options: TunnelTokenOptions,
 ): Promise<Outcome<TunnelTokenResult>> {
-  const { config, source } = await loadClusterConfig(ctx, options.config);
-  if (!tunnelEnabled(config)) {
-    throw new InfraError(
-      "TUNNEL_NOT_CONFIGURED",
-      "ingress.mode is public: there is no tunnel to hold a token for",
-      {
-        kind: "config",
-        location: { file: source.display, path: "ingress.mode" },
-        hint: "set ingress.mode to tunnel or both in cluster.yaml, run `infra configure`, and create the tunnel with `infra dns apply`",
-      },
-    );
-  }
+  const { config, source } = await loadTunnelConfig(ctx, options, "to hold a token for");
   const text = ctx.env[TOKEN_ENV];
   if (!text?.trim()) {
     throw new InfraError("TUNNEL_TOKEN_MISSING", `${TOKEN_ENV} is not set; nothing was written`, {

@@ -7,15 +7,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { DnsRecord } from "../../src/tunnel/cloudflare-api.js";
 
-export interface FakeRecord {
-  id: string;
-  name: string;
-  type: string;
-  content: string;
-  proxied?: boolean;
-  ttl?: number;
-}
+/** A record as the API lists it (the client's own type: one definition of the wire format). */
+export type FakeRecord = DnsRecord;
 
 export interface FakeCloudflare {
   url: string;
