@@ -20,6 +20,7 @@ export const tunnelCommands = [
         name: "token",
         summary:
           "write the tunnel's token (CLOUDFLARE_TUNNEL_TOKEN) as a SOPS-encrypted Secret for cloudflared",
+        changes: true,
         options: [YES, DRY_RUN("check the token and say what would be written; write nothing")],
         examples: ["infra tunnel token --dry-run", "infra tunnel token", "infra tunnel token --yes"],
         run: async (ctx, input) => (await import("./token.js")).tunnelTokenCommand(ctx, options(input)),
@@ -27,6 +28,7 @@ export const tunnelCommands = [
       command({
         name: "handover",
         summary: "delete the external-dns records that keep names the tunnel serves off its wildcard",
+        changes: true,
         options: [YES, DRY_RUN("list the records that would be deleted; delete nothing")],
         examples: ["infra tunnel handover --dry-run", "infra tunnel handover --yes"],
         run: async (ctx, input) => (await import("./handover.js")).tunnelHandoverCommand(ctx, options(input)),

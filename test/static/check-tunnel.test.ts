@@ -22,12 +22,15 @@ afterAll(async () => {
   await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** The committed tree with the rendered files of a cluster.yaml (as `infra configure` writes them). */
+/** The committed tree with a cluster.yaml and its rendered files (as `infra configure` writes them). */
 async function treeFor(fixture: string): Promise<string> {
   const root = await copyCommittedTree();
   cleanup.push(root);
-  const { config, problems } = validateConfigText(readFileSync(fixture, "utf8"), fixture);
+  const text = readFileSync(fixture, "utf8");
+  const { config, problems } = validateConfigText(text, fixture);
   if (!config) throw new Error(JSON.stringify(problems));
+  // infra check reads the cluster's facts (domain, mode) from the root's cluster.yaml, as configure did.
+  await writeFile(join(root, "cluster.yaml"), text);
   for (const file of renderAll(config, "cluster.yaml")) {
     if (file.path.startsWith("ansible/")) continue;
     await mkdir(dirname(join(root, file.path)), { recursive: true });
@@ -169,32 +172,33 @@ describe("infra check over the tree in tunnel mode", () => {
 
   it("an HTTPRoute host name the tunnel does not serve is served by nothing in tunnel mode", async () => {
     const root = await treeFor(join(FIXTURES, "ingress", "valid", "tunnel.yaml"));
-    await addRoute(root, "shop.other.org");
+    // Inside the domain, but the apex: the tunnel's *.example.net covers the names below it only.
+    await addRoute(root, "example.net");
     const file = "kubernetes/apps/shop/httproute.yaml";
     const result = await check(root);
     expect(errorsOf(result.data.findings)).toEqual([
       expect.objectContaining({
         rule: "route-hostname-served",
         file,
-        line: lineOf(root, file, "shop.other.org"),
+        line: lineOf(root, file, "- example.net"),
         message:
-          "host name shop.other.org is served by neither the Cloudflare Tunnel (*.example.net) nor a public record (ingress.mode is tunnel: nothing is published)",
+          "host name example.net is served by neither the Cloudflare Tunnel (*.example.net) nor a public record (ingress.mode is tunnel: nothing is published)",
       }),
     ]);
   });
 
-  it("in public mode a route outside the cluster domain is served by nothing; one inside is fine", async () => {
+  it("a route outside the cluster domain is one finding (hostname-domain), not two; one inside is fine", async () => {
     const root = await copyCommittedTree();
     cleanup.push(root);
     await addRoute(root, "shop.example.com");
     expect(errorsOf((await check(root)).data.findings)).toEqual([]);
     await addRoute(root, "shop.example.org");
-    const [finding] = errorsOf((await check(root)).data.findings);
-    expect(finding).toMatchObject({
-      rule: "route-hostname-served",
-      file: "kubernetes/apps/shop/httproute.yaml",
-    });
-    expect(finding?.message).toContain("nor a public record (external-dns manages example.com)");
+    expect(errorsOf((await check(root)).data.findings)).toEqual([
+      expect.objectContaining({ rule: "hostname-domain", file: "kubernetes/apps/shop/httproute.yaml" }),
+    ]);
+    const tunnel = await treeFor(join(FIXTURES, "ingress", "valid", "tunnel.yaml"));
+    await addRoute(tunnel, "shop.other.org");
+    expect(errorsOf((await check(tunnel)).data.findings).map((f) => f.rule)).toEqual(["hostname-domain"]);
   });
 
   it("a proxied record asking for a TTL is an error, in the rendered records and on a route", async () => {

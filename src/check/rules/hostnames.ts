@@ -52,7 +52,8 @@ export const certificateHostnames: Rule = {
   },
 };
 
-function inside(host: string, domain: string): boolean {
+/** Whether a (possibly wildcard) host name lies inside the domain or is the domain. */
+export function inside(host: string, domain: string): boolean {
   const name = host.toLowerCase().replace(/\.$/, "").replace(/^\*\./, "");
   return name === domain || name.endsWith(`.${domain}`);
 }

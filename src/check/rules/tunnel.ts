@@ -11,7 +11,9 @@ import type { Finding } from "../findings.js";
 import { at, get, is, list, nameOf, namespaceOf, type Resource, str } from "../resources.js";
 import type { Json } from "../source.js";
 import { TOFU_VARS } from "./dns.js";
+import { concrete } from "./gateway-model.js";
 import { helmSources } from "./helm-values.js";
+import { inside } from "./hostnames.js";
 import type { Rule } from "./rule.js";
 
 interface TofuVars {
@@ -218,12 +220,16 @@ export const routeHostnameServed: Rule = {
     const mode = typeof tofu.vars.ingress_mode === "string" ? tofu.vars.ingress_mode : "public";
     const patterns = tunnelHostnames(tofu.vars);
     const scopes = mode === "tunnel" ? [] : externalDnsScopes(tree.resources);
+    // A name outside the cluster's domain is hostname-domain's finding already: one finding per name.
+    const domain = tree.house ? tree.cluster?.domain : undefined;
+    const reportedElsewhere = (host: string) =>
+      domain !== undefined && concrete(host) && !inside(host, domain);
     const findings: Finding[] = [];
     for (const resource of tree.resources) {
       if (!is(resource, "HTTPRoute", "gateway.networking.k8s.io")) continue;
       list(get(resource.object, "spec", "hostnames")).forEach((value, i) => {
         const host = str(value)?.toLowerCase();
-        if (!host || coveringPattern(patterns, host)) return;
+        if (!host || coveringPattern(patterns, host) || reportedElsewhere(host)) return;
         const published = scopes.some(
           (s) => externalDnsMatches(s.filters, host, true) && !externalDnsMatches(s.excludes, host, false),
         );
