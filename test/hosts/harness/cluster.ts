@@ -85,7 +85,10 @@ export interface TestCluster {
   playbook: string;
   /** Seconds from QEMU start to SSH answering, per VM. */
   bootSeconds: Record<string, number>;
-  run(label: string, options?: { onLine?: (line: string) => void; limit?: string }): Promise<PlaybookRun>;
+  run(
+    label: string,
+    options?: { onLine?: (line: string) => void; limit?: string; extraVars?: Record<string, unknown> },
+  ): Promise<PlaybookRun>;
   keepArtifacts(label: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -333,6 +336,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           logFile: join(dir, `ansible-${label}.log`),
           onLine: runOptions.onLine,
           limit: runOptions.limit,
+          extraVars: runOptions.extraVars,
         }),
       keepArtifacts: async (label) => {
         // What the guests know that their consoles do not show: best effort, the VM may be gone.
