@@ -4,7 +4,9 @@
  * is retried a bounded number of times with backoff on network errors, 429 and 5xx; the API token
  * comes from the environment and is never logged.
  */
+import pRetry from "p-retry";
 import { InfraError } from "../errors.js";
+import { RETRY_POLICY } from "../kube/retry.js";
 
 export const CLOUDFLARE_API = "https://api.cloudflare.com/client/v4";
 
@@ -88,68 +90,59 @@ export class CloudflareApi {
   }
 
   private async call<T>(method: string, path: string): Promise<Envelope<T>> {
+    const what = `Cloudflare API ${method} ${path.split("?")[0]}`;
     const retries = this.options.retries ?? 3;
-    let last: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(8000, 500 * 2 ** (attempt - 1)), this.options.signal);
+    const attempt = async (): Promise<Envelope<T>> => {
       const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 15_000);
       const signal = this.options.signal ? AbortSignal.any([timeout, this.options.signal]) : timeout;
-      let response: Response;
-      try {
-        response = await fetch(`${this.base}${path}`, {
-          method,
-          headers: { Authorization: `Bearer ${this.options.token}`, Accept: "application/json" },
-          signal,
-        });
-      } catch (error) {
+      const response = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${this.options.token}`, Accept: "application/json" },
+        signal,
+      }).catch((error: unknown) => {
         if (this.options.signal?.aborted) throw error;
-        last = error;
-        continue;
-      }
-      if (response.status === 429 || response.status >= 500) {
-        last = new Error(`HTTP ${response.status}`);
-        continue;
-      }
+        throw new Transient(error instanceof Error ? error.message : String(error), { cause: error });
+      });
+      if (response.status === 429 || response.status >= 500) throw new Transient(`HTTP ${response.status}`);
       const body = (await response.json().catch(() => ({}))) as Envelope<T>;
-      if (!response.ok || body.success === false) {
-        const message = body.errors
-          ?.map((e) => `${e.message ?? "error"}${e.code ? ` (${e.code})` : ""}`)
-          .join("; ");
-        throw new InfraError(
-          "CLOUDFLARE_API_FAILED",
-          `Cloudflare API ${method} ${path.split("?")[0]}: HTTP ${response.status}${message ? `: ${message}` : ""}`,
-          {
-            kind: response.status === 401 || response.status === 403 ? "preflight" : "runtime",
-            hint:
-              response.status === 401 || response.status === 403
-                ? "check CLOUDFLARE_API_TOKEN: it needs Zone:Read and DNS:Edit on the zone and Cloudflare Tunnel:Read on the account"
-                : "try again; the Cloudflare status page says whether the API is degraded",
-          },
-        );
-      }
-      return body;
-    }
-    throw new InfraError(
-      "CLOUDFLARE_API_UNREACHABLE",
-      `Cloudflare API ${method} ${path.split("?")[0]}: no answer after ${retries + 1} attempts (${String((last as Error)?.message ?? last)})`,
-      { hint: "check the network connection to the Cloudflare API and try again", cause: last },
-    );
+      if (response.ok && body.success !== false) return body;
+      const message = body.errors
+        ?.map((e) => `${e.message ?? "error"}${e.code ? ` (${e.code})` : ""}`)
+        .join("; ");
+      const refused = response.status === 401 || response.status === 403;
+      throw new InfraError(
+        "CLOUDFLARE_API_FAILED",
+        `${what}: HTTP ${response.status}${message ? `: ${message}` : ""}`,
+        {
+          kind: refused ? "preflight" : "runtime",
+          hint: refused
+            ? "check CLOUDFLARE_API_TOKEN: it needs Zone:Read and DNS:Edit on the zone and Cloudflare Tunnel:Read on the account"
+            : "try again; the Cloudflare status page says whether the API is degraded",
+        },
+      );
+    };
+    // The same backoff as the Kubernetes client's (jittered, capped); only no answer, 429 and 5xx are retried.
+    return pRetry(attempt, {
+      ...RETRY_POLICY,
+      retries,
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+      shouldRetry: ({ error }) => error instanceof Transient,
+    }).catch((error: unknown) => {
+      if (!(error instanceof Transient)) throw error;
+      throw new InfraError(
+        "CLOUDFLARE_API_UNREACHABLE",
+        `${what}: no answer after ${retries + 1} attempts (${error.message})`,
+        {
+          hint: "check the network connection to the Cloudflare API and try again",
+          cause: error,
+        },
+      );
+    });
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
+/** A failure worth another attempt: no answer in time, 429 or 5xx. */
+class Transient extends Error {}
 
 /** The API client from the environment; CLOUDFLARE_API_TOKEN is required. */
 export function apiFromEnv(env: NodeJS.ProcessEnv, signal?: AbortSignal): CloudflareApi {

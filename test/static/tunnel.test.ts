@@ -227,6 +227,24 @@ describe("the Cloudflare API client", () => {
     expect((error as InfraError).message).toMatch(/^Cloudflare API GET \/zones: no answer after 2 attempts/);
   });
 
+  it("an interrupt while the server stalls ends the call with the interrupt, not after the retries", async () => {
+    api.failNext.push("stall", "stall", "stall", "stall");
+    const controller = new AbortController();
+    const call = new CloudflareApi({
+      token: api.token,
+      baseUrl: api.url,
+      timeoutMs: 60_000,
+      signal: controller.signal,
+    })
+      .zoneId("example.net")
+      .catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error("interrupted")), 200);
+    const error = (await call) as Error;
+    // The interrupt's own reason, not CLOUDFLARE_API_UNREACHABLE after four 60 s attempts.
+    expect(error.message).toBe("interrupted");
+    api.failNext.length = 0;
+  });
+
   it("a refused token is a preflight error with what the token needs", async () => {
     const error = (await new CloudflareApi({ token: "wrong", baseUrl: api.url, retries: 0 })
       .zoneId("example.net")

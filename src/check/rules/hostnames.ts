@@ -2,6 +2,7 @@
  * Hostnames across objects: a Certificate covers every listener hostname it serves, and (for this
  * project's tree) every route, listener and certificate name lies inside cluster.yaml's domain.
  */
+import { inZone } from "../../config/hostnames.js";
 import type { Finding } from "../findings.js";
 import { at, get, is, list, nameOf, type Resource, str } from "../resources.js";
 import type { PathPart } from "../source.js";
@@ -54,8 +55,7 @@ export const certificateHostnames: Rule = {
 
 /** Whether a (possibly wildcard) host name lies inside the domain or is the domain. */
 export function inside(host: string, domain: string): boolean {
-  const name = host.toLowerCase().replace(/\.$/, "").replace(/^\*\./, "");
-  return name === domain || name.endsWith(`.${domain}`);
+  return inZone(host.toLowerCase().replace(/\.$/, "").replace(/^\*\./, ""), domain);
 }
 
 export const hostnameDomain: Rule = {

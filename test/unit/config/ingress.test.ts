@@ -16,20 +16,14 @@ import {
 } from "../../../src/config/hostnames.js";
 import { validateConfigText } from "../../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
+import type { InvalidFixture } from "../../helpers/config-fixtures.js";
 
 const fixtures = join(PACKAGE_ROOT, "test", "fixtures", "config", "ingress");
 const read = (path: string) => readFileSync(join(fixtures, path), "utf8");
 const summary = (problems: { severity: string; code: string; location: { path: string } }[]) =>
   problems.map((p) => `${p.severity} ${p.code} ${p.location.path}`);
 
-const INVALID: {
-  file: string;
-  code: string;
-  path: string;
-  at: [number, number];
-  message: string;
-  hint: string;
-}[] = [
+const INVALID: InvalidFixture[] = [
   {
     file: "both-no-ingress-node",
     code: "NO_INGRESS_NODE",
