@@ -18,7 +18,8 @@ mock_provider "cloudflare" {
 
   mock_data "cloudflare_zero_trust_tunnel_cloudflared_token" {
     defaults = {
-      token = "eyJhIjoiMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYiLCJ0IjoiZjcwZmY5ODUtYTRlZi00NjQzLWJiYmMtNGEwZWQ0ZmM4NDE1IiwicyI6Ik1URXlNZz09In0="
+      # Not a real token (and not shaped like one: the credential scan would rightly refuse that).
+      token = "mock-token-not-a-tunnel-token"
     }
   }
 }
