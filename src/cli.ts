@@ -34,6 +34,7 @@ import { planCommands } from "./plan/commands.js";
 import { renderCommands } from "./render/commands.js";
 import { refuseExample, resolveConfigSource } from "./root.js";
 import { toolchainCommands } from "./toolchain/commands.js";
+import { tunnelCommands } from "./tunnel/commands.js";
 import { upCommands } from "./up/commands.js";
 import { VERSION } from "./version.js";
 
@@ -49,6 +50,7 @@ export const DECLARATIONS: readonly Declaration[] = [
   ...clusterCommands,
   ...nodeCommands,
   ...dnsCommands,
+  ...tunnelCommands,
   ...backupCommands,
   ...drCommands,
   ...appCommands,

@@ -1,7 +1,8 @@
 # State backend.
 #
 # Default: local state in terraform.tfstate next to this file (git-ignored), right for a first
-# run by one person. State holds ids only (no token: the provider reads CLOUDFLARE_API_TOKEN).
+# run by one person. The provider reads CLOUDFLARE_API_TOKEN (never stored); in ingress mode tunnel or
+# both the state also holds the tunnel's token (output tunnel_token): keep state files private.
 #
 # For a team, keep the state in R2 with S3-native locking: create the state bucket once (it must
 # exist before `tofu init`), then

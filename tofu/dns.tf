@@ -22,4 +22,7 @@ module "dns" {
   zone_name = var.zone_name
   records   = var.dns_records
   comment   = "managed by OpenTofu (infra-k3s cluster ${var.cluster_name}); edit cluster.yaml, not the dashboard"
+
+  # The tunnel's exact host names get its proxied CNAMEs, never a record from this module.
+  excluded_fqdns = var.tunnel == null ? [] : [for h in var.tunnel.hostnames : h if !startswith(h, "*.")]
 }

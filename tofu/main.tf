@@ -1,4 +1,5 @@
-# DNS records and the backup bucket of the cluster, on Cloudflare.
+# DNS records, the backup bucket and (ingress.mode tunnel or both) the Cloudflare Tunnel of the
+# cluster, on Cloudflare.
 #
 # Inputs come from cluster.yaml: `infra configure` renders cluster.auto.tfvars.json next to this
 # file, and `infra dns plan` / `infra dns apply` run tofu with it. The API token is never a file

@@ -32,3 +32,34 @@ output "r2_lifecycle_rules" {
   description = "Lifecycle rules of the bucket (they abort incomplete uploads and never delete objects)."
   value       = module.r2_bucket.lifecycle_rules
 }
+
+output "dns_excluded" {
+  description = "Records of dns_records left out because the tunnel serves their name (keys \"<name>/<type>/<content>\")."
+  value       = module.dns.excluded
+}
+
+output "tunnel_id" {
+  description = "UUID of the Cloudflare Tunnel (null in public mode)."
+  value       = try(module.cloudflare_tunnel[0].id, null)
+}
+
+output "tunnel_cname_target" {
+  description = "What the tunnel's CNAME records point at, <tunnel-id>.cfargotunnel.com (null in public mode)."
+  value       = try(module.cloudflare_tunnel[0].cname_target, null)
+}
+
+output "tunnel_records" {
+  description = "The tunnel's proxied CNAME records by host name (empty in public mode)."
+  value       = try(module.cloudflare_tunnel[0].records, {})
+}
+
+output "tunnel_ingress" {
+  description = "The tunnel's ingress rules in order, the 404 catch-all last (empty in public mode)."
+  value       = try(module.cloudflare_tunnel[0].ingress, [])
+}
+
+output "tunnel_token" {
+  description = "The token cloudflared runs the tunnel with (sensitive; null in public mode). `infra tunnel token` reads it from CLOUDFLARE_TUNNEL_TOKEN: export CLOUDFLARE_TUNNEL_TOKEN=\"$(tofu -chdir=tofu output -raw tunnel_token)\"."
+  value       = try(module.cloudflare_tunnel[0].token, null)
+  sensitive   = true
+}

@@ -143,6 +143,37 @@ variable "r2_bucket" {
   }
 }
 
+variable "ingress_mode" {
+  description = "How HTTP(S) reaches the cluster (cluster.yaml ingress.mode): public (ingress nodes' addresses), tunnel (a Cloudflare Tunnel only) or both."
+  type        = string
+  default     = "public"
+
+  validation {
+    condition     = contains(["public", "tunnel", "both"], var.ingress_mode)
+    error_message = "ingress_mode must be public, tunnel or both."
+  }
+}
+
+variable "tunnel" {
+  description = <<-EOT
+    The Cloudflare Tunnel (null in public mode): name, hostnames (fully qualified names or
+    *.wildcards in the zone), origin_service (Traefik's HTTPS Service port) and origin_tls_verify
+    (verify the origin certificate; true needs Let's Encrypt production).
+  EOT
+  type = object({
+    name              = string
+    hostnames         = list(string)
+    origin_service    = string
+    origin_tls_verify = bool
+  })
+  default = null
+
+  validation {
+    condition     = (var.tunnel == null) == (var.ingress_mode == "public")
+    error_message = "tunnel must be set exactly when ingress_mode is tunnel or both (and null in public mode); run `infra configure` to render both from cluster.yaml."
+  }
+}
+
 ################################################################################
 # Settings with defaults
 ################################################################################

@@ -2,7 +2,7 @@
  * Values derived from cluster.yaml that several consumers need (render, plan, other commands):
  * one definition each, so a name is never computed two ways.
  */
-import type { ClusterConfig, NodeConfig } from "./schema.js";
+import type { ClusterConfig, IngressMode, NodeConfig } from "./schema.js";
 
 /** The Cloudflare zone that holds the domain (cloudflare.zone, default: the domain). */
 export function zoneName(config: ClusterConfig): string {
@@ -65,4 +65,48 @@ export function servers(config: ClusterConfig): NodeConfig[] {
 
 export function agents(config: ClusterConfig): NodeConfig[] {
   return config.nodes.filter((node) => node.role === "agent");
+}
+
+// ---- Ingress: public addresses, the Cloudflare Tunnel, or both ---------------------------------
+
+export function ingressMode(config: ClusterConfig): IngressMode {
+  return config.ingress.mode;
+}
+
+/** True when a Cloudflare Tunnel serves hostnames (modes tunnel and both). */
+export function tunnelEnabled(config: ClusterConfig): boolean {
+  return config.ingress.mode !== "public";
+}
+
+/** True when ingress nodes serve 80/443 on their public addresses (modes public and both). */
+export function publicIngressEnabled(config: ClusterConfig): boolean {
+  return config.ingress.mode !== "tunnel";
+}
+
+/** The tunnel's name in the Cloudflare account (ingress.tunnel.name, default infra-k3s-<name>). */
+export function tunnelName(config: ClusterConfig): string {
+  return config.ingress.tunnel.name ?? `infra-k3s-${config.name}`;
+}
+
+/**
+ * The host names (or *.wildcards) the tunnel serves: ingress.tunnel.hostnames, default every name
+ * below the cluster domain (which is what HTTPRoutes under the domain use).
+ */
+export function tunnelHostnames(config: ClusterConfig): string[] {
+  return config.ingress.tunnel.hostnames ?? [`*.${config.domain}`];
+}
+
+/**
+ * Where cloudflared sends the tunnel's requests: Traefik's HTTPS entrypoint behind the Service K3s
+ * bundles. HTTPS, not HTTP: the `web` entrypoint redirects to https, and a request that already
+ * arrived over HTTPS at Cloudflare would be redirected forever.
+ */
+export const TUNNEL_ORIGIN_SERVICE = "https://traefik.kube-system.svc.cluster.local:443";
+
+/**
+ * Whether cloudflared verifies the origin's certificate: only a production Let's Encrypt
+ * certificate is one it can verify (a staging certificate is signed by an untrusted CA).
+ */
+export function tunnelOriginTlsVerify(config: ClusterConfig): boolean {
+  return config.acme.environment === "production";
 }

@@ -5,8 +5,9 @@
  */
 
 import { isIPv6 } from "node:net";
-import { relativeName } from "./derived.js";
+import { apiHostname, ingressHostname, relativeName, tunnelHostnames, zoneName } from "./derived.js";
 import { ACME_FORBIDDEN_DOMAINS, checkEmail } from "./email.js";
+import { depthBelowZone, inZone, parseHostnamePattern } from "./hostnames.js";
 import { k3sSupport, parseK3sVersion } from "./k3s-version.js";
 import { DOMAIN, parseTaint } from "./names.js";
 import {
@@ -98,15 +99,8 @@ export function checkRules(config: ClusterConfig): Finding[] {
     );
   }
 
-  // Ingress.
-  if (!config.nodes.some((node) => node.ingress)) {
-    error(
-      "NO_INGRESS_NODE",
-      ["nodes"],
-      "no node has ingress: true",
-      "set `ingress: true` on the node(s) whose public IP should serve HTTP(S); DNS points the ingress record at them",
-    );
-  }
+  // Ingress: the mode decides whether nodes may and must serve HTTP(S) on their public addresses.
+  checkIngress(config, error, warn);
 
   // Public addresses from documentation ranges: fine for the example, not for a real cluster.
   config.nodes.forEach((node, index) => {
@@ -346,4 +340,130 @@ export function checkRules(config: ClusterConfig): Finding[] {
   });
 
   return findings;
+}
+
+type Report = (code: string, path: PathSegment[], message: string, hint: string) => void;
+
+/**
+ * `ingress.mode` against the nodes, and the tunnel's host names against the zone, the cluster
+ * domain, the names OpenTofu publishes and each other.
+ */
+function checkIngress(config: ClusterConfig, error: Report, warn: Report): void {
+  const mode = config.ingress.mode;
+  const ingressNodes = config.nodes
+    .map((node, index) => ({ node, index }))
+    .filter(({ node }) => node.ingress);
+  if (mode === "public" && ingressNodes.length === 0) {
+    error(
+      "NO_INGRESS_NODE",
+      ["nodes"],
+      "no node has ingress: true",
+      "set `ingress: true` on the node(s) whose public IP should serve HTTP(S); DNS points the ingress record at them (or serve through a Cloudflare Tunnel: ingress.mode: tunnel)",
+    );
+  }
+  if (mode === "both" && ingressNodes.length === 0) {
+    error(
+      "NO_INGRESS_NODE",
+      ["ingress", "mode"],
+      "ingress.mode is both, but no node has ingress: true to serve the hostnames the tunnel does not",
+      "set `ingress: true` on the node(s) whose public IP should serve HTTP(S), or use ingress.mode: tunnel",
+    );
+  }
+  if (mode === "tunnel") {
+    for (const { node, index } of ingressNodes) {
+      error(
+        "INGRESS_NODE_IN_TUNNEL_MODE",
+        ["nodes", index, "ingress"],
+        `nodes[${index}] (${node.name}) has ingress: true, but ingress.mode is tunnel: no node serves HTTP(S) on its public address`,
+        "set `ingress: false` (80/443 are closed on every host in tunnel mode), or use ingress.mode: both to keep public ingress on it",
+      );
+    }
+  }
+  const tunnel = config.ingress.tunnel;
+  if (mode === "public" && (tunnel.name !== undefined || tunnel.hostnames !== undefined)) {
+    warn(
+      "TUNNEL_UNUSED",
+      ["ingress", "tunnel"],
+      "ingress.tunnel is set, but ingress.mode is public: no tunnel is created",
+      "set ingress.mode to tunnel or both to use it (keeping it while you switch back is fine)",
+    );
+  }
+
+  const zone = zoneName(config);
+  const written = tunnel.hostnames !== undefined;
+  // The default host names follow the domain: checked only when a tunnel uses them, and not when
+  // the domain itself is outside the zone (DOMAIN_NOT_IN_ZONE says so already).
+  if (!written && (mode === "public" || !inZone(config.domain, zone))) return;
+  const patterns = tunnelHostnames(config);
+  const at = (index: number): PathSegment[] =>
+    written ? ["ingress", "tunnel", "hostnames", index] : ["domain"];
+  const reserved = new Map([
+    [apiHostname(config), "the Kubernetes API (servers' Tailscale addresses)"],
+    [ingressHostname(config), "the ingress nodes' public addresses"],
+  ]);
+  const records = new Map(
+    config.dns.records.map((record, index) => [record.name === "@" ? zone : `${record.name}.${zone}`, index]),
+  );
+  const seen = new Map<string, number>();
+  patterns.forEach((pattern, index) => {
+    const parsed = parseHostnamePattern(pattern);
+    if (!parsed) return; // the schema has reported it
+    const first = seen.get(pattern);
+    if (first !== undefined) {
+      error(
+        "TUNNEL_HOSTNAME_DUPLICATE",
+        at(index),
+        `${pattern} is already ingress.tunnel.hostnames[${first}]`,
+        "list each host name once",
+      );
+      return;
+    }
+    seen.set(pattern, index);
+    if (!inZone(parsed.base, zone)) {
+      error(
+        "TUNNEL_HOSTNAME_OUTSIDE_ZONE",
+        at(index),
+        `${pattern} is not in the zone ${zone}`,
+        `the tunnel's records are created in ${zone}: use a name in it (or change cloudflare.zone)`,
+      );
+      return;
+    }
+    if (mode !== "public") {
+      const purpose = parsed.wildcard ? undefined : reserved.get(parsed.base);
+      if (purpose) {
+        error(
+          "TUNNEL_HOSTNAME_RESERVED",
+          at(index),
+          `${pattern} is the record OpenTofu keeps for ${purpose}`,
+          "the tunnel cannot serve it: choose another host name",
+        );
+      }
+      const record = parsed.wildcard ? undefined : records.get(parsed.base);
+      if (record !== undefined) {
+        error(
+          "TUNNEL_HOSTNAME_CLAIMED",
+          at(index),
+          `${pattern} is also dns.records[${record}] ("${config.dns.records[record]?.name}"): a name is served by the tunnel or by a record, not both`,
+          "remove the record from dns.records (the tunnel publishes a proxied CNAME for the name), or the name from ingress.tunnel.hostnames",
+        );
+      }
+    }
+    if (!inZone(parsed.base, config.domain)) {
+      warn(
+        "TUNNEL_HOSTNAME_OUTSIDE_DOMAIN",
+        at(index),
+        `${pattern} is outside the cluster domain ${config.domain}: the Gateway has no listener and the wildcard certificate no name for it`,
+        `use names under ${config.domain}, or add a Gateway listener and a certificate for this one`,
+      );
+    }
+    const depth = depthBelowZone(pattern, zone);
+    if (depth > 1 && mode !== "public") {
+      warn(
+        "TUNNEL_HOSTNAME_EDGE_CERTIFICATE",
+        at(index),
+        `${pattern} is ${depth} labels below the zone ${zone}: Cloudflare's Universal SSL certificate covers only ${zone} and *.${zone}, so browsers would get a certificate error`,
+        `use names one label below ${zone}, or give the zone an advanced certificate (Advanced Certificate Manager) that covers ${pattern}`,
+      );
+    }
+  });
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { checkCronSpec } from "../lib/cron.js";
 import { parseGoDuration } from "../lib/go-duration.js";
 import { checkEmail } from "./email.js";
+import { hostnamePatternProblem } from "./hostnames.js";
 import {
   K3S_NEWEST_KNOWN,
   K3S_OLDEST_SUPPORTED,
@@ -96,6 +97,8 @@ const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** Provider codes; they become the node labels topology.kubernetes.io/region and node.kubernetes.io/instance-type. */
 const SLUG = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 const PREFIX = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
+/** A Cloudflare Tunnel name as infra writes it: letters, digits, '.', '_', '-'. */
+const TUNNEL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$/;
 
 /** Git's check-ref-format rules for a branch or tag (plus a commit id); Argo CD passes it to git. */
 function revisionProblem(value: string): string | undefined {
@@ -310,6 +313,8 @@ const NodeSsh = z
 
 export const PROVIDERS = ["hetzner", "vultr", "aws", "generic"] as const;
 export const ROLES = ["server", "agent"] as const;
+export const INGRESS_MODES = ["public", "tunnel", "both"] as const;
+export type IngressMode = (typeof INGRESS_MODES)[number];
 
 export const Node = z
   .strictObject({
@@ -345,7 +350,7 @@ export const Node = z
     ssh: NodeSsh.optional(),
     ingress: z.boolean().default(false).meta({
       description:
-        "Optional. Serves public HTTP(S) ingress (Traefik via ServiceLB on its public IP). Default: false.",
+        "Optional. Serves public HTTP(S) ingress (Traefik via ServiceLB on its public IP) in ingress modes public and both; not allowed in mode tunnel. Default: false.",
     }),
     labels: labels.default({}),
     taints: z
@@ -517,6 +522,45 @@ export const ClusterConfig = z
       })
       .meta({
         description: "Required. Let's Encrypt account for the wildcard certificate (DNS-01 via Cloudflare).",
+      }),
+    ingress: z
+      .strictObject({
+        mode: z.enum(INGRESS_MODES).default("public").meta({
+          description:
+            "Optional. How HTTP(S) reaches the cluster: public (ingress nodes' public addresses), tunnel (a Cloudflare Tunnel only; 80/443 closed on every host) or both (the tunnel for its hostnames, ingress nodes for the rest). Default: public.",
+        }),
+        tunnel: z
+          .strictObject({
+            name: formatted(
+              TUNNEL_NAME,
+              "TUNNEL_NAME_INVALID",
+              "not a valid tunnel name",
+              "use letters, digits, '.', '_' and '-' (at most 100 characters), e.g. infra-k3s-prod",
+              "Optional. Name of the Cloudflare Tunnel OpenTofu creates. Default: infra-k3s-<name>.",
+            ).optional(),
+            hostnames: z
+              .array(
+                checked(hostnamePatternProblem, {
+                  code: "TUNNEL_HOSTNAME_INVALID",
+                  is: "not a host name or *.wildcard",
+                  hint: "write a lowercase name in the zone, e.g. app.example.com, or *.example.com for every name below example.com",
+                  description: "A host name, or *.<name> for every name below it.",
+                }),
+              )
+              .min(1)
+              .optional()
+              .meta({
+                description:
+                  'Optional. The host names the tunnel serves (proxied CNAMEs to the tunnel). Default: ["*.<domain>"], every HTTPRoute hostname under the cluster domain.',
+              }),
+          })
+          .prefault({})
+          .meta({ description: "Optional. The Cloudflare Tunnel (modes tunnel and both)." }),
+      })
+      .prefault({})
+      .meta({
+        description:
+          "Optional. Public ingress: ingress nodes' addresses, a Cloudflare Tunnel, or both. See docs/networking.md.",
       }),
     dns: z
       .strictObject({

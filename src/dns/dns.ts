@@ -86,6 +86,13 @@ export async function dnsApply(ctx: CommandContext, options: DnsApplyOptions): P
 async function plan(ctx: CommandContext, pre: DnsPreflight, env: NodeJS.ProcessEnv): Promise<TofuRun> {
   ctx.reporter.phase("Initialise OpenTofu (providers from the local mirror, lock file read-only)");
   await tofuInit(pre.tofuDir, env);
+  if (pre.vars.tunnel) {
+    ctx.reporter.phase(
+      `Check that the tunnel ${pre.vars.tunnel.name} is this project's (its OpenTofu state)`,
+    );
+    const { checkTunnelOwnership } = await import("../tunnel/ownership.js");
+    await checkTunnelOwnership(ctx, pre.tofuDir, env, pre.vars.cloudflare_account_id, pre.vars.tunnel.name);
+  }
   ctx.reporter.phase(
     `Plan DNS records in ${pre.vars.zone_name} and the R2 bucket ${pre.vars.r2_bucket.name}`,
   );

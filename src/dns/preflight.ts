@@ -19,6 +19,8 @@ export interface DnsVars {
   zone_name: string;
   dns_records: { name: string; type: string; content: string; proxied: boolean; ttl: number }[];
   r2_bucket: { name: string; location: string | null; storage_class: string; jurisdiction: string };
+  /** The Cloudflare Tunnel (ingress.mode tunnel or both), null in public mode. */
+  tunnel?: { name: string; hostnames: string[] } | null;
 }
 
 export interface DnsPreflight {

@@ -16,6 +16,8 @@ export interface ArgoApplication {
   /** Chart or path and the pinned revision of each source. */
   sources: { repoURL?: string; chart?: string; path?: string; targetRevision?: string }[];
   destinationNamespace?: string;
+  /** metadata.labels (e.g. infra-k3s.io/ingress, which the ingress mode keeps or leaves out). */
+  labels?: Record<string, string>;
   file: string;
 }
 
@@ -107,6 +109,12 @@ function toApplication(value: unknown, file: string): ArgoApplication | undefine
     file,
   };
   if (typeof spec.project === "string") app.project = spec.project;
+  const labels = metadata.labels;
+  if (labels && typeof labels === "object" && !Array.isArray(labels)) {
+    app.labels = Object.fromEntries(
+      Object.entries(labels as Json).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
+  }
   const destination = spec.destination as Json | undefined;
   if (destination && typeof destination.namespace === "string")
     app.destinationNamespace = destination.namespace;

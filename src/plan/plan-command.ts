@@ -12,8 +12,10 @@ import { formatLocation } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { scanApplications } from "./argo-apps.js";
+import { renderIngress } from "./ingress.js";
 import { buildPlan, type Plan, type PlanVersion } from "./plan.js";
 import { readPlaybooks } from "./playbooks.js";
+import { scanRouteHosts } from "./routes.js";
 
 export interface PlanOptions {
   config?: string;
@@ -24,10 +26,11 @@ export async function planCommand(ctx: CommandContext, options: PlanOptions): Pr
     reportWarnings: false,
   });
   const root = repositoryRoot(ctx.cwd);
-  const [playbooks, scan, versions] = await Promise.all([
+  const [playbooks, scan, versions, routes] = await Promise.all([
     readPlaybooks(root),
     scanApplications(root),
     pinnedVersions(root),
+    scanRouteHosts(root, config.domain),
   ]);
   const plan = buildPlan({
     config,
@@ -37,6 +40,7 @@ export async function planCommand(ctx: CommandContext, options: PlanOptions): Pr
     applications: scan.applications,
     unreadableManifests: scan.unreadable,
     versions,
+    routes,
   });
   return outcome(plan, renderPlan);
 }
@@ -165,6 +169,9 @@ export function renderPlan(plan: Plan): string {
       ),
     );
   for (const note of plan.dns.notes) out.push(`  note: ${note}`);
+  out.push("");
+
+  out.push(...renderIngress(plan.ingress));
   out.push("");
 
   const b = plan.bucket;

@@ -3,13 +3,24 @@
  * per host, the DNS records and bucket OpenTofu manages, the Argo CD applications in sync-wave
  * order and the pinned versions. Pure: the command gathers the inputs, this builds the plan.
  */
-import { apiHostname, nodeSsh, r2EndpointHost, servers, zoneName } from "../config/derived.js";
+import {
+  apiHostname,
+  nodeSsh,
+  r2EndpointHost,
+  servers,
+  tunnelEnabled,
+  tunnelName,
+  zoneName,
+} from "../config/derived.js";
 import type { ConfigSource } from "../config/load.js";
 import type { ClusterConfig } from "../config/schema.js";
 import type { ErrorDetail } from "../errors.js";
+import { TUNNEL_APP_LABEL } from "../render/ingress.js";
 import { type DnsRecord, dnsRecords, type R2Bucket, RENDERED_FILES, r2Bucket } from "../render/render.js";
 import type { ArgoApplication } from "./argo-apps.js";
+import { type IngressPlan, planIngress } from "./ingress.js";
 import { type Playbook, resolveHosts } from "./playbooks.js";
+import type { RouteHost } from "./routes.js";
 
 export const ASSIGNED_AT_JOIN = "assigned at join";
 /** The value kubernetes/ manifests carry where `kubernetes/cluster-values` fills in a rendered value. */
@@ -68,6 +79,7 @@ export interface Plan {
   steps: PlanStep[];
   playbooks: (Playbook & { plays: (Playbook["plays"][number] & { nodes: string[] })[] })[];
   dns: { zone: string; records: DnsRecord[]; notes: string[] };
+  ingress: IngressPlan;
   bucket: R2Bucket & { endpoint: string; veleroPrefix: string; etcdFolder: string | null };
   backups: { daily: { schedule: string; ttl: string }; critical: { schedule: string; ttl: string } };
   applications: ArgoApplication[];
@@ -84,6 +96,8 @@ export interface PlanInputs {
   applications: ArgoApplication[];
   unreadableManifests?: string[];
   versions: PlanVersion[];
+  /** The HTTPRoute host names of kubernetes/ (what external-dns or the tunnel serves). */
+  routes?: RouteHost[];
 }
 
 export function buildPlan(inputs: PlanInputs): Plan {
@@ -145,14 +159,24 @@ export function buildPlan(inputs: PlanInputs): Plan {
       `${apiHostname(config)} has no record for ${unknownServers.join(", ")}: their Tailscale IPs are assigned at join; set nodes[].tailscaleIPv4 and re-run \`infra configure\``,
     );
   }
+  const owner = config.dns.txtOwnerId ?? config.name;
   notes.push(
-    `application hostnames (<app>.${config.domain}) are managed by external-dns (owner id ${config.dns.txtOwnerId ?? config.name})`,
+    config.ingress.mode === "tunnel"
+      ? "no application hostname gets an address record: the Cloudflare Tunnel serves them (see Ingress)"
+      : config.ingress.mode === "both"
+        ? `application hostnames the tunnel does not serve are managed by external-dns (owner id ${owner}); see Ingress`
+        : `application hostnames (<app>.${config.domain}) are managed by external-dns (owner id ${owner})`,
   );
+  const ingress = planIngress(config, inputs.routes ?? []);
 
   const bucket = r2Bucket(config);
   // kubernetes/ leaves the repository and revision as placeholders that kustomize `replacements`
   // fill from the rendered cluster values; show what Argo CD will really get.
-  const apps = inputs.applications.map((app) => ({
+  // In public mode the rendered ingress component leaves the tunnel's Applications out of the tree.
+  const deployed = inputs.applications.filter(
+    (app) => tunnelEnabled(config) || app.labels?.[TUNNEL_APP_LABEL.key] !== TUNNEL_APP_LABEL.value,
+  );
+  const apps = deployed.map((app) => ({
     ...app,
     sources: app.sources.map((s) => ({
       ...s,
@@ -164,7 +188,11 @@ export function buildPlan(inputs: PlanInputs): Plan {
     {
       step: 1,
       title: "OpenTofu: DNS records and R2 bucket",
-      detail: `tofu apply in tofu/ with ${RENDERED_FILES.tofuVars}: ${records.length} DNS record(s) in ${zoneName(config)}, bucket ${bucket.name}`,
+      detail:
+        `tofu apply in tofu/ with ${RENDERED_FILES.tofuVars}: ${records.length} DNS record(s) in ${zoneName(config)}, bucket ${bucket.name}` +
+        (ingress.tunnel
+          ? `, Cloudflare Tunnel ${tunnelName(config)} with ${ingress.tunnel.records.length} proxied CNAME(s)`
+          : ""),
     },
     ...playbooks.map((book, index) => ({
       step: 2 + index,
@@ -207,6 +235,7 @@ export function buildPlan(inputs: PlanInputs): Plan {
     steps,
     playbooks,
     dns: { zone: zoneName(config), records, notes },
+    ingress,
     bucket: {
       ...bucket,
       endpoint: `https://${r2EndpointHost(config)}`,

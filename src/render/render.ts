@@ -13,16 +13,23 @@ import {
   r2EndpointHost,
   relativeName,
   servers,
+  TUNNEL_ORIGIN_SERVICE,
+  tunnelEnabled,
+  tunnelHostnames,
+  tunnelName,
+  tunnelOriginTlsVerify,
   txtOwnerId,
   zoneName,
 } from "../config/derived.js";
 import type { ClusterConfig, NodeConfig } from "../config/schema.js";
+import { ingressComponent, ingressComponentComment } from "./ingress.js";
 
 export const RENDERED_FILES = {
   inventory: "ansible/inventory/hosts.yml",
   clusterVars: "ansible/inventory/group_vars/all/cluster.yml",
   tofuVars: "tofu/cluster.auto.tfvars.json",
   clusterValues: "kubernetes/cluster-values/values.yaml",
+  ingressComponent: "kubernetes/cluster-values/ingress/kustomization.yaml",
 } as const;
 
 export interface RenderedFile {
@@ -51,12 +58,16 @@ export function renderAll(config: ClusterConfig, sourceFile: string): RenderedFi
     { path: RENDERED_FILES.clusterVars, content: yamlFile(header, clusterVars(config)) },
     { path: RENDERED_FILES.tofuVars, content: jsonFile(header, tofuVars(config)) },
     { path: RENDERED_FILES.clusterValues, content: yamlFile(header, clusterValues(config)) },
+    {
+      path: RENDERED_FILES.ingressComponent,
+      content: yamlFile(header, ingressComponent(config), ingressComponentComment(config)),
+    },
   ];
 }
 
-function yamlFile(header: string, data: unknown): string {
+function yamlFile(header: string, data: unknown, comment?: string): string {
   const doc = new Document(data);
-  doc.commentBefore = ` ${header}`;
+  doc.commentBefore = comment === undefined ? ` ${header}` : ` ${header}\n${comment}`;
   return doc.toString({ lineWidth: 0, indent: 2, indentSeq: true });
 }
 
@@ -105,6 +116,7 @@ export function clusterVars(config: ClusterConfig): Record<string, unknown> {
     k3s_cluster_cidr: config.k3s.clusterCidr,
     k3s_service_cidr: config.k3s.serviceCidr,
     k3s_api_hostname: apiHostname(config),
+    ingress_mode: config.ingress.mode,
     tailscale_tags: [...config.tailscale.tags],
     tailscale_login_server: config.tailscale.loginServer ?? "",
     etcd_s3_enabled: config.backup.etcd.enabled,
@@ -171,6 +183,27 @@ export function r2Bucket(config: ClusterConfig): R2Bucket {
   };
 }
 
+export interface TunnelVars {
+  name: string;
+  /** Fully qualified names, or *.wildcards. */
+  hostnames: string[];
+  /** Where cloudflared sends every request (Traefik's HTTPS entrypoint). */
+  origin_service: string;
+  /** Whether cloudflared verifies the origin's certificate (production Let's Encrypt only). */
+  origin_tls_verify: boolean;
+}
+
+/** The tunnel OpenTofu manages, or null in public mode. */
+export function tunnelVars(config: ClusterConfig): TunnelVars | null {
+  if (!tunnelEnabled(config)) return null;
+  return {
+    name: tunnelName(config),
+    hostnames: tunnelHostnames(config),
+    origin_service: TUNNEL_ORIGIN_SERVICE,
+    origin_tls_verify: tunnelOriginTlsVerify(config),
+  };
+}
+
 /** OpenTofu variables (CONTRACT 3). */
 export function tofuVars(config: ClusterConfig): Record<string, unknown> {
   return {
@@ -179,6 +212,8 @@ export function tofuVars(config: ClusterConfig): Record<string, unknown> {
     zone_name: zoneName(config),
     dns_records: dnsRecords(config),
     r2_bucket: r2Bucket(config),
+    ingress_mode: config.ingress.mode,
+    tunnel: tunnelVars(config),
   };
 }
 

@@ -22,6 +22,7 @@ import {
 } from "../phases/ansible-phases.js";
 import { formatDuration, Manager, type ManagerResult } from "../phases/manager.js";
 import type { Phase, PhaseContext } from "../phases/phase.js";
+import { CheckTunnelToken } from "../tunnel/preflight.js";
 import { confirmAction } from "../ui/confirm.js";
 
 export interface UpOptions {
@@ -75,6 +76,7 @@ export function upPhases(ctx: CommandContext, session: AnsibleSession, options: 
     new ReadInventory(session),
     new CheckVault(session, true),
     preflightPhase(session, { tailscaleKey: true, k3sToken: true, firstServer: false }),
+    new CheckTunnelToken(ctx.cwd, ctx.env),
     new ApplyDns(ctx),
     new RunPlaybook(session, {
       title: "Bootstrap every host (common, firewall, tailscale)",

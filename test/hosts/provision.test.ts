@@ -5,10 +5,15 @@
  * local headscale. Run 1 is interrupted for the agent (its network is cut after the run started)
  * and must complete for the server; run 2, for the agent alone once it is back (overlapping the end
  * of run 1), must converge it; run 3, on both, must change nothing. Then each host is inspected.
+ * Last, runs 4 and 5 of the firewall role switch the hosts to cluster.yaml's ingress.mode tunnel
+ * (80/443 denied on the public link) and back to public.
  *
  * Requires root (debootstrap, QEMU), and the tools of tools/versions.yaml: `./infra tools install`.
  */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { TIER_TIMEOUT_MS } from "../helpers/timeouts.js";
 import { describeRun, type PlaybookRun } from "./harness/ansible.js";
 import { startCluster, type TestCluster, tailscaleIpFacts } from "./harness/cluster.js";
@@ -25,6 +30,14 @@ import {
 
 const SERVER = "server-1";
 const AGENT = "agent-1";
+/** The guest interface of the private link, which plays the public internet between the VPSs. */
+const LINK = "eth1";
+/**
+ * cluster.yaml's ingress.mode: tunnel as `infra configure` renders it for these hosts: the mode, and no
+ * ingress node. The public interface is named because the VMs' default route (eth0) is QEMU's user
+ * network, not the link; on a VPS the default route's interface is the public one (the role's default).
+ */
+const TUNNEL_MODE = { ingress_mode: "tunnel", node_ingress: false, firewall_public_interface: LINK };
 const log = (line: string) => console.log(`[hosts] ${line}`);
 /** One test awaits one playbook run (stopped after PLAYBOOK_TIMEOUT_MS) and its checks. */
 const RUN_TIMEOUT = TIER_TIMEOUT_MS.hosts;
@@ -176,18 +189,7 @@ describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a rea
       expect(status).toMatch(/Status: active/);
       expect(status).toMatch(/Default: deny \(incoming\), allow \(outgoing\), allow \(routed\)/);
       const rules = ufwRules(status);
-      const expected = [
-        "22/tcp ALLOW IN Anywhere",
-        "22/tcp on tailscale0 ALLOW IN Anywhere",
-        "41641/udp ALLOW IN Anywhere",
-        "6443/tcp on tailscale0 ALLOW IN Anywhere",
-        "10250/tcp on tailscale0 ALLOW IN Anywhere",
-        "8472/udp on tailscale0 ALLOW IN Anywhere",
-        ...(isServer ? ["2379:2380/tcp on tailscale0 ALLOW IN Anywhere"] : []),
-        "Anywhere ALLOW IN 10.42.0.0/16",
-        "Anywhere ALLOW IN 10.43.0.0/16",
-        ...(isServer ? ["80/tcp ALLOW IN Anywhere", "443/tcp ALLOW IN Anywhere"] : []),
-      ];
+      const expected = designedRules(isServer, "public");
       expect(new Set(rules.v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(new Set(expected));
     }
   });
@@ -325,7 +327,120 @@ describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a rea
       expect(facts[vm.name]).toMatch(/^100\.\d+\.\d+\.\d+$/);
     }
   });
+
+  // Last, because they change the firewall: ingress.mode tunnel, then back to public (the runbook
+  // docs/runbooks/switch-to-tunnel.md goes both ways). Only the firewall role runs, to keep the
+  // tier's time: the mode changes nothing else on a host.
+  it(
+    "tunnel mode: 80/443 are denied on the public link of every host and a listener on them is unreachable",
+    async () => {
+      const run = await cluster.run("4-tunnel", { playbook: await firewallOnly(), extraVars: TUNNEL_MODE });
+      runs["4-tunnel"] = run;
+      log(describeRun(run));
+      expect(run.exitCode, describeRun(run)).toBe(0);
+      for (const vm of cluster.vms) {
+        const status = (await vm.ssh("ufw status verbose")).stdout;
+        expect(new Set(ufwRules(status).v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(
+          new Set(designedRules(vm.name === SERVER, "tunnel")),
+        );
+      }
+      const server = cluster.vm(SERVER);
+      const linkIp = cluster.nodes.find((n) => n.name === SERVER)?.publicIp ?? "";
+      for (const port of [80, 443]) await startListener(server, port);
+      try {
+        const states = Object.fromEntries(
+          await Promise.all(
+            [80, 443].flatMap((port) => [
+              tcpProbe(cluster.vm(AGENT), linkIp, port).then((s) => [
+                `${AGENT} -> ${SERVER} link :${port}`,
+                s,
+              ]),
+              // The listener does listen on the link address: the block is the firewall's doing.
+              tcpProbe(server, linkIp, port).then((s) => [`${SERVER} local :${port}`, s]),
+            ]),
+          ),
+        );
+        expect(states, "port states in tunnel mode").toEqual({
+          [`${AGENT} -> ${SERVER} link :80`]: "filtered",
+          [`${AGENT} -> ${SERVER} link :443`]: "filtered",
+          [`${SERVER} local :80`]: "open",
+          [`${SERVER} local :443`]: "open",
+        });
+      } finally {
+        for (const port of [80, 443]) await stopListener(server, port);
+      }
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "back to public mode: the deny rules are gone, the ingress node serves 80/443 again",
+    async () => {
+      const run = await cluster.run("5-public-again", { playbook: await firewallOnly() });
+      runs["5-public-again"] = run;
+      log(describeRun(run));
+      expect(run.exitCode, describeRun(run)).toBe(0);
+      for (const vm of cluster.vms) {
+        const status = (await vm.ssh("ufw status verbose")).stdout;
+        const rules = ufwRules(status);
+        expect(new Set(rules.v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(
+          new Set(designedRules(vm.name === SERVER, "public")),
+        );
+        expect(
+          rules.v6.filter((r) => r.includes("DENY")),
+          `${vm.name} IPv6 deny rules left`,
+        ).toEqual([]);
+      }
+      const server = cluster.vm(SERVER);
+      const linkIp = cluster.nodes.find((n) => n.name === SERVER)?.publicIp ?? "";
+      await startListener(server, 443);
+      try {
+        expect(await tcpProbe(cluster.vm(AGENT), linkIp, 443, { attempts: 3 })).toBe("open");
+      } finally {
+        await stopListener(server, 443);
+      }
+    },
+    RUN_TIMEOUT,
+  );
 });
+
+/** A playbook of the firewall role alone, as bootstrap.yml runs it (written once into the test's folder). */
+async function firewallOnly(): Promise<string> {
+  const path = join(cluster.dir, "firewall-only.yml");
+  const play = {
+    name: "The firewall role alone (bootstrap.yml's part that follows ingress.mode)",
+    hosts: "k3s_cluster",
+    become: true,
+    // The role reads os_family only (its public interface is given in tunnel mode).
+    gather_subset: ["!all", "!min", "distribution"],
+    roles: ["firewall"],
+  };
+  await writeFile(path, `---\n${stringify([play])}`);
+  return path;
+}
+
+/**
+ * The designed IPv4 ufw rules of a host. The server is the ingress node in public mode; in tunnel mode
+ * (cluster.yaml ingress.mode: tunnel) no node is one, and 80/443 are denied on the public link.
+ */
+function designedRules(isServer: boolean, mode: "public" | "tunnel"): string[] {
+  return [
+    "22/tcp ALLOW IN Anywhere",
+    "22/tcp on tailscale0 ALLOW IN Anywhere",
+    "41641/udp ALLOW IN Anywhere",
+    "6443/tcp on tailscale0 ALLOW IN Anywhere",
+    "10250/tcp on tailscale0 ALLOW IN Anywhere",
+    "8472/udp on tailscale0 ALLOW IN Anywhere",
+    ...(isServer ? ["2379:2380/tcp on tailscale0 ALLOW IN Anywhere"] : []),
+    "Anywhere ALLOW IN 10.42.0.0/16",
+    "Anywhere ALLOW IN 10.43.0.0/16",
+    ...(mode === "tunnel"
+      ? [`80/tcp on ${LINK} DENY IN Anywhere`, `443/tcp on ${LINK} DENY IN Anywhere`]
+      : isServer
+        ? ["80/tcp ALLOW IN Anywhere", "443/tcp ALLOW IN Anywhere"]
+        : []),
+  ];
+}
 
 /** The IPv4 rules of `ufw status`, normalised to "to action from" with single spaces. */
 function ufwRules(status: string): { v4: string[]; v6: string[] } {

@@ -43,6 +43,20 @@ run "plans_the_cluster_records" {
   }
 }
 
+run "public_mode_has_no_tunnel" {
+  command = plan
+
+  assert {
+    condition     = length(module.cloudflare_tunnel) == 0 && output.tunnel_id == null && output.tunnel_records == {}
+    error_message = "The example cluster is in public mode: no tunnel, no tunnel records."
+  }
+
+  assert {
+    condition     = length(output.dns_excluded) == 0
+    error_message = "Public mode leaves every record of dns_records in place."
+  }
+}
+
 run "plans_the_backup_bucket" {
   command = plan
 

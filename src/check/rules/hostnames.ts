@@ -2,6 +2,7 @@
  * Hostnames across objects: a Certificate covers every listener hostname it serves, and (for this
  * project's tree) every route, listener and certificate name lies inside cluster.yaml's domain.
  */
+import { inZone } from "../../config/hostnames.js";
 import type { Finding } from "../findings.js";
 import { at, get, is, list, nameOf, type Resource, str } from "../resources.js";
 import type { PathPart } from "../source.js";
@@ -52,9 +53,9 @@ export const certificateHostnames: Rule = {
   },
 };
 
-function inside(host: string, domain: string): boolean {
-  const name = host.toLowerCase().replace(/\.$/, "").replace(/^\*\./, "");
-  return name === domain || name.endsWith(`.${domain}`);
+/** Whether a (possibly wildcard) host name lies inside the domain or is the domain. */
+export function inside(host: string, domain: string): boolean {
+  return inZone(host.toLowerCase().replace(/\.$/, "").replace(/^\*\./, ""), domain);
 }
 
 export const hostnameDomain: Rule = {

@@ -13,6 +13,7 @@ import { pinnedVersions } from "./pins.js";
 import { routeBackend, routeParent } from "./routes.js";
 import type { Rule } from "./rule.js";
 import { secretPlaintext, sopsEncrypted, sopsRecipients } from "./secrets.js";
+import { tunnelRules } from "./tunnel.js";
 import {
   localPathVolumeType,
   veleroAwsPlugin,
@@ -55,6 +56,7 @@ export const RULES: readonly Rule[] = [
   workloadRoot,
   imageTag,
   serviceSelector,
+  ...tunnelRules,
 ];
 
 export function runRules(tree: Tree, rules: readonly Rule[] = RULES): Finding[] {

@@ -36,6 +36,8 @@ export interface PlaybookOptions {
   playbook: string;
   inventory: string[];
   extraVarsFile?: string;
+  /** Variables that override the inventory's for this run (ansible-playbook -e, as JSON). */
+  extraVars?: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   cwd: string;
   logFile: string;
@@ -53,6 +55,7 @@ export async function runPlaybook(options: PlaybookOptions): Promise<PlaybookRun
   const args = [options.playbook];
   for (const inventory of options.inventory) args.push("-i", inventory);
   if (options.extraVarsFile) args.push("-e", `@${options.extraVarsFile}`);
+  if (options.extraVars) args.push("-e", JSON.stringify(options.extraVars));
   if (options.limit) args.push("--limit", options.limit);
   const started = Date.now();
   const log = createWriteStream(options.logFile, { flags: "a" });

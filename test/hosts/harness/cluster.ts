@@ -52,6 +52,7 @@ export const TEST_CLUSTER_VARS = {
   k3s_cluster_cidr: "10.42.0.0/16",
   k3s_service_cidr: "10.43.0.0/16",
   k3s_api_hostname: "k8s-api.hosts.test",
+  ingress_mode: "public",
   tailscale_tags: ["tag:k8s"],
   tailscale_login_server: "", // set to headscale's URL at start
   etcd_s3_enabled: false,
@@ -85,7 +86,16 @@ export interface TestCluster {
   playbook: string;
   /** Seconds from QEMU start to SSH answering, per VM. */
   bootSeconds: Record<string, number>;
-  run(label: string, options?: { onLine?: (line: string) => void; limit?: string }): Promise<PlaybookRun>;
+  run(
+    label: string,
+    options?: {
+      onLine?: (line: string) => void;
+      limit?: string;
+      extraVars?: Record<string, unknown>;
+      /** Another playbook than the one under test (a path). */
+      playbook?: string;
+    },
+  ): Promise<PlaybookRun>;
   keepArtifacts(label: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -325,7 +335,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
       bootSeconds,
       run: (label, runOptions = {}) =>
         runPlaybook({
-          playbook,
+          playbook: runOptions.playbook ?? playbook,
           inventory,
           extraVarsFile: secrets,
           env,
@@ -333,6 +343,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           logFile: join(dir, `ansible-${label}.log`),
           onLine: runOptions.onLine,
           limit: runOptions.limit,
+          extraVars: runOptions.extraVars,
         }),
       keepArtifacts: async (label) => {
         // What the guests know that their consoles do not show: best effort, the VM may be gone.

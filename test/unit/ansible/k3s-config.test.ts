@@ -149,6 +149,8 @@ describe("k3s config.yaml templates rendered by Ansible", () => {
     expect(config.server).toBe("https://100.64.10.11:6443");
     expect(config["node-ip"]).toBe("100.64.10.12");
     expect(config["node-label"]).not.toContain("svccontroller.k3s.cattle.io/enablelb=true");
+    // Every node is labelled, so ServiceLB binds only where it is "true" (none at all in tunnel mode).
+    expect(config["node-label"]).toContain("svccontroller.k3s.cattle.io/enablelb=false");
   });
 
   it("agent: server URL, node labels and taints from cluster.yaml", async () => {
@@ -161,6 +163,7 @@ describe("k3s config.yaml templates rendered by Ansible", () => {
     expect(config["node-label"]).toEqual([
       "infra-k3s.io/provider=aws",
       "node.kubernetes.io/instance-type=t3.medium",
+      "svccontroller.k3s.cattle.io/enablelb=false",
       "topology.kubernetes.io/region=eu-central-1",
       "workload=general",
     ]);

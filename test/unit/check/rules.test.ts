@@ -188,3 +188,30 @@ describe("cross-object rule details", () => {
     ]);
   });
 });
+
+describe("tunnel rules", () => {
+  it("tunnel-origin-service reads Traefik's ports from the HelmChartConfig (websecure moved to 8443)", async () => {
+    const [finding] = await findingsOf("tunnel-origin-service", "fail");
+    expect(finding?.file).toBe("tofu/cluster.auto.tfvars.json");
+    expect(finding?.line).toBe(10);
+    expect(finding?.message).toBe(
+      "the tunnel's origin https://traefik.kube-system.svc.cluster.local:443: the Service kube-system/traefik has no port 443 (it has 80, 8443, from the Traefik chart K3s bundles (HelmChartConfig kube-system/traefik))",
+    );
+  });
+
+  it("route-hostname-served: a name outside external-dns's filter, and one it excludes for the tunnel but the tunnel does not serve", async () => {
+    const messages = (await findingsOf("route-hostname-served", "fail")).map((f) => `${f.line} ${f.message}`);
+    expect(messages).toEqual([
+      "12 host name shop.example.org is served by neither the Cloudflare Tunnel (tunnel.example.com) nor a public record (external-dns manages example.com)",
+      "13 host name api.tunnel.example.com is served by neither the Cloudflare Tunnel (tunnel.example.com) nor a public record (external-dns manages example.com)",
+    ]);
+  });
+
+  it("proxied-record-ttl flags the rendered record and the route's annotation", async () => {
+    const findings = await findingsOf("proxied-record-ttl", "fail");
+    expect(findings.map((f) => `${f.file}:${f.line} ${f.message}`).sort()).toEqual([
+      "kubernetes/route.yaml:9 HTTPRoute shop asks for a 300 TTL on a proxied record",
+      "tofu/cluster.auto.tfvars.json:6 the proxied record status (CNAME) has ttl 300",
+    ]);
+  });
+});

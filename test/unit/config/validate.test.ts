@@ -5,20 +5,14 @@ import { parse } from "yaml";
 import { readConfigDocument } from "../../../src/config/document.js";
 import { validateConfigText } from "../../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
+import type { InvalidFixture } from "../../helpers/config-fixtures.js";
 import { largeClusterYaml } from "../../helpers/large-cluster.js";
 
 const fixtures = join(PACKAGE_ROOT, "test", "fixtures", "config");
 const read = (path: string) => readFileSync(join(fixtures, path), "utf8");
 
 /** Every invalid fixture: the code, field path, position, exact message and hint it must produce. */
-const INVALID: {
-  file: string;
-  code: string;
-  path: string;
-  at: [number, number];
-  message: string;
-  hint: string;
-}[] = [
+const INVALID: InvalidFixture[] = [
   {
     file: "account-id-number",
     code: "CONFIG_TYPE",
@@ -323,7 +317,7 @@ const INVALID: {
     path: "nodes",
     at: [10, 3],
     message: "no node has ingress: true",
-    hint: "set `ingress: true` on the node(s) whose public IP should serve HTTP(S); DNS points the ingress record at them",
+    hint: "set `ingress: true` on the node(s) whose public IP should serve HTTP(S); DNS points the ingress record at them (or serve through a Cloudflare Tunnel: ingress.mode: tunnel)",
   },
   {
     file: "no-server",

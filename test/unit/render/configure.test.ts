@@ -37,11 +37,18 @@ describe("infra configure", () => {
   it("renders ./cluster.yaml, and a second run changes nothing", async () => {
     writeFileSync(join(dir, "cluster.yaml"), ha);
     const first = await configureCommand(context(), {});
-    expect(first.data.files.map((f) => f.state)).toEqual(["written", "written", "written", "written"]);
+    expect(first.data.files.map((f) => f.state)).toEqual([
+      "written",
+      "written",
+      "written",
+      "written",
+      "written",
+    ]);
     expect(lines).toContain("info using cluster.yaml");
     const contents = Object.values(RENDERED_FILES).map((p) => readFileSync(join(dir, p), "utf8"));
     const second = await configureCommand(context(), {});
     expect(second.data.files.map((f) => f.state)).toEqual([
+      "unchanged",
       "unchanged",
       "unchanged",
       "unchanged",
@@ -66,6 +73,7 @@ describe("infra configure", () => {
       { path: RENDERED_FILES.clusterVars, state: "stale" },
       { path: RENDERED_FILES.tofuVars, state: "missing" },
       { path: RENDERED_FILES.clusterValues, state: "stale" },
+      { path: RENDERED_FILES.ingressComponent, state: "unchanged" },
     ]);
     // each stale or missing file comes with its unified diff
     expect(result.data.files[1]?.diff).toContain("+k3s_version: v1.37.2+k3s1");

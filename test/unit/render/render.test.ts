@@ -99,6 +99,7 @@ describe("rendered contracts", () => {
       k3s_cluster_cidr: "10.52.0.0/16",
       k3s_service_cidr: "10.53.0.0/16",
       k3s_api_hostname: "k8s-api.k8s.example.org",
+      ingress_mode: "public",
       tailscale_tags: ["tag:k8s", "tag:prod"],
       tailscale_login_server: "https://headscale.example.org",
       etcd_s3_enabled: false,
@@ -117,7 +118,11 @@ describe("rendered contracts", () => {
       "zone_name",
       "dns_records",
       "r2_bucket",
+      "ingress_mode",
+      "tunnel",
     ]);
+    expect(vars.ingress_mode).toBe("public");
+    expect(vars.tunnel).toBeNull();
     expect(vars.zone_name).toBe("example.org");
     expect(vars.dns_records).toEqual([
       { name: "k8s-api.k8s", type: "A", content: "100.64.0.1", proxied: false, ttl: 300 },
@@ -159,5 +164,65 @@ describe("rendered contracts", () => {
       backupCriticalTTL: "72h",
     });
     expect(Object.values(cm.data).every((v) => typeof v === "string")).toBe(true);
+  });
+});
+
+describe("ingress modes in the rendered files", () => {
+  const tunnel = load(join(fixtures, "ingress", "valid", "tunnel.yaml"));
+  const both = load(join(fixtures, "ingress", "valid", "both.yaml"));
+  const rendered = (config: ClusterConfig) =>
+    Object.fromEntries(renderAll(config, "cluster.yaml").map((f) => [f.path, f.content]));
+
+  it("public: the component deletes the tunnel's Applications by label; tofu has no tunnel", () => {
+    const files = rendered(ha);
+    const component = parse(files[RENDERED_FILES.ingressComponent] ?? "");
+    expect(component.kind).toBe("Component");
+    expect(component.patches).toEqual([
+      {
+        target: { group: "argoproj.io", kind: "Application", labelSelector: "infra-k3s.io/ingress=tunnel" },
+        patch: expect.stringContaining("$patch: delete"),
+      },
+    ]);
+    expect(files[RENDERED_FILES.ingressComponent]).toMatch(/^# ingress\.mode: public/m);
+  });
+
+  it("tunnel: the tunnel's variables, no ingress record, external-dns excludes every name below the domain", () => {
+    const files = rendered(tunnel);
+    const vars = JSON.parse(files[RENDERED_FILES.tofuVars] ?? "{}");
+    expect(vars.ingress_mode).toBe("tunnel");
+    expect(vars.tunnel).toEqual({
+      name: "infra-k3s-home",
+      hostnames: ["*.example.net"],
+      origin_service: "https://traefik.kube-system.svc.cluster.local:443",
+      origin_tls_verify: true,
+    });
+    expect(vars.dns_records).toEqual([]);
+    const component = parse(files[RENDERED_FILES.ingressComponent] ?? "");
+    expect(component.patches).toHaveLength(1);
+    expect(component.patches[0].target).toEqual({
+      group: "argoproj.io",
+      kind: "Application",
+      name: "external-dns",
+    });
+    expect(parse(component.patches[0].patch)).toEqual([
+      { op: "add", path: "/spec/source/helm/valuesObject/excludeDomains", value: [".example.net"] },
+    ]);
+    expect(parse(files[RENDERED_FILES.clusterVars] ?? "").ingress_mode).toBe("tunnel");
+  });
+
+  it("both: exact names and wildcards become exclusions; the ingress node keeps its record; staging is not verified", () => {
+    const staging = load(join(fixtures, "ingress", "valid", "both.yaml"));
+    staging.acme.environment = "staging";
+    const vars = JSON.parse(rendered(staging)[RENDERED_FILES.tofuVars] ?? "{}");
+    expect(vars.tunnel.origin_tls_verify).toBe(false);
+    const files = rendered(both);
+    const tofu = JSON.parse(files[RENDERED_FILES.tofuVars] ?? "{}");
+    expect(tofu.tunnel.hostnames).toEqual(["grafana.example.net", "*.internal.example.net"]);
+    expect(tofu.dns_records.map((r: { name: string }) => r.name)).toEqual(["ingress", "status"]);
+    const component = parse(files[RENDERED_FILES.ingressComponent] ?? "");
+    expect(parse(component.patches[0].patch)[0].value).toEqual([
+      "grafana.example.net",
+      ".internal.example.net",
+    ]);
   });
 });

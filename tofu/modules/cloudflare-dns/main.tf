@@ -3,14 +3,6 @@
 # Each record is keyed by "<name>/<type>/<content>", so several records can share a name (one A
 # record per address) and reordering the list changes nothing.
 
-locals {
-  records = {
-    for r in var.records : "${r.name}/${r.type}/${r.content}" => merge(r, {
-      fqdn = r.name == "@" ? var.zone_name : "${r.name}.${var.zone_name}"
-    })
-  }
-}
-
 resource "cloudflare_dns_record" "this" {
   for_each = local.records
 

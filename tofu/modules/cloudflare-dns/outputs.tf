@@ -20,3 +20,8 @@ output "records" {
     }
   }
 }
+
+output "excluded" {
+  description = "Keys (\"<name>/<type>/<content>\") of the records left out because the tunnel serves their name."
+  value       = local.excluded
+}

@@ -49,3 +49,14 @@ variable "comment" {
   type        = string
   default     = "managed by OpenTofu"
 }
+
+variable "excluded_fqdns" {
+  description = "Fully qualified names served elsewhere (the Cloudflare Tunnel's exact host names): no A, AAAA or CNAME record is published for them here."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.excluded_fqdns : !strcontains(n, "*") && !endswith(n, ".")])
+    error_message = "excluded_fqdns are exact fully qualified names: no wildcard, no trailing dot."
+  }
+}
