@@ -2,7 +2,8 @@
 import type { CommandContext } from "../context.js";
 import type { Outcome } from "../outcome.js";
 import { type AnsibleCommandResult, runAnsibleCommand } from "../phases/ansible-command.js";
-import { clusterInitPhases } from "../phases/cluster-init.js";
+import { clusterInitPhases, NODE_LAYERS } from "../phases/cluster-init.js";
+import { allLayers, type LayerSelection, layerSelection } from "../phases/layers.js";
 import { confirmAction } from "../ui/confirm.js";
 
 export interface ClusterInitOptions {
@@ -10,6 +11,18 @@ export interface ClusterInitOptions {
   yes: boolean;
   /** --config: the cluster.yaml the inventory must match (default: ./cluster.yaml when present). */
   config?: string;
+  /** --until / --skip (hosts, k3s); default: both. */
+  layers?: LayerSelection;
+}
+
+/** Typed options from the parsed flags (cli.ts). */
+export function clusterInitOptions(o: Record<string, unknown>): ClusterInitOptions {
+  return {
+    dryRun: o.dryRun === true,
+    yes: o.yes === true,
+    ...(typeof o.config === "string" ? { config: o.config } : {}),
+    layers: layerSelection(o, NODE_LAYERS),
+  };
 }
 
 export async function clusterInitCommand(
@@ -23,6 +36,7 @@ export async function clusterInitCommand(
       options.yes,
     );
   }
+  const layers = options.layers ?? allLayers(NODE_LAYERS);
   return runAnsibleCommand(
     ctx,
     {
@@ -30,7 +44,8 @@ export async function clusterInitCommand(
       rerun: "infra cluster init",
       dryRun: options.dryRun,
       tip: "export KUBECONFIG=$PWD/.infra/kubeconfig, then add the other nodes: infra node add <name>",
+      layers: { selection: layers, rerun: "infra cluster init" },
     },
-    (session) => clusterInitPhases(session, options.config),
+    (session) => clusterInitPhases(session, options.config, layers),
   );
 }

@@ -8,16 +8,24 @@ export const nodeCommands = [
       summary: "bootstrap one host and join it to the cluster",
       changes: true,
       args: [{ name: "<name>", description: "node name from cluster.yaml" }],
-      options: [DRY_RUN("run the playbooks in check mode with diff; change nothing"), YES],
-      examples: ["infra node add hetzner-3 --dry-run", "infra node add hetzner-3 --yes"],
+      options: [
+        DRY_RUN("run the playbooks in check mode with diff; change nothing"),
+        YES,
+        {
+          flags: "--until <layer>",
+          description: "stop after this layer (hosts: bootstrap only)",
+          choices: ["hosts", "k3s"],
+        },
+        { flags: "--skip <layer...>", description: "leave out these layers", choices: ["hosts", "k3s"] },
+      ],
+      examples: [
+        "infra node add hetzner-3 --dry-run",
+        "infra node add hetzner-3 --yes",
+        "infra node add hetzner-3 --until hosts --yes",
+      ],
       run: async (ctx, input) => {
-        const config = input.string("config");
-        return (await import("./add.js")).nodeAddCommand(ctx, {
-          name: input.arg(0),
-          dryRun: input.flag("dryRun"),
-          yes: input.flag("yes"),
-          ...(config !== undefined ? { config } : {}),
-        });
+        const add = await import("./add.js");
+        return add.nodeAddCommand(ctx, add.nodeAddOptions({ ...input.options, args: input.args }));
       },
     }),
     command({

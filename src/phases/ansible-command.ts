@@ -7,6 +7,7 @@ import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { type AnsibleSession, openAnsibleSession } from "./ansible-phases.js";
+import { describeLayersNotRun, type LayerNotRun, type LayerSelection, layersNotRun } from "./layers.js";
 import { formatDuration, Manager, type ManagerResult } from "./manager.js";
 import type { Phase } from "./phase.js";
 
@@ -14,6 +15,9 @@ export interface AnsibleCommandResult extends ManagerResult {
   command: string;
   logFile: string;
   playbooks: { playbook: string; check: boolean; recap: AnsibleSession["results"][number]["recap"] }[];
+  /** Layers left out by --until / --skip, and the command that runs them all. */
+  notRun: LayerNotRun[];
+  rerun?: string;
   tip?: string;
 }
 
@@ -23,6 +27,8 @@ export interface AnsibleCommandOptions {
   rerun?: string;
   dryRun: boolean;
   tip?: string;
+  /** --until / --skip, for the summary (the phases apply them), and the command that runs every layer. */
+  layers?: { selection: LayerSelection; rerun: string };
   /** For tests: the session to use instead of a real one. */
   session?: AnsibleSession;
 }
@@ -67,7 +73,9 @@ export async function runAnsibleCommand(
     command: options.command,
     logFile,
     playbooks: session.results.map((r) => ({ playbook: r.playbook, check: r.check, recap: r.recap })),
+    notRun: options.layers ? layersNotRun(options.layers.selection) : [],
   };
+  if (options.layers && data.notRun.length > 0) data.rerun = options.layers.rerun;
   if (options.tip) data.tip = options.tip;
   return outcome(data, renderAnsibleCommand);
 }
@@ -75,10 +83,11 @@ export async function runAnsibleCommand(
 export function renderAnsibleCommand(data: AnsibleCommandResult): string {
   const lines = [
     ...renderDryRun(data),
+    ...describeLayersNotRun(data.notRun, data.rerun ?? ""),
     `==> Finished in ${formatDuration(data.durationMs)}`,
     `log: ${data.logFile}`,
   ];
-  if (data.tip && !data.dryRun) lines.push(`Tip: ${data.tip}`);
+  if (data.tip && !data.dryRun && data.notRun.length === 0) lines.push(`Tip: ${data.tip}`);
   return lines.join("\n");
 }
 

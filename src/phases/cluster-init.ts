@@ -7,23 +7,43 @@ import {
   ReadInventory,
   RunPlaybook,
 } from "./ansible-phases.js";
+import { allLayers, inLayer, type LayerSelection, runsLayer } from "./layers.js";
 import type { Phase } from "./phase.js";
 
-export function clusterInitPhases(session: AnsibleSession, config?: string): Phase[] {
+/** The layers of cluster init and node add: the host layer, then K3s. */
+export const NODE_LAYERS = ["hosts", "k3s"] as const;
+
+export function clusterInitPhases(
+  session: AnsibleSession,
+  config?: string,
+  layers: LayerSelection = allLayers(NODE_LAYERS),
+): Phase[] {
   const first = (s: AnsibleSession) => (s.firstServer ? [s.firstServer] : undefined);
   return [
     new CheckRendered(session, config),
     new ReadInventory(session),
     new CheckVault(session, true),
-    preflightPhase(session, { tailscaleKey: true, k3sToken: true, firstServer: false }),
-    new RunPlaybook(session, {
-      title: "Bootstrap every host (common, firewall, tailscale)",
-      playbook: "bootstrap.yml",
+    preflightPhase(session, {
+      tailscaleKey: runsLayer(layers, "hosts"),
+      k3sToken: runsLayer(layers, "k3s"),
+      firstServer: false,
     }),
-    new RunPlaybook(session, {
-      title: "Install the first K3s server",
-      playbook: "k3s-master.yml",
-      limit: first,
-    }),
+    inLayer(
+      "hosts",
+      layers,
+      new RunPlaybook(session, {
+        title: "Bootstrap every host (common, firewall, tailscale, K3s prerequisites)",
+        playbook: "bootstrap.yml",
+      }),
+    ),
+    inLayer(
+      "k3s",
+      layers,
+      new RunPlaybook(session, {
+        title: "Install the first K3s server",
+        playbook: "k3s-master.yml",
+        limit: first,
+      }),
+    ),
   ];
 }

@@ -7,25 +7,48 @@ import {
   ReadInventory,
   RunPlaybook,
 } from "./ansible-phases.js";
+import { NODE_LAYERS } from "./cluster-init.js";
+import { allLayers, inLayer, type LayerSelection, runsLayer } from "./layers.js";
 import type { Phase } from "./phase.js";
 
-export function nodeAddPhases(session: AnsibleSession, name: string, config?: string): Phase[] {
+export function nodeAddPhases(
+  session: AnsibleSession,
+  name: string,
+  config?: string,
+  layers: LayerSelection = allLayers(NODE_LAYERS),
+): Phase[] {
   const only = () => [name];
   return [
     new CheckRendered(session, config),
     new ReadInventory(session, name),
     new CheckVault(session, true),
-    preflightPhase(session, { tailscaleKey: true, k3sToken: true, firstServer: true }, only),
-    new RunPlaybook(session, {
-      title: `Bootstrap ${name} (common, firewall, tailscale)`,
-      playbook: "bootstrap.yml",
-      limit: only,
-    }),
-    new RunPlaybook(session, {
-      title: `Join ${name} to the cluster`,
-      // A server joins through k3s-master.yml, an agent through k3s-worker.yml (by its inventory group).
-      playbook: (s) => (s.target?.role === "server" ? "k3s-master.yml" : "k3s-worker.yml"),
-      limit: only,
-    }),
+    preflightPhase(
+      session,
+      {
+        tailscaleKey: runsLayer(layers, "hosts"),
+        k3sToken: runsLayer(layers, "k3s"),
+        firstServer: runsLayer(layers, "k3s"),
+      },
+      only,
+    ),
+    inLayer(
+      "hosts",
+      layers,
+      new RunPlaybook(session, {
+        title: `Bootstrap ${name} (common, firewall, tailscale, K3s prerequisites)`,
+        playbook: "bootstrap.yml",
+        limit: only,
+      }),
+    ),
+    inLayer(
+      "k3s",
+      layers,
+      new RunPlaybook(session, {
+        title: `Join ${name} to the cluster`,
+        // A server joins through k3s-master.yml, an agent through k3s-worker.yml (by its inventory group).
+        playbook: (s) => (s.target?.role === "server" ? "k3s-master.yml" : "k3s-worker.yml"),
+        limit: only,
+      }),
+    ),
   ];
 }

@@ -39,9 +39,10 @@ export interface Playbook {
 }
 
 const DOCUMENTED: Record<string, Play[]> = {
-  "ansible/playbooks/bootstrap.yml": [{ hosts: "k3s_cluster", roles: ["common", "firewall", "tailscale"] }],
+  "ansible/playbooks/bootstrap.yml": [
+    { hosts: "k3s_cluster", roles: ["common", "firewall", "tailscale", "k3s_prereq"] },
+  ],
   "ansible/playbooks/k3s-cluster.yml": [
-    { hosts: "k3s_cluster", roles: ["k3s_prereq"] },
     { hosts: "k3s_masters", roles: ["k3s_server"] },
     { hosts: "k3s_workers", roles: ["k3s_agent"] },
   ],

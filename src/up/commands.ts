@@ -16,19 +16,26 @@ export const upCommands = [
         description: "how long to wait for the applications to become healthy",
         default: "30m",
       },
+      {
+        flags: "--until <layer>",
+        description: "stop after this layer",
+        choices: ["dns", "hosts", "k3s", "gitops"],
+      },
+      {
+        flags: "--skip <layer...>",
+        description: "leave out these layers (e.g. --skip dns where OpenTofu cannot reach Cloudflare)",
+        choices: ["dns", "hosts", "k3s", "gitops"],
+      },
     ],
-    examples: ["infra up --dry-run", "infra up --yes --timeout 45m"],
+    examples: [
+      "infra up --dry-run",
+      "infra up --yes --timeout 45m",
+      "infra up --until hosts --skip dns --yes",
+    ],
     run: async (ctx, input) => {
-      const { durationOption } = await import("../kube/wait.js");
-      const { upCommand } = await import("./up.js");
-      const config = input.string("config");
-      return upCommand(ctx, {
-        dryRun: input.flag("dryRun"),
-        yes: input.flag("yes"),
-        ...(config !== undefined ? { config } : {}),
-        timeoutMs: durationOption("--timeout", String(input.options.timeout)),
-        kube: kubeAccess(input),
-      });
+      const { kubeAccess } = await import("../kube/access-options.js");
+      const { upCommand, upOptions } = await import("./up.js");
+      return upCommand(ctx, { ...(await upOptions(input.options)), kube: kubeAccess(input) });
     },
   }),
 ];

@@ -8,7 +8,8 @@ import { nodeRemoveCommand } from "../../../src/node/remove.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import { runAnsibleCommand } from "../../../src/phases/ansible-command.js";
 import type { AnsibleSession } from "../../../src/phases/ansible-phases.js";
-import { clusterInitPhases } from "../../../src/phases/cluster-init.js";
+import { clusterInitPhases, NODE_LAYERS } from "../../../src/phases/cluster-init.js";
+import { layerSelection } from "../../../src/phases/layers.js";
 import { nodeAddPhases } from "../../../src/phases/node-add.js";
 import { nodeRemovePhases } from "../../../src/phases/node-remove.js";
 import { configureCommand } from "../../../src/render/configure.js";
@@ -100,7 +101,9 @@ describe("cluster init phases", () => {
       preflight_check_k3s_token: true,
       preflight_check_first_server: false,
     });
-    expect(lines).toContain("==> Running phase: Bootstrap every host (common, firewall, tailscale)");
+    expect(lines).toContain(
+      "==> Running phase: Bootstrap every host (common, firewall, tailscale, K3s prerequisites)",
+    );
     expect(lines).toContain("  play: play of k3s-master.yml");
     expect(lines).toContain("cp-1: ok=3 changed=1 failed=0 unreachable=0");
     expect(out.data.playbooks.map((p) => p.playbook)).toEqual([
@@ -157,6 +160,43 @@ describe("node add phases", () => {
       preflight_check_first_server: true,
       preflight_check_k3s_token: true,
     });
+  });
+
+  it("--until hosts: the host layer alone (no K3s token or first server needed); K3s reported not run", async () => {
+    const layers = layerSelection({ until: "hosts" }, NODE_LAYERS);
+    const out = await runAnsibleCommand(
+      context(),
+      {
+        command: "node-add",
+        dryRun: false,
+        session: session(),
+        layers: { selection: layers, rerun: "infra node add wk-1" },
+      },
+      (s) => nodeAddPhases(s, "wk-1", undefined, layers),
+    );
+    expect(calls.map((c) => [c.playbook, c.limit])).toEqual([
+      ["preflight.yml", ["wk-1"]],
+      ["bootstrap.yml", ["wk-1"]],
+    ]);
+    expect(calls[0]?.extraVars).toMatchObject({
+      preflight_check_tailscale_key: true,
+      preflight_check_k3s_token: false,
+      preflight_check_first_server: false,
+    });
+    expect(out.human(out.data)).toContain(
+      "not run: k3s (--until hosts); `infra node add wk-1` converges every layer",
+    );
+  });
+
+  it("--skip hosts --dry-run: the K3s join alone, in check mode", async () => {
+    const layers = layerSelection({ skip: ["hosts"] }, NODE_LAYERS);
+    await runAnsibleCommand(context(), { command: "node-add", dryRun: true, session: session() }, (s) =>
+      nodeAddPhases(s, "wk-1", undefined, layers),
+    );
+    expect(calls.map((c) => [c.playbook, c.check])).toEqual([
+      ["preflight.yml", true],
+      ["k3s-worker.yml", true],
+    ]);
   });
 
   it("a server joins through k3s-master.yml", async () => {

@@ -178,10 +178,10 @@ describe("buildPlan", () => {
     expect(byName["cp-3"]).toMatchObject({ nodeIp: "assigned at join", join: "https://100.64.0.1:6443" });
     expect(byName["batch-1"]?.ssh).toEqual({ user: "admin", port: 22, address: "52.1.2.3" });
     expect(byName["cp-2"]?.playbooks).toEqual([
-      { playbook: "bootstrap.yml", roles: ["common", "firewall", "tailscale"] },
-      { playbook: "k3s-cluster.yml", roles: ["k3s_prereq", "k3s_server"] },
+      { playbook: "bootstrap.yml", roles: ["common", "firewall", "tailscale", "k3s_prereq"] },
+      { playbook: "k3s-cluster.yml", roles: ["k3s_server"] },
     ]);
-    expect(byName["edge-1"]?.playbooks[1]?.roles).toEqual(["k3s_prereq", "k3s_agent"]);
+    expect(byName["edge-1"]?.playbooks[1]?.roles).toEqual(["k3s_agent"]);
     expect(plan.dns.zone).toBe("example.org");
     expect(plan.dns.records.map((r) => `${r.name} ${r.type} ${r.content}`)).toEqual([
       "k8s-api.k8s A 100.64.0.1",
@@ -281,7 +281,7 @@ describe("infra plan on the repository", () => {
       expect(text).toContain(heading);
     }
     expect(text).toMatch(
-      /hetzner-fsn1-1 +bootstrap\.yml: common, firewall, tailscale {2}-> {2}k3s-cluster\.yml: .*k3s_server/,
+      /hetzner-fsn1-1 +bootstrap\.yml: common, firewall, tailscale, k3s_prereq {2}-> {2}k3s-cluster\.yml: k3s_server/,
     );
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
   });
