@@ -83,7 +83,7 @@ describe("ansible/ static checks", () => {
     expect(data.k3s_cluster?.children).toEqual(expect.arrayContaining(["k3s_masters", "k3s_workers"]));
     expect(data.k3s_masters?.hosts?.length).toBeGreaterThan(0);
     for (const [host, vars] of Object.entries(data._meta.hostvars)) {
-      expect(vars.ansible_host, host).toBe("{{ tailscale_ip | default(public_ip) }}");
+      expect(vars.ansible_host, host).toBe("{{ tailscale_ip | default(public_ip | default(inventory_hostname)) }}");
       expect(vars.public_ip, host).toBeTypeOf("string");
       expect(vars.k3s_version, host).toMatch(/^v\d+\.\d+\.\d+\+k3s\d+$/);
       // the vault decrypted with the generated password
@@ -169,7 +169,15 @@ describe("ansible/ static checks", () => {
 
   it("every role has defaults, argument specs, meta, handlers, a preflight and a README", async () => {
     const roles = (await readdir(join(ANSIBLE_DIR, "roles"))).sort();
-    expect(roles).toEqual(["common", "firewall", "k3s_agent", "k3s_prereq", "k3s_server", "tailscale"]);
+    expect(roles).toEqual([
+      "common",
+      "firewall",
+      "k3s_agent",
+      "k3s_artifacts",
+      "k3s_prereq",
+      "k3s_server",
+      "tailscale",
+    ]);
     for (const role of roles) {
       for (const file of [
         "defaults/main.yml",
