@@ -44,6 +44,8 @@ export type PlaybookEvent =
       status: HostStatus;
       message?: string;
       items?: number;
+      /** A command check mode skips because it cannot predict it: a real run would run it. */
+      wouldRun?: boolean;
     }
   | { type: "stats"; stats: Record<string, HostRecap> };
 
@@ -129,6 +131,9 @@ interface JsonlLine {
   stats?: Record<string, Partial<HostRecap>>;
 }
 
+/** What the command module says in check mode about a command it skips (it cannot tell what it would do). */
+const WOULD_RUN = /would have run if not in check mode/i;
+
 /** Reads the best one-line explanation out of a host result. */
 function resultMessage(result: JsonlHostResult): string | undefined {
   const parts: string[] = [];
@@ -185,6 +190,8 @@ export class PlaybookEventParser {
           const message = status === "failed" || status === "unreachable" ? resultMessage(result) : undefined;
           const event: PlaybookEvent = { type: "result", host, task, play: this.play, status };
           if (message !== undefined) event.message = message;
+          if (status === "skipped" && typeof result.msg === "string" && WOULD_RUN.test(result.msg))
+            event.wouldRun = true;
           events.push(event);
         }
         return events;
@@ -302,7 +309,17 @@ export async function pinnedPath(env: NodeJS.ProcessEnv): Promise<string> {
 function toolError(result: ExecResult, playbook: string, logFile: string): InfraError {
   const text = `${result.stderr}\n${result.stdout}`;
   const log = `log: ${logFile}`;
-  if (/no vault secrets|vault password|Decryption failed/i.test(text)) {
+  if (/Decryption failed/i.test(text)) {
+    return new InfraError(
+      "VAULT_PASSWORD_WRONG",
+      `${playbook}: the vault password does not open the vault; nothing was changed on any host`,
+      {
+        kind: "preflight",
+        hint: `ANSIBLE_VAULT_PASSWORD_FILE must hold the password the vault was encrypted with (if it was lost, re-create the vault: docs/runbooks/rotate-secrets.md); ${log}`,
+      },
+    );
+  }
+  if (/no vault secrets|vault password/i.test(text)) {
     return new InfraError("VAULT_PASSWORD_MISSING", `${playbook}: the vault could not be decrypted`, {
       kind: "preflight",
       hint: `set ANSIBLE_VAULT_PASSWORD_FILE to the file holding the right vault password; ${log}`,
@@ -415,6 +432,11 @@ export async function runPlaybook(options: PlaybookOptions, runner: RunnerOption
           });
         } else if (event.status === "changed" && options.check) {
           result.changes.push({ host: event.host, task: event.task });
+        } else if (event.wouldRun && options.check) {
+          result.changes.push({
+            host: event.host,
+            task: `${event.task} (a command; check mode does not run it)`,
+          });
         }
       } else if (event.type === "stats") {
         result.recap = event.stats;

@@ -11,10 +11,21 @@ import { describeLayersNotRun, type LayerNotRun, type LayerSelection, layersNotR
 import { formatDuration, Manager, type ManagerResult } from "./manager.js";
 import type { Phase } from "./phase.js";
 
+/** What each playbook of a command did: per host, the counts of its recap. */
+export type PlaybookSummary = {
+  playbook: string;
+  check: boolean;
+  recap: AnsibleSession["results"][number]["recap"];
+};
+
+export function playbookSummaries(session: AnsibleSession): PlaybookSummary[] {
+  return session.results.map((r) => ({ playbook: r.playbook, check: r.check, recap: r.recap }));
+}
+
 export interface AnsibleCommandResult extends ManagerResult {
   command: string;
   logFile: string;
-  playbooks: { playbook: string; check: boolean; recap: AnsibleSession["results"][number]["recap"] }[];
+  playbooks: PlaybookSummary[];
   /** Layers left out by --until / --skip, and the command that runs them all. */
   notRun: LayerNotRun[];
   rerun?: string;
@@ -72,7 +83,7 @@ export async function runAnsibleCommand(
     ...result,
     command: options.command,
     logFile,
-    playbooks: session.results.map((r) => ({ playbook: r.playbook, check: r.check, recap: r.recap })),
+    playbooks: playbookSummaries(session),
     notRun: options.layers ? layersNotRun(options.layers.selection) : [],
   };
   if (options.layers && data.notRun.length > 0) data.rerun = options.layers.rerun;

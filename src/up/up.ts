@@ -13,7 +13,7 @@ import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type KubeAccessOptions, kubeconfigFiles } from "../kube/kubeconfig.js";
 import { type Outcome, outcome } from "../outcome.js";
-import { renderDryRun } from "../phases/ansible-command.js";
+import { type PlaybookSummary, playbookSummaries, renderDryRun } from "../phases/ansible-command.js";
 import {
   type AnsibleSession,
   CheckRendered,
@@ -66,6 +66,8 @@ export interface UpSteps {
 
 export interface UpResult extends ManagerResult {
   logFile: string;
+  /** What each playbook did, per host (the recap). */
+  playbooks: PlaybookSummary[];
   kubeconfig: string;
   /** Layers left out by --until / --skip, with the flag that left each out. */
   notRun: LayerNotRun[];
@@ -115,7 +117,16 @@ export async function upCommand(
   // resolved after the run: k3s_server writes .infra/kubeconfig part-way through
   const kubeconfig =
     kubeconfigFiles(options.kube ?? {}, ctx.env, ctx.cwd, ctx.workdir).files[0] ?? KUBECONFIG_PATH;
-  return outcome({ ...result, logFile: session.logFile, kubeconfig, notRun: layersNotRun(layers) }, renderUp);
+  return outcome(
+    {
+      ...result,
+      logFile: session.logFile,
+      kubeconfig,
+      playbooks: playbookSummaries(session),
+      notRun: layersNotRun(layers),
+    },
+    renderUp,
+  );
 }
 
 /** Connects by the one kubeconfig rule, resolved when the phase runs (after K3s wrote .infra/kubeconfig). */

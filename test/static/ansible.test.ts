@@ -83,7 +83,9 @@ describe("ansible/ static checks", () => {
     expect(data.k3s_cluster?.children).toEqual(expect.arrayContaining(["k3s_masters", "k3s_workers"]));
     expect(data.k3s_masters?.hosts?.length).toBeGreaterThan(0);
     for (const [host, vars] of Object.entries(data._meta.hostvars)) {
-      expect(vars.ansible_host, host).toBe("{{ tailscale_ip | default(public_ip | default(inventory_hostname)) }}");
+      expect(vars.ansible_host, host).toBe(
+        "{{ tailscale_ip | default(public_ip | default(inventory_hostname)) }}",
+      );
       expect(vars.public_ip, host).toBeTypeOf("string");
       expect(vars.k3s_version, host).toMatch(/^v\d+\.\d+\.\d+\+k3s\d+$/);
       // the vault decrypted with the generated password

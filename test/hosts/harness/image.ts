@@ -1,5 +1,5 @@
 /**
- * The VM image: Debian 12 built from Debian packages with debootstrap, made to look like a fresh
+ * A VM image: Debian 12 (bookworm) or 13 (trixie) built from Debian packages with debootstrap, made to look like a fresh
  * cloud VPS (root login by SSH key, a root password the provider set, python3, no firewall, a swap
  * file in use). Cached under the tool cache by a hash of its recipe, so only a recipe change rebuilds it.
  *
@@ -15,7 +15,12 @@ import { cacheRoot } from "../../../src/toolchain/paths.js";
 import { recipeHash } from "../../../src/toolchain/versions.js";
 import { withImageLock } from "./lock.js";
 
+/** The Debian releases the roles support, by suite (both converge in the hosts tier). */
+export const DEBIAN_SUITES = { bookworm: "12", trixie: "13" } as const;
+export type DebianSuite = keyof typeof DEBIAN_SUITES;
+
 export interface VmImage {
+  suite: DebianSuite;
   dir: string;
   disk: string;
   kernel: string;
@@ -120,12 +125,13 @@ const MODES: Record<string, number> = { "/usr/local/sbin/infra-provision": 0o755
 /** Units masked for a quiet, deterministic guest under emulation (documented in docs/testing.md). */
 const MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer"];
 
-const SUITE = "bookworm";
 const DISK_SIZE = "4G";
 const RECIPE_VERSION = 1;
 
 /** The Debian mirror the host's own apt uses (deb822 or one-line format): the VM uses the same. */
-export async function hostMirrors(): Promise<{ main: string; sources: string; hosts: string[] }> {
+export async function hostMirrors(
+  suite: DebianSuite = "bookworm",
+): Promise<{ main: string; sources: string; hosts: string[] }> {
   const deb822 = await readFile("/etc/apt/sources.list.d/debian.sources", "utf8").catch(() => "");
   const oneLine = await readFile("/etc/apt/sources.list", "utf8").catch(() => "");
   const uris = [
@@ -141,8 +147,8 @@ export async function hostMirrors(): Promise<{ main: string; sources: string; ho
   const security =
     uris.find((u) => u.includes("security")) ?? main.replace(/\/debian\/?$/, "/debian-security");
   const sources = [
-    `Types: deb\nURIs: ${main}\nSuites: ${SUITE} ${SUITE}-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
-    `Types: deb\nURIs: ${security}\nSuites: ${SUITE}-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
+    `Types: deb\nURIs: ${main}\nSuites: ${suite} ${suite}-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
+    `Types: deb\nURIs: ${security}\nSuites: ${suite}-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
   ].join("\n");
   const hosts = [...new Set([main, security].map((u) => new URL(u).host))];
   return { main, sources, hosts };
@@ -152,20 +158,24 @@ export function imagesDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheRoot(env), "images");
 }
 
-/** Returns the cached image for the current recipe, building it first when absent. */
-export async function ensureImage(log: (line: string) => void = () => {}): Promise<VmImage> {
-  const mirrors = await hostMirrors();
+/** Returns the cached image of a release for the current recipe, building it first when absent. */
+export async function ensureImage(
+  suite: DebianSuite,
+  log: (line: string) => void = () => {},
+): Promise<VmImage> {
+  const mirrors = await hostMirrors(suite);
   const recipe = {
     version: RECIPE_VERSION,
-    suite: SUITE,
+    suite,
     packages: PACKAGES,
     files: files(mirrors.sources),
     masked: MASKED,
     mirror: mirrors.main,
     size: DISK_SIZE,
   };
-  const dir = join(imagesDir(), `debian12-${recipeHash(recipe)}`);
+  const dir = join(imagesDir(), `debian${DEBIAN_SUITES[suite]}-${recipeHash(recipe)}`);
   const image = (buildSeconds: number): VmImage => ({
+    suite,
     dir,
     disk: join(dir, "disk.raw"),
     kernel: join(dir, "vmlinuz"),
@@ -173,14 +183,14 @@ export async function ensureImage(log: (line: string) => void = () => {}): Promi
     buildSeconds,
   });
   if (existsSync(join(dir, "recipe.json"))) return image(0);
-  return withImageLock(async () => {
+  return withImageLock(`debian${DEBIAN_SUITES[suite]}`, async () => {
     if (existsSync(join(dir, "recipe.json"))) return image(0);
     const started = Date.now();
     const work = `${dir}.tmp-${process.pid}`;
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
     try {
-      await build(work, recipe.files, mirrors.main, log);
+      await build(work, suite, recipe.files, mirrors.main, log);
       await writeFile(join(work, "recipe.json"), `${JSON.stringify(recipe, null, 2)}\n`);
       await rm(dir, { recursive: true, force: true });
       await rename(work, dir);
@@ -193,16 +203,25 @@ export async function ensureImage(log: (line: string) => void = () => {}): Promi
 
 async function build(
   work: string,
+  suite: DebianSuite,
   fileMap: Record<string, string>,
   mirror: string,
   log: (line: string) => void,
 ): Promise<void> {
   const root = join(work, "rootfs");
-  log(`debootstrap ${SUITE} from ${mirror}`);
+  log(`debootstrap ${suite} from ${mirror}`);
   await exec(
     "debootstrap",
-    ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "--components=main", SUITE, root, mirror],
-    { onLine: (line) => log(line), timeoutMs: 1_200_000 },
+    [
+      "--variant=minbase",
+      `--include=${PACKAGES.join(",")}`,
+      "--components=main",
+      "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg",
+      suite,
+      root,
+      mirror,
+    ],
+    { onLine: (line) => log(`${suite}: ${line}`), timeoutMs: 1_200_000 },
   );
   const hostResolv = await readFile("/etc/resolv.conf", "utf8");
   for (const [path, content] of Object.entries(fileMap)) {
@@ -214,7 +233,7 @@ async function build(
   }
   // Fresh package lists, as a cloud image ships them (fetched on the host, through its resolver).
   await writeFile(join(root, "etc/resolv.conf"), hostResolv);
-  log("apt-get update in the image");
+  log(`${suite}: apt-get update in the image`);
   await exec("chroot", [root, "apt-get", "update", "-q"], { timeoutMs: 600_000 });
   await exec("chroot", [root, "apt-get", "clean"]);
   await writeFile(join(root, "etc/resolv.conf"), fileMap["/etc/resolv.conf"] ?? "");
@@ -234,7 +253,7 @@ async function build(
   await exec("cp", ["-L", join(boot, "..", "vmlinuz"), join(work, "vmlinuz")]);
   await exec("cp", ["-L", join(boot, "..", "initrd.img"), join(work, "initrd.img")]);
   await chmod(join(work, "vmlinuz"), 0o644);
-  log("packing the root file system (mkfs.ext4 -d)");
+  log(`${suite}: packing the root file system (mkfs.ext4 -d)`);
   await exec("mkfs.ext4", ["-q", "-F", "-L", "root", "-d", root, join(work, "disk.raw"), DISK_SIZE]);
   await rm(root, { recursive: true, force: true });
 }

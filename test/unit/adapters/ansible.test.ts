@@ -238,6 +238,44 @@ describe("runPlaybook with a recorded run", () => {
     expect(result.failures).toEqual([]);
   });
 
+  it("in check mode a command the module cannot predict is listed as one that would run", async () => {
+    const skipped = JSON.stringify({
+      _event: "v2_runner_on_skipped",
+      task: { name: "Drain the node" },
+      hosts: { "wk-1": { skipped: true, msg: "Command would have run if not in check mode" } },
+    });
+    const unrelated = JSON.stringify({
+      _event: "v2_runner_on_skipped",
+      task: { name: "Only on RedHat" },
+      hosts: { "wk-1": { skipped: true, false_condition: "ansible_os_family == 'RedHat'" } },
+    });
+    const result = await runPlaybook(
+      { playbook: "k3s-node-remove.yml", check: true, diff: true },
+      { ansibleDir: dir, env: {}, logFile: join(dir, "r.log"), exec: replay(0, [skipped, unrelated]) },
+    );
+    expect(result.changes).toEqual([
+      { host: "wk-1", task: "Drain the node (a command; check mode does not run it)" },
+    ]);
+  });
+
+  it("a wrong vault password is its own preflight error, before any host is changed", async () => {
+    const error = await runPlaybook(
+      { playbook: "bootstrap.yml" },
+      {
+        ansibleDir: dir,
+        env: {},
+        logFile: join(dir, "r.log"),
+        exec: replay(
+          1,
+          [],
+          "[ERROR]: Decryption failed (no vault secrets were found that could decrypt) on ansible/inventory/group_vars/all/vault.yml",
+        ),
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "VAULT_PASSWORD_WRONG", kind: "preflight", exitCode: 3 });
+    expect((error as InfraError).message).toContain("nothing was changed on any host");
+  });
+
   it("recognises a vault that cannot be opened", async () => {
     const error = await runPlaybook(
       { playbook: "site.yml" },

@@ -1,0 +1,177 @@
+/**
+ * What a user does on their own machine before `infra up`, for the hosts tier: a copy of the repository,
+ * `infra init` with the two VMs as nodes, the edits docs/configuration.md describes (the headscale URL,
+ * the SSH key), and the test's inventory overrides (ansible/inventory/host_vars/<node>.yml: how this
+ * machine reaches each VM and where the Tailscale binaries come from). Every `infra` command then runs in
+ * that repository with the environment `.envrc` would give it.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseDocument, stringify } from "yaml";
+import { exec } from "../../../src/adapters/exec.js";
+import { cacheRoot } from "../../../src/toolchain/paths.js";
+import { describeInfra, type InfraRun, infra, makeRepository } from "./repo.js";
+import type { Testbed } from "./testbed.js";
+
+export interface User {
+  repo: string;
+  /** The environment of every infra run (what .envrc sets, plus the harness's SSH timing). */
+  env: NodeJS.ProcessEnv;
+  vaultPasswordFile: string;
+  /** Every secret the runs use, to check that none reaches a log. */
+  secrets: string[];
+  /** Every infra run's progress, for the artifacts. */
+  logFile: string;
+  /** Runs infra in the repository; `env` replaces the user's environment for this run. */
+  infra(args: string[], options?: RunOptions): Promise<InfraRun>;
+  /** The inventory override of one node (a documented Ansible mechanism; see docs/configuration.md). */
+  hostVarsFile(node: string): string;
+  writeHostVars(node: string, vars: Record<string, unknown>): Promise<void>;
+  hostVars: Record<string, Record<string, unknown>>;
+}
+
+export type RunOptions = Omit<Parameters<typeof infra>[2], "env" | "logFile"> & { env?: NodeJS.ProcessEnv };
+
+export const CLUSTER = {
+  name: "hosts-test",
+  domain: "hosts.test",
+  accountId: "0123456789abcdef0123456789abcdef",
+  email: "ops@hosts.test",
+  repoURL: "https://git.hosts.test/infra-k3s.git",
+};
+
+/**
+ * The repository as `infra init` leaves it, with the test's settings. Returns the user and the results of
+ * the commands run so far (init, configure), which the test asserts.
+ */
+export async function prepareUser(
+  bed: Omit<Testbed, "bootSeconds">,
+): Promise<{ user: User; runs: InfraRun[] }> {
+  const home = join(bed.dir, "home");
+  await mkdir(home, { recursive: true });
+  const repo = await makeRepository(join(bed.dir, "repo"));
+  const vaultPasswordFile = join(bed.dir, "vault-pass");
+  const ageKeyFile = join(bed.dir, "age.txt");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    INFRA_CACHE_DIR: cacheRoot(process.env),
+    SOPS_AGE_KEY_FILE: ageKeyFile,
+    ANSIBLE_VAULT_PASSWORD_FILE: vaultPasswordFile,
+    // The harness's SSH timing, not the product's: a host whose network is cut is given up 40 s later (the
+    // master's keep-alives end it after 17 s, then a fresh connection waits ANSIBLE_TIMEOUT for a greeting),
+    // and each run's known hosts are its own (fresh VMs reuse loopback ports).
+    ANSIBLE_SSH_ARGS: [
+      "-o ControlMaster=auto -o ControlPersist=60s",
+      "-o ServerAliveInterval=5 -o ServerAliveCountMax=3",
+      `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${join(bed.dir, "known_hosts")}`,
+    ].join(" "),
+    ANSIBLE_TIMEOUT: "20",
+  };
+  delete env.KUBECONFIG;
+  const logFile = join(bed.dir, "infra.log");
+  const run = (args: string[], options: RunOptions = {}) =>
+    infra(repo, args, { ...options, env: options.env ?? env, logFile });
+  const runs: InfraRun[] = [];
+
+  runs.push(
+    await run([
+      "init",
+      "--name",
+      CLUSTER.name,
+      "--domain",
+      CLUSTER.domain,
+      "--cloudflare-account-id",
+      CLUSTER.accountId,
+      "--acme-email",
+      CLUSTER.email,
+      "--git-repo-url",
+      CLUSTER.repoURL,
+      ...bed.nodes.flatMap((n) => [
+        "--node",
+        `name=${n.name},role=${n.role},provider=generic,region=loopback,ip=${n.publicIp}${n.role === "server" ? ",ingress" : ""}`,
+      ]),
+      "--age-key-file",
+      ageKeyFile,
+    ]),
+  );
+  if (runs[0]?.code !== 0) throw new Error(describeInfra(runs[0] as InfraRun));
+
+  // The edits a headscale user makes to what init wrote (docs/configuration.md): the control server's
+  // URL and the SSH key to use. Comments and order are kept (a YAML document edit, as an editor would).
+  const configPath = join(repo, "cluster.yaml");
+  const doc = parseDocument(await readFile(configPath, "utf8"));
+  doc.setIn(["tailscale", "loginServer"], bed.headscale.serverUrl);
+  doc.setIn(["ssh", "privateKeyFile"], bed.sshKey);
+  await writeFile(configPath, doc.toString());
+
+  const secrets = await writeVaultLikeInit(repo, vaultPasswordFile, {
+    vault_tailscale_authkey: await bed.headscale.createAuthKey(),
+    vault_k3s_token: randomBytes(32).toString("hex"),
+    vault_etcd_s3_access_key: randomBytes(16).toString("hex"),
+    vault_etcd_s3_secret_key: randomBytes(32).toString("hex"),
+  });
+
+  const hostVars: Record<string, Record<string, unknown>> = {};
+  const hostVarsFile = (node: string) => join(repo, "ansible", "inventory", "host_vars", `${node}.yml`);
+  const writeHostVars = async (node: string, vars: Record<string, unknown>) => {
+    hostVars[node] = vars;
+    await mkdir(join(repo, "ansible", "inventory", "host_vars"), { recursive: true });
+    await writeFile(
+      hostVarsFile(node),
+      `---\n# How this machine reaches ${node} and installs Tailscale on it (docs/configuration.md, "Inventory overrides").\n${stringify(vars)}`,
+    );
+  };
+  for (const vm of bed.vms) {
+    await writeHostVars(vm.name, {
+      // SSH goes through QEMU's port forward on the loopback; sshd in the guest listens on 22.
+      ansible_host: "127.0.0.1",
+      ansible_port: vm.spec.sshPort,
+      firewall_ssh_port: 22,
+      // Tailscale's package servers are out of reach here: the binaries built by `./infra tools install`.
+      tailscale_install_method: "binary",
+      tailscale_binary_src_dir: bed.tailscaleBinDir,
+      // headscale gives a node the tags of its pre-auth key and refuses tags the node asks for.
+      tailscale_advertise_tags: false,
+    });
+  }
+
+  runs.push(await run(["configure"]));
+  return {
+    user: {
+      repo,
+      env,
+      vaultPasswordFile,
+      secrets,
+      logFile,
+      infra: run,
+      hostVarsFile,
+      writeHostVars,
+      hostVars,
+    },
+    runs,
+  };
+}
+
+/**
+ * TEMPORARY — delete when issue 16a's `infra init` (which writes the vault from TAILSCALE_AUTH_KEY,
+ * R2_ACCESS_KEY_ID/R2_SECRET_ACCESS_KEY and a generated K3s token) is on main: makes the encrypted vault
+ * init will make, with the password file outside the repository. Returns the secret values.
+ */
+async function writeVaultLikeInit(
+  repo: string,
+  passwordFile: string,
+  values: Record<string, string>,
+): Promise<string[]> {
+  await writeFile(passwordFile, `${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+  const vault = join(repo, "ansible", "inventory", "group_vars", "all", "vault.yml");
+  const plain = `${vault}.plain`;
+  await writeFile(plain, `---\n${stringify(values)}`, { mode: 0o600 });
+  try {
+    await exec("ansible-vault", ["encrypt", "--vault-password-file", passwordFile, "--output", vault, plain]);
+  } finally {
+    await rm(plain, { force: true });
+  }
+  return Object.values(values);
+}

@@ -1,0 +1,688 @@
+/**
+ * Hosts tier (DESIGN.md §6): the path a user walks, through the product's own commands, against two
+ * fresh VMs — Debian 12 (server-1) and Debian 13 (agent-1) under QEMU software emulation — joined by a
+ * private link on loopback (their "public internet") and by a real Tailscale mesh coordinated by a local
+ * headscale:
+ *
+ *   a copy of the repository → infra init (the VMs as nodes) → configure → check → plan (while the VMs
+ *   boot) → bad input stopped before any host changes → infra up --dry-run (nothing changes) →
+ *   infra up --until hosts (the agent cut off mid-run; `infra node add agent-1 --until hosts` brings it
+ *   back) → a second infra up --until hosts (zero changes) → the K3s roles in check mode with real facts
+ *   (cluster init / node add --dry-run --skip hosts) up to the download this machine cannot make →
+ *   the K3s drop-in loaded by systemd → node remove --dry-run → the hosts inspected.
+ *
+ * The playbooks are the shipped ones; the test's needs are cluster.yaml settings and inventory overrides
+ * (ansible/inventory/host_vars/<node>.yml), as docs/configuration.md describes. DNS is skipped with
+ * `--skip dns`: the Cloudflare provider cannot be had here. Requires root and `./infra tools install --tests`.
+ */
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { changedTasks, renderedFiles } from "./harness/ansible.js";
+import { freeTcpPort } from "./harness/net.js";
+import {
+  hostState,
+  type PortState,
+  passwordLogin,
+  sshdEffective,
+  startListener,
+  stateDiff,
+  stopListener,
+  tailscaleIp4,
+  tailscaleStatus,
+  tcpProbe,
+} from "./harness/probes.js";
+import { describeInfra, type InfraRun } from "./harness/repo.js";
+import { startTestbed, type Testbed } from "./harness/testbed.js";
+import { CLUSTER, prepareUser, type User } from "./harness/user.js";
+
+const SERVER = "server-1";
+const AGENT = "agent-1";
+const log = (line: string) => console.log(`[hosts] ${line}`);
+/** A converge under software emulation on a busy 2-core machine can take most of an hour. */
+const RUN_TIMEOUT = 3_600_000;
+
+let bed: Testbed;
+let user: User;
+/** init, configure, check, plan: run while the VMs boot. */
+let userSide: InfraRun[] = [];
+let failed = false;
+/** Each VM as the provider handed it over, to compare after runs that must change nothing. */
+const fresh: Record<string, string> = {};
+const timings: Record<string, number> = {};
+/** The agent's re-run after the fault, started as soon as run 1 gives the agent up. */
+let recovery: Promise<InfraRun> | undefined;
+/** What the K3s roles would write, per host and path, from the check-mode runs. */
+const rendered: Record<string, Record<string, string>> = {};
+
+type ErrorJson = { ok: false; error: { code: string; message: string; hint?: string; details?: unknown[] } };
+const errorOf = (run: InfraRun) => (run.json as ErrorJson | undefined)?.error;
+type UpJson = {
+  dryRun: boolean;
+  logFile: string;
+  dryRunActions: { subject: string; message: string }[];
+  playbooks: {
+    playbook: string;
+    check: boolean;
+    recap: Record<string, { changed: number; failures: number; unreachable: number }>;
+  }[];
+  notRun: { layer: string; reason: string }[];
+};
+const upOf = (run: InfraRun) => run.json as UpJson;
+
+async function timed(label: string, body: () => Promise<InfraRun>): Promise<InfraRun> {
+  const run = await body();
+  timings[label] = run.seconds;
+  log(`${label}: exit ${run.code} after ${run.seconds.toFixed(0)}s`);
+  return run;
+}
+
+/** True when the list holds the task, with or without its role's prefix ("common : ..."). */
+function hasTask(tasks: string[] | undefined, name: string): boolean {
+  return (tasks ?? []).some((task) => task === name || task.endsWith(` : ${name}`));
+}
+
+/** The newest run log of a command in the repository (.infra/logs/<stamp>-<command>.log). */
+async function latestLog(command: string): Promise<string> {
+  const dir = join(user.repo, ".infra", "logs");
+  const files = (await readdir(dir)).filter((f) => f.endsWith(`-${command}.log`)).sort();
+  const last = files[files.length - 1];
+  if (!last) throw new Error(`no log of ${command} in ${dir}`);
+  return join(dir, last);
+}
+
+async function expectUnchanged(what: string): Promise<void> {
+  for (const vm of bed.vms) {
+    const now = await hostState(vm);
+    expect(stateDiff(fresh[vm.name] ?? "", now), `${vm.name} changed by ${what}`).toEqual([]);
+  }
+}
+
+const up = (args: string[], options: Parameters<User["infra"]>[1] = {}) =>
+  user.infra(["up", ...args, "--json"], options);
+
+beforeAll(async () => {
+  bed = await startTestbed({
+    log,
+    whileBooting: async (b) => {
+      const prepared = await prepareUser(b);
+      user = prepared.user;
+      userSide = prepared.runs;
+      userSide.push(await user.infra(["check"]));
+      userSide.push(await user.infra(["plan", "--json"]));
+    },
+  });
+  await Promise.all(
+    bed.vms.map(async (vm) => {
+      fresh[vm.name] = await hostState(vm);
+    }),
+  );
+}, RUN_TIMEOUT);
+
+afterEach(({ task }) => {
+  if (task.result?.state === "fail") failed = true;
+});
+
+afterAll(async () => {
+  if (!bed) return;
+  await recovery?.catch(() => undefined);
+  log(`boot to SSH: ${JSON.stringify(bed.bootSeconds)}`);
+  log(
+    `infra runs (s): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}`,
+  );
+  log(`apt proxy: ${JSON.stringify(bed.aptProxy.stats)}`);
+  if (failed && user) {
+    log(
+      `artifacts kept in ${await bed.keepArtifacts("journey", [join(user.repo, ".infra", "logs"), join(user.repo, "cluster.yaml"), join(user.repo, "ansible", "inventory")])}`,
+    );
+  }
+  await bed.stop();
+});
+
+describe("hosts: from infra init to converged Debian 12 and 13 hosts, through the product", () => {
+  it("infra init, configure, check and plan in a copy of the repository, with the VMs as nodes", async () => {
+    const [init, configure, check, plan] = userSide;
+    for (const run of userSide) expect(run.code, describeInfra(run)).toBe(0);
+    expect(init?.stdout).toContain("cluster.yaml");
+    expect(configure?.stdout).toMatch(/wrote +ansible\/inventory\/hosts\.yml/);
+    expect(check?.code).toBe(0);
+    const inventory = parse(await readFile(join(user.repo, "ansible", "inventory", "hosts.yml"), "utf8"));
+    expect(Object.keys(inventory.k3s_cluster.children.k3s_masters.hosts)).toEqual([SERVER]);
+    expect(Object.keys(inventory.k3s_cluster.children.k3s_workers.hosts)).toEqual([AGENT]);
+    const clusterVars = parse(
+      await readFile(join(user.repo, "ansible", "inventory", "group_vars", "all", "cluster.yml"), "utf8"),
+    );
+    expect(clusterVars.tailscale_login_server).toBe(bed.headscale.serverUrl);
+    const planned = plan?.json as {
+      nodes: { name: string; playbooks: { playbook: string; roles: string[] }[] }[];
+    };
+    expect(planned.nodes.map((n) => n.name)).toEqual([SERVER, AGENT]);
+    expect(planned.nodes[0]?.playbooks[0]).toEqual({
+      playbook: "bootstrap.yml",
+      roles: ["common", "firewall", "tailscale", "k3s_prereq"],
+    });
+    // `infra configure --check` agrees: the inventory is what cluster.yaml renders to.
+    const again = await user.infra(["configure", "--check"]);
+    expect(again.code, describeInfra(again)).toBe(0);
+  });
+
+  it("two fresh VPSs: Debian 12 and 13, password login possible, swap in use, no firewall, no Tailscale", async () => {
+    const releases: Record<string, string> = {};
+    for (const vm of bed.vms) {
+      const login = await passwordLogin(vm, bed.rootPassword, bed.dir);
+      expect(login.exitCode, `${vm.name}: password login before hardening: ${login.stderr}`).toBe(0);
+      expect((await vm.ssh("swapon --show=NAME --noheadings")).stdout).toContain("/swapfile");
+      expect((await vm.ssh("command -v ufw || echo none")).stdout.trim()).toBe("none");
+      expect((await vm.ssh("command -v tailscale || echo none")).stdout.trim()).toBe("none");
+      releases[vm.name] = (await vm.ssh(". /etc/os-release; echo $VERSION_ID")).stdout.trim();
+    }
+    expect(releases).toEqual({ [SERVER]: "12", [AGENT]: "13" });
+    // The password login above changed nothing the state covers.
+    await expectUnchanged("the checks of a fresh VPS");
+  });
+
+  it(
+    "bad input stops infra up before anything changes on any host, naming the host and what to do",
+    async () => {
+      const args = ["--until", "hosts", "--skip", "dns", "--yes"];
+
+      // A wrong vault password: Ansible cannot open the vault, so no host is contacted.
+      const wrongPassword = join(bed.dir, "wrong-vault-pass");
+      await writeFile(wrongPassword, "not the vault's password\n", { mode: 0o600 });
+      const vault = await timed("bad-vault-password", () =>
+        user.infra(["up", ...args, "--json"], {
+          env: { ...user.env, ANSIBLE_VAULT_PASSWORD_FILE: wrongPassword },
+        }),
+      );
+      expect(vault.code, describeInfra(vault)).toBe(3);
+      expect(errorOf(vault)).toMatchObject({ code: "VAULT_PASSWORD_WRONG" });
+      expect(errorOf(vault)?.hint).toContain("ANSIBLE_VAULT_PASSWORD_FILE");
+
+      // A release the roles do not support: the agent says it is Debian 11.
+      await bed
+        .vm(AGENT)
+        .ssh(
+          'sed \'s/^VERSION_ID=.*/VERSION_ID="11"/; s/^VERSION=.*/VERSION="11 (bullseye)"/; s/^VERSION_CODENAME=.*/VERSION_CODENAME=bullseye/\' /etc/os-release > /run/os-release.test && echo 11.11 > /run/debian_version.test && mount --bind /run/os-release.test /usr/lib/os-release && mount --bind /run/debian_version.test /etc/debian_version',
+        );
+      let old: InfraRun;
+      try {
+        old = await timed("bad-release", () => up(args));
+      } finally {
+        await bed.vm(AGENT).ssh("umount /usr/lib/os-release /etc/debian_version; rm -f /run/*.test");
+      }
+      expect(old.code, describeInfra(old)).toBe(3);
+      expect(errorOf(old)).toMatchObject({ code: "PREFLIGHT_FAILED" });
+      expect(errorOf(old)?.message).toMatch(/agent-1: Debian 11(\.11)? is not supported/);
+      expect(errorOf(old)?.message).toContain("Debian 12/13");
+      expect(errorOf(old)?.hint).toContain("nothing was changed on any host");
+
+      // An unreachable node: nothing listens where the inventory points SSH for the agent.
+      const agentVars = { ...user.hostVars[AGENT] };
+      await user.writeHostVars(AGENT, { ...agentVars, ansible_port: await freeTcpPort() });
+      let unreachable: InfraRun;
+      try {
+        unreachable = await timed("bad-unreachable", () => up(args));
+      } finally {
+        await user.writeHostVars(AGENT, agentVars);
+      }
+      expect(unreachable.code, describeInfra(unreachable)).toBe(3);
+      expect(errorOf(unreachable)).toMatchObject({ code: "HOST_UNREACHABLE" });
+      expect(errorOf(unreachable)?.message).toContain(": agent-1 is not reachable over SSH");
+      expect(errorOf(unreachable)?.hint).toContain("nothing was changed on any host");
+
+      await expectUnchanged("the refused runs");
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "infra up --dry-run: the host layer in check mode on the fresh hosts, nothing changed",
+    async () => {
+      const run = await timed("dry-run", () => up(["--dry-run", "--until", "hosts", "--skip", "dns"]));
+      expect(run.code, describeInfra(run)).toBe(0);
+      const result = upOf(run);
+      expect(result.dryRun).toBe(true);
+      expect(result.playbooks.map((p) => [p.playbook, p.check])).toEqual([
+        ["preflight.yml", true],
+        ["bootstrap.yml", true],
+      ]);
+      const subjects = new Set(result.dryRunActions.map((a) => a.subject));
+      expect(subjects).toEqual(new Set([SERVER, AGENT]));
+      expect(
+        hasTask(
+          result.dryRunActions.map((a) => a.message),
+          "Ensure the sshd hardening drop-in is present",
+        ),
+      ).toBe(true);
+      await expectUnchanged("the dry run");
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "fault: the agent cut off mid-run fails clearly while the server converges",
+    async () => {
+      const agent = bed.vm(AGENT);
+      let cut = false;
+      const run = await timed("up-1-fault", () =>
+        up(["--until", "hosts", "--skip", "dns", "--yes"], {
+          onLine: (line) => {
+            // Cut the agent's network while the run leaves work half done on it: its sshd drop-in has just
+            // changed, and the reload is a handler, which a host that drops out never runs.
+            if (!cut && /^agent-1: changed: .*sshd hardening drop-in/.test(line)) {
+              cut = true;
+              log(`cutting ${AGENT}'s network at: ${line}`);
+              void agent.setLink("net0", false);
+            }
+            // Once the run has given the agent up, bring it back and run `infra node add agent-1
+            // --until hosts` for it, as an operator would, while the server's run goes on (runs on
+            // disjoint hosts do not interfere, and the overlap saves the tier minutes).
+            if (cut && !recovery && /^agent-1: unreachable/.test(line)) {
+              recovery = (async () => {
+                await agent.setLink("net0", true);
+                await agent.waitForSsh(120_000);
+                return timed("node-add-recovery", () =>
+                  user.infra(["node", "add", AGENT, "--until", "hosts", "--yes", "--json"]),
+                );
+              })();
+              recovery.catch(() => undefined);
+            }
+          },
+        }),
+      );
+      expect(cut, "the fault was injected (the agent's sshd drop-in changed)").toBe(true);
+      expect(run.code, describeInfra(run)).toBe(1);
+      expect(errorOf(run)).toMatchObject({ code: "HOST_UNREACHABLE" });
+      expect(errorOf(run)?.message).toContain(": agent-1 is not reachable over SSH");
+      const logFile = await latestLog("up");
+      const changed = await changedTasks(logFile);
+      // Half done on the agent: the drop-in changed, sshd was not reloaded.
+      expect(
+        hasTask(changed[AGENT], "Ensure the sshd hardening drop-in is present"),
+        `${changed[AGENT]}`,
+      ).toBe(true);
+      expect(hasTask(changed[AGENT], "Reload sshd")).toBe(false);
+      // The server went through the whole host layer, to the K3s prerequisites.
+      expect(
+        hasTask(changed[SERVER], "Ensure the kernel modules are loaded and persisted"),
+        `${changed[SERVER]}`,
+      ).toBe(true);
+      const text = await readFile(logFile, "utf8");
+      const stats = text
+        .split("\n")
+        .filter((l) => l.includes('"v2_playbook_on_stats"'))
+        .map((l) => JSON.parse(l).stats as Record<string, { failures: number; unreachable: number }>);
+      const bootstrap = stats[stats.length - 1];
+      expect(bootstrap?.[SERVER]).toMatchObject({ failures: 0, unreachable: 0 });
+      expect(bootstrap?.[AGENT]).toMatchObject({ unreachable: 1 });
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "infra node add agent-1 --until hosts, once it is back, converges it and reloads the sshd the cut run left stale",
+    async () => {
+      expect(recovery, "the agent's re-run was started when run 1 gave it up").toBeDefined();
+      const run = await (recovery as Promise<InfraRun>);
+      expect(run.code, describeInfra(run)).toBe(0);
+      const result = upOf(run);
+      expect(result.playbooks.map((p) => p.playbook)).toEqual(["preflight.yml", "bootstrap.yml"]);
+      expect(result.notRun).toEqual([{ layer: "k3s", reason: "--until hosts" }]);
+      const recap = result.playbooks[1]?.recap[AGENT];
+      expect(recap).toMatchObject({ failures: 0, unreachable: 0 });
+      expect(recap?.changed, "the agent still had work to do").toBeGreaterThan(0);
+      expect(Object.keys(result.playbooks[1]?.recap ?? {})).toEqual([AGENT]);
+      const changed = await changedTasks(await latestLog(`node-add-${AGENT}`));
+      expect(hasTask(changed[AGENT], "Reload sshd"), `${changed[AGENT]}`).toBe(true);
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "a second infra up --until hosts changes nothing on either host",
+    async () => {
+      const run = await timed("up-2-idempotence", () => up(["--until", "hosts", "--skip", "dns", "--yes"]));
+      expect(run.code, describeInfra(run)).toBe(0);
+      const result = upOf(run);
+      expect(result.notRun).toEqual([
+        { layer: "dns", reason: "--skip dns" },
+        { layer: "k3s", reason: "--until hosts" },
+        { layer: "gitops", reason: "--until hosts" },
+      ]);
+      const changed = await changedTasks(result.logFile);
+      expect(changed, "tasks that reported changed on the re-run").toEqual({});
+      for (const playbook of result.playbooks) {
+        for (const host of [SERVER, AGENT]) {
+          expect(playbook.recap[host], `${playbook.playbook} ${host}`).toMatchObject({
+            changed: 0,
+            failures: 0,
+            unreachable: 0,
+          });
+        }
+      }
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "the K3s roles in check mode with real facts, up to the download this machine cannot make",
+    async () => {
+      // The server through `infra cluster init`, the agent through `infra node add`, at once: disjoint hosts.
+      const [server, agent] = await Promise.all([
+        timed("k3s-check-server", () =>
+          user.infra(["cluster", "init", "--dry-run", "--skip", "hosts", "--json"]),
+        ),
+        timed("k3s-check-agent", () =>
+          user.infra(["node", "add", AGENT, "--dry-run", "--skip", "hosts", "--json"]),
+        ),
+      ]);
+      for (const [host, run] of [
+        [SERVER, server],
+        [AGENT, agent],
+      ] as const) {
+        // The only step that fails is fetching the pinned install script: the VMs reach no release server.
+        expect(run.code, describeInfra(run)).toBe(1);
+        expect(errorOf(run)?.message).toContain(
+          `${host}: task "k3s_artifacts : Download the K3s install script, kept only at its pinned SHA-256 [script]" failed`,
+        );
+      }
+      const ips = {
+        [SERVER]: await tailscaleIp4(bed.vm(SERVER)),
+        [AGENT]: await tailscaleIp4(bed.vm(AGENT)),
+      };
+      for (const [command, host] of [
+        ["cluster-init", SERVER],
+        [`node-add-${AGENT}`, AGENT],
+      ] as const) {
+        for (const file of await renderedFiles(await latestLog(command))) {
+          if (file.host !== host) continue;
+          rendered[host] = { ...rendered[host], [file.path]: file.content };
+        }
+      }
+      const serverConfig = parse(rendered[SERVER]?.["/etc/rancher/k3s/config.yaml"] ?? "null");
+      expect(serverConfig, JSON.stringify(Object.keys(rendered[SERVER] ?? {}))).toMatchObject({
+        // The first-server decision: the only server, no etcd anywhere yet → it initialises the cluster.
+        "cluster-init": true,
+        "node-name": SERVER,
+        "node-ip": ips[SERVER],
+        "advertise-address": ips[SERVER],
+        "node-external-ip": "203.0.113.11",
+        "flannel-iface": "tailscale0",
+        "flannel-backend": "vxlan",
+        "cluster-cidr": "10.42.0.0/16",
+        "service-cidr": "10.43.0.0/16",
+        "token-file": "/etc/rancher/k3s/cluster-token",
+        "secrets-encryption": true,
+        "protect-kernel-defaults": true,
+      });
+      expect(serverConfig["tls-san"]).toEqual([ips[SERVER], SERVER, `k8s-api.${CLUSTER.domain}`]);
+      expect(serverConfig.server).toBeUndefined();
+      expect(serverConfig["node-label"]).toContain("svccontroller.k3s.cattle.io/enablelb=true");
+      const agentConfig = parse(rendered[AGENT]?.["/etc/rancher/k3s/config.yaml"] ?? "null");
+      expect(agentConfig, JSON.stringify(Object.keys(rendered[AGENT] ?? {}))).toMatchObject({
+        server: `https://${ips[SERVER]}:6443`,
+        "node-name": AGENT,
+        "node-ip": ips[AGENT],
+        "node-external-ip": "203.0.113.12",
+        "flannel-iface": "tailscale0",
+        "token-file": "/etc/rancher/k3s/cluster-token",
+      });
+      expect(agentConfig["cluster-init"]).toBeUndefined();
+      for (const [host, unit] of [
+        [SERVER, "k3s"],
+        [AGENT, "k3s-agent"],
+      ] as const) {
+        const dropIn =
+          rendered[host]?.[`/etc/systemd/system/${unit}.service.d/10-after-tailscale.conf`] ?? "";
+        expect(dropIn, host).toMatch(/^After=tailscaled\.service network-online\.target$/m);
+        expect(dropIn, host).toMatch(/^ExecStartPre=.*tailscale0/m);
+      }
+    },
+    RUN_TIMEOUT,
+  );
+
+  it("the K3s drop-in, loaded by systemd on each guest, orders the unit after tailscaled and waits for tailscale0", async () => {
+    // systemd needs the unit the drop-in extends. K3s's installer writes it, and K3s cannot be had here, so
+    // a stand-in unit (ExecStart=/bin/true) carries the rendered drop-in: what is checked is the drop-in.
+    for (const [host, unit] of [
+      [SERVER, "k3s"],
+      [AGENT, "k3s-agent"],
+    ] as const) {
+      const vm = bed.vm(host);
+      const dropIn = rendered[host]?.[`/etc/systemd/system/${unit}.service.d/10-after-tailscale.conf`];
+      expect(dropIn, `${host}: rendered drop-in`).toBeDefined();
+      const dir = `/run/systemd/system/${unit}.service.d`;
+      await vm.ssh(`mkdir -p ${dir} && cat > ${dir}/10-after-tailscale.conf`, { input: dropIn });
+      await vm.ssh(
+        `cat > /run/systemd/system/${unit}.service <<'EOF'\n[Unit]\nDescription=Stand-in for the unit K3s's installer writes (hosts tier)\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\nEOF`,
+      );
+      try {
+        const verify = await vm.ssh(`systemctl daemon-reload && systemd-analyze verify ${unit}.service`, {
+          check: false,
+        });
+        expect(verify.exitCode, `${host}: systemd-analyze verify\n${verify.stdout}${verify.stderr}`).toBe(0);
+        expect(verify.stderr.trim(), `${host}: systemd-analyze verify warnings`).toBe("");
+        const props = (await vm.ssh(`systemctl show ${unit}.service -p After -p Wants -p DropInPaths`))
+          .stdout;
+        expect(props, host).toMatch(/^After=.*tailscaled\.service/m);
+        expect(props, host).toMatch(/^Wants=.*tailscaled\.service/m);
+        expect(props, host).toContain(`${dir}/10-after-tailscale.conf`);
+        // Started, the unit runs the drop-in's wait first: tailscale0 has its address, so it goes through.
+        const start = await vm.ssh(`systemctl start ${unit}.service && systemctl is-active ${unit}.service`, {
+          check: false,
+          timeoutMs: 180_000,
+        });
+        expect(start.stdout.trim(), `${host}: ${start.stderr}`).toBe("active");
+      } finally {
+        await vm.ssh(
+          `systemctl stop ${unit}.service; rm -rf ${dir} /run/systemd/system/${unit}.service; systemctl daemon-reload`,
+          { check: false },
+        );
+      }
+    }
+  });
+
+  it(
+    "infra node remove --dry-run: the agent's drain and deletion would run through the server; the last server is refused",
+    async () => {
+      const run = await timed("node-remove-dry-run", () =>
+        user.infra(["node", "remove", AGENT, "--dry-run", "--json"]),
+      );
+      expect(run.code, describeInfra(run)).toBe(0);
+      const actions = (run.json as UpJson).dryRunActions.map((a) => `${a.subject}: ${a.message}`);
+      expect(actions).toContain(`${AGENT}: Drain the node (a command; check mode does not run it)`);
+      expect(actions).toContain(
+        `${AGENT}: Delete the Node object (K3s also removes a server's etcd member) (a command; check mode does not run it)`,
+      );
+      const last = await user.infra(["node", "remove", SERVER, "--dry-run", "--json"]);
+      expect(last.code, describeInfra(last)).toBe(1);
+      expect(errorOf(last)?.message).toContain("would leave no K3s server");
+    },
+    RUN_TIMEOUT,
+  );
+
+  it("sshd: password and keyboard-interactive login off, root by key only; a password login is refused", async () => {
+    for (const vm of bed.vms) {
+      const sshd = await sshdEffective(vm);
+      expect(sshd.passwordauthentication, vm.name).toBe("no");
+      expect(sshd.kbdinteractiveauthentication, vm.name).toBe("no");
+      expect(["without-password", "prohibit-password"], vm.name).toContain(sshd.permitrootlogin);
+      expect(sshd.pubkeyauthentication, vm.name).toBe("yes");
+      const login = await passwordLogin(vm, bed.rootPassword, bed.dir);
+      expect(login.exitCode, vm.name).not.toBe(0);
+      expect(login.stderr, vm.name).toMatch(/Permission denied \(publickey\)/);
+    }
+  });
+
+  it("the firewall rules are the designed ones", async () => {
+    for (const vm of bed.vms) {
+      const isServer = vm.name === SERVER;
+      const status = (await vm.ssh("ufw status verbose")).stdout;
+      expect(status).toMatch(/Status: active/);
+      expect(status).toMatch(/Default: deny \(incoming\), allow \(outgoing\), allow \(routed\)/);
+      const expected = [
+        "22/tcp ALLOW IN Anywhere",
+        "22/tcp on tailscale0 ALLOW IN Anywhere",
+        "41641/udp ALLOW IN Anywhere",
+        "6443/tcp on tailscale0 ALLOW IN Anywhere",
+        "10250/tcp on tailscale0 ALLOW IN Anywhere",
+        "8472/udp on tailscale0 ALLOW IN Anywhere",
+        ...(isServer ? ["2379:2380/tcp on tailscale0 ALLOW IN Anywhere"] : []),
+        "Anywhere ALLOW IN 10.42.0.0/16",
+        "Anywhere ALLOW IN 10.43.0.0/16",
+        ...(isServer ? ["80/tcp ALLOW IN Anywhere", "443/tcp ALLOW IN Anywhere"] : []),
+      ];
+      expect(new Set(ufwRules(status).v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(new Set(expected));
+    }
+  });
+
+  it("the peers reach each other directly: WireGuard over UDP 41641 on the private link", async () => {
+    // No DERP relay exists here, so a working path between the peers is a direct one, through both
+    // firewalls. An idle path takes a few disco pings to come up; `tailscale ping` waits for it.
+    const link = Object.fromEntries(bed.nodes.map((n) => [n.name, n.publicIp]));
+    for (const [from, to] of [
+      [SERVER, AGENT],
+      [AGENT, SERVER],
+    ] as const) {
+      const ip = await tailscaleIp4(bed.vm(to));
+      const ping = await bed.vm(from).ssh(`tailscale ping --c 20 ${ip}`, { check: false });
+      expect(ping.stdout, `${from} -> ${to}: ${ping.stderr}`).toMatch(
+        new RegExp(`pong from ${to} .* via ${link[to]?.replace(/\./g, "\\.")}:41641`),
+      );
+      // And the WireGuard data plane carries packets (disco pings do not go through it). Three replies
+      // within 60 s: the first packets to an idle peer wait for tailscaled to configure it.
+      const icmp = await bed.vm(from).ssh(`ping -c 3 -w 60 ${ip}`, { check: false });
+      log(`${from} -> ${to} ICMP over the tailnet: ${icmp.stdout.trim().split("\n").slice(-2).join("; ")}`);
+      expect(icmp.exitCode, `${from} -> ${to} ICMP over the tailnet:\n${icmp.stdout}`).toBe(0);
+    }
+  });
+
+  it("6443 and 10250 answer over Tailscale but not over the private link; SSH stays open on it", async () => {
+    const server = bed.vm(SERVER);
+    const agent = bed.vm(AGENT);
+    const ips: Record<string, string> = {
+      [SERVER]: await tailscaleIp4(server),
+      [AGENT]: await tailscaleIp4(agent),
+    };
+    const link = Object.fromEntries(bed.nodes.map((n) => [n.name, n.publicIp]));
+    for (const vm of bed.vms) for (const port of [6443, 10250]) await startListener(vm, port);
+    try {
+      // Every probe at once: a filtered one waits out its whole timeout.
+      const probes: Array<{ label: string; expected: PortState; state: Promise<PortState> }> = [];
+      const probe = (label: string, expected: PortState, state: Promise<PortState>) =>
+        probes.push({ label, expected, state });
+      for (const [from, to] of [
+        [server, agent],
+        [agent, server],
+      ] as const) {
+        const ip = ips[to.name] ?? "";
+        const linkIp = link[to.name] ?? "";
+        for (const port of [6443, 10250]) {
+          probe(
+            `${from.name} -> ${to.name} tailnet :${port}`,
+            "open",
+            tcpProbe(from, ip, port, { attempts: 3 }),
+          );
+          probe(`${from.name} -> ${to.name} link :${port}`, "filtered", tcpProbe(from, linkIp, port));
+          // The listener does listen on the link address: the block is the firewall's doing.
+          probe(`${to.name} local :${port}`, "open", tcpProbe(to, linkIp, port));
+        }
+        probe(`${from.name} -> ${to.name} link :22`, "open", tcpProbe(from, linkIp, 22));
+      }
+      const states = await Promise.all(probes.map((p) => p.state));
+      expect(
+        Object.fromEntries(probes.map((p, i) => [p.label, states[i]])),
+        "port states (probe -> answer)",
+      ).toEqual(Object.fromEntries(probes.map((p) => [p.label, p.expected])));
+    } finally {
+      for (const vm of bed.vms) for (const port of [6443, 10250]) await stopListener(vm, port);
+    }
+  });
+
+  it("tailscale status shows the peer, both registered with headscale under the cluster's tag", async () => {
+    for (const [self, peer] of [
+      [SERVER, AGENT],
+      [AGENT, SERVER],
+    ] as const) {
+      const status = await tailscaleStatus(bed.vm(self));
+      expect(status.BackendState).toBe("Running");
+      expect(status.Self.HostName).toBe(self);
+      const found = Object.values(status.Peer ?? {}).find((p) => p.HostName === peer);
+      expect(found, `${self} sees ${peer}`).toBeDefined();
+      expect(found?.TailscaleIPs).toContain(await tailscaleIp4(bed.vm(peer)));
+    }
+    const nodes = await bed.headscale.nodes();
+    expect(nodes.map((n) => n.givenName ?? n.name).sort()).toEqual([AGENT, SERVER]);
+  });
+
+  it("swap is off and gone from fstab; br_netfilter and overlay loaded and persisted", async () => {
+    for (const vm of bed.vms) {
+      expect((await vm.ssh("swapon --show --noheadings")).stdout.trim(), vm.name).toBe("");
+      const fstab = (await vm.ssh("cat /etc/fstab")).stdout;
+      const active = fstab.split("\n").filter((l) => !l.trim().startsWith("#") && /\sswap\s/.test(l));
+      expect(active, `${vm.name} /etc/fstab`).toEqual([]);
+      const lsmod = (await vm.ssh("lsmod")).stdout;
+      const persisted = (await vm.ssh("cat /etc/modules-load.d/*.conf")).stdout;
+      for (const module of ["br_netfilter", "overlay"]) {
+        expect(lsmod, `${vm.name}: ${module} loaded`).toMatch(new RegExp(`^${module}\\s`, "m"));
+        expect(persisted, `${vm.name}: ${module} in /etc/modules-load.d`).toMatch(
+          new RegExp(`^${module}$`, "m"),
+        );
+      }
+    }
+  });
+
+  it("the kernel parameters are set and persisted", async () => {
+    const expected: Record<string, (v: number) => boolean> = {
+      "net.ipv4.ip_forward": (v) => v === 1,
+      "net.bridge.bridge-nf-call-iptables": (v) => v === 1,
+      "net.bridge.bridge-nf-call-ip6tables": (v) => v === 1,
+      "fs.inotify.max_user_instances": (v) => v >= 1024,
+      "fs.inotify.max_user_watches": (v) => v >= 524288,
+      // The kubelet's protect-kernel-defaults (CIS) set.
+      "vm.panic_on_oom": (v) => v === 0,
+      "vm.overcommit_memory": (v) => v === 1,
+      "kernel.panic": (v) => v === 10,
+      "kernel.panic_on_oops": (v) => v === 1,
+    };
+    for (const vm of bed.vms) {
+      const out = (await vm.ssh(`sysctl ${Object.keys(expected).join(" ")}`)).stdout;
+      const persisted = (await vm.ssh("cat /etc/sysctl.d/90-k3s.conf /etc/sysctl.d/90-kubelet.conf")).stdout;
+      for (const [key, ok] of Object.entries(expected)) {
+        const m = new RegExp(`^${key.replace(/\./g, "\\.")} = (\\d+)`, "m").exec(out);
+        expect(m, `${vm.name}: ${key} in:\n${out}`).not.toBeNull();
+        expect(ok(Number(m?.[1])), `${vm.name}: ${key} = ${m?.[1]}`).toBe(true);
+        expect(persisted, `${vm.name}: ${key} persisted in /etc/sysctl.d`).toContain(`${key} = ${m?.[1]}`);
+      }
+    }
+  });
+
+  it("no secret reached a log: the vault's values and the vault password appear in none of them", async () => {
+    const logs = [user.logFile];
+    const dir = join(user.repo, ".infra", "logs");
+    for (const file of await readdir(dir)) logs.push(join(dir, file));
+    const secrets = [...user.secrets, (await readFile(user.vaultPasswordFile, "utf8")).trim()];
+    for (const file of logs) {
+      const text = await readFile(file, "utf8");
+      for (const secret of secrets) expect(text.includes(secret), `a secret in ${file}`).toBe(false);
+    }
+    expect(logs.length).toBeGreaterThan(5);
+  });
+});
+
+/** The IPv4 rules of `ufw status`, normalised to "to action from" with single spaces. */
+function ufwRules(status: string): { v4: string[]; v6: string[] } {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  const lines = status.split("\n");
+  const start = lines.findIndex((l) => /^-{2,}/.test(l.trim()));
+  for (const raw of lines.slice(start + 1)) {
+    const line = raw.replace(/\s+#.*$/, "").trim();
+    if (!line) continue;
+    const normalised = line.replace(/\s{2,}/g, " ");
+    if (normalised.includes("(v6)")) v6.push(normalised);
+    else v4.push(normalised);
+  }
+  return { v4, v6 };
+}
