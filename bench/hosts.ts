@@ -3,7 +3,7 @@
  * user drives them — infra init, configure, then `infra up --until hosts --skip dns` twice (the first
  * converge, then the re-run that must change nothing) — and the wall time of each step.
  *
- *   npm run bench:hosts            (needs root and `./infra tools install --tests`)
+ *   npm run bench:hosts            (needs root and `./infra tools install`)
  */
 import { PACKAGE_ROOT } from "../src/package-root.js";
 import { toolPath } from "../src/toolchain/paths.js";

@@ -13,7 +13,7 @@
  *
  * The playbooks are the shipped ones; the test's needs are cluster.yaml settings and inventory overrides
  * (ansible/inventory/host_vars/<node>.yml), as docs/configuration.md describes. DNS is skipped with
- * `--skip dns`: the Cloudflare provider cannot be had here. Requires root and `./infra tools install --tests`.
+ * `--skip dns`: the Cloudflare provider cannot be had here. Requires root and `./infra tools install`.
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -230,6 +230,23 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       expect(errorOf(unreachable)).toMatchObject({ code: "HOST_UNREACHABLE" });
       expect(errorOf(unreachable)?.message).toContain(": agent-1 is not reachable over SSH");
       expect(errorOf(unreachable)?.hint).toContain("nothing was changed on any host");
+
+      // An auth key headscale refuses: expired. The preflight asks headscale (with its API key) first.
+      const goodKey = user.vault.vault_tailscale_authkey ?? "";
+      await user.setVault({ vault_tailscale_authkey: await bed.headscale.createAuthKey("1s") });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      let refused: InfraRun;
+      try {
+        refused = await timed("bad-auth-key", () => up(args));
+      } finally {
+        await user.setVault({ vault_tailscale_authkey: goodKey });
+      }
+      expect(refused.code, describeInfra(refused)).toBe(3);
+      expect(errorOf(refused)).toMatchObject({ code: "PREFLIGHT_FAILED" });
+      expect(errorOf(refused)?.message).toMatch(
+        /headscale .* would refuse the Tailscale auth key .*: it expired at /,
+      );
+      expect(errorOf(refused)?.message).toContain("headscale preauthkeys create --reusable --tags tag:k8s");
 
       await expectUnchanged("the refused runs");
     },

@@ -24,7 +24,10 @@ export interface Headscale {
   config: string;
   log: string;
   cli(args: string[]): Promise<string>;
-  createAuthKey(): Promise<string>;
+  /** A reusable pre-auth key carrying the cluster's tags; `expiration` is a headscale duration (default 2h). */
+  createAuthKey(expiration?: string): Promise<string>;
+  /** An API key (what the preflight uses to ask headscale about the auth key). */
+  createApiKey(): Promise<string>;
   nodes(): Promise<
     Array<{ name: string; givenName?: string; ipAddresses: string[]; online?: boolean; tags?: string[] }>
   >;
@@ -155,7 +158,12 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
     config,
     log,
     cli,
-    async createAuthKey() {
+    async createApiKey() {
+      const key = (await cli(["apikeys", "create", "--expiration", "2h"])).trim().split("\n").pop() ?? "";
+      if (!key.startsWith("hskey-api-")) throw new Error(`headscale returned no API key: ${key}`);
+      return key;
+    },
+    async createAuthKey(expiration = "2h") {
       const users = JSON.parse(await cli(["users", "list", "-o", "json"])) as Array<{
         id: number | string;
         name: string;
@@ -173,7 +181,7 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
           "--tags",
           tags.join(","),
           "--expiration",
-          "2h",
+          expiration,
           "-o",
           "json",
         ]),

@@ -95,7 +95,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       const found = await exec("sh", ["-c", `command -v ${bin}`], { check: false });
       if (found.exitCode !== 0) {
         throw new Error(
-          `${bin} is not installed: run \`./infra tools install --tests\` (tools/versions.yaml pins it)`,
+          `${bin} is not installed: run \`./infra tools install\` (tools/versions.yaml pins it)`,
         );
       }
     }

@@ -25,6 +25,9 @@ export interface User {
   logFile: string;
   /** Runs infra in the repository; `env` replaces the user's environment for this run. */
   infra(args: string[], options?: RunOptions): Promise<InfraRun>;
+  /** The vault's values; `setVault` re-encrypts it with changes, as `ansible-vault edit` would. */
+  vault: Record<string, string>;
+  setVault(values: Record<string, string>): Promise<void>;
   /** The inventory override of one node (a documented Ansible mechanism; see docs/configuration.md). */
   hostVarsFile(node: string): string;
   writeHostVars(node: string, vars: Record<string, unknown>): Promise<void>;
@@ -106,12 +109,19 @@ export async function prepareUser(
   doc.setIn(["ssh", "privateKeyFile"], bed.sshKey);
   await writeFile(configPath, doc.toString());
 
-  const secrets = await writeVaultLikeInit(repo, vaultPasswordFile, {
+  // TEMPORARY — until issue 16a's `infra init` (which writes the vault from TAILSCALE_AUTH_KEY,
+  // R2_ACCESS_KEY_ID/R2_SECRET_ACCESS_KEY and a generated K3s token) is on main: the vault init will make.
+  await writeFile(vaultPasswordFile, `${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+  const vault: Record<string, string> = {
     vault_tailscale_authkey: await bed.headscale.createAuthKey(),
     vault_k3s_token: randomBytes(32).toString("hex"),
     vault_etcd_s3_access_key: randomBytes(16).toString("hex"),
     vault_etcd_s3_secret_key: randomBytes(32).toString("hex"),
-  });
+  };
+  // The user's addition (vault.yml.example): headscale's API key, so the preflight checks the auth key.
+  vault.vault_tailscale_api_key = await bed.headscale.createApiKey();
+  await encryptVault(repo, vaultPasswordFile, vault);
+  const secrets = Object.values(vault);
 
   const hostVars: Record<string, Record<string, unknown>> = {};
   const hostVarsFile = (node: string) => join(repo, "ansible", "inventory", "host_vars", `${node}.yml`);
@@ -146,6 +156,12 @@ export async function prepareUser(
       secrets,
       logFile,
       infra: run,
+      vault,
+      setVault: async (values) => {
+        Object.assign(vault, values);
+        secrets.push(...Object.values(values));
+        await encryptVault(repo, vaultPasswordFile, vault);
+      },
       hostVarsFile,
       writeHostVars,
       hostVars,
@@ -154,24 +170,18 @@ export async function prepareUser(
   };
 }
 
-/**
- * TEMPORARY — delete when issue 16a's `infra init` (which writes the vault from TAILSCALE_AUTH_KEY,
- * R2_ACCESS_KEY_ID/R2_SECRET_ACCESS_KEY and a generated K3s token) is on main: makes the encrypted vault
- * init will make, with the password file outside the repository. Returns the secret values.
- */
-async function writeVaultLikeInit(
+/** Writes the encrypted vault (ansible-vault encrypt, the plain text only briefly on disk, 0600). */
+async function encryptVault(
   repo: string,
   passwordFile: string,
   values: Record<string, string>,
-): Promise<string[]> {
-  await writeFile(passwordFile, `${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+): Promise<void> {
   const vault = join(repo, "ansible", "inventory", "group_vars", "all", "vault.yml");
-  const plain = `${vault}.plain`;
+  const plain = join(repo, "..", "vault.plain.yml");
   await writeFile(plain, `---\n${stringify(values)}`, { mode: 0o600 });
   try {
     await exec("ansible-vault", ["encrypt", "--vault-password-file", passwordFile, "--output", vault, plain]);
   } finally {
     await rm(plain, { force: true });
   }
-  return Object.values(values);
 }
