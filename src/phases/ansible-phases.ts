@@ -18,6 +18,7 @@ import {
   runPlaybook,
 } from "../adapters/ansible.js";
 import { InfraError } from "../errors.js";
+import { inLayer, type LayerSelection, runsLayer } from "./layers.js";
 import type { Phase, PhaseContext } from "./phase.js";
 
 export type NodeRole = "server" | "agent";
@@ -231,4 +232,33 @@ export function preflightPhase(
   };
   if (limit) spec.limit = limit;
   return new RunPlaybook(session, spec);
+}
+
+/**
+ * The preflight for the selected layers: the Tailscale key when the host layer runs, the K3s token
+ * when the K3s layer does (and, for a join, the first server answering).
+ */
+export function layersPreflight(
+  session: AnsibleSession,
+  layers: LayerSelection,
+  options: { joinsFirstServer?: boolean; limit?: (session: AnsibleSession) => string[] | undefined } = {},
+): RunPlaybook {
+  return preflightPhase(
+    session,
+    {
+      tailscaleKey: runsLayer(layers, "hosts"),
+      k3sToken: runsLayer(layers, "k3s"),
+      firstServer: options.joinsFirstServer === true && runsLayer(layers, "k3s"),
+    },
+    options.limit,
+  );
+}
+
+/** The host layer: bootstrap.yml on every host, or on one node. */
+export function bootstrapPhase(session: AnsibleSession, layers: LayerSelection, node?: string): Phase {
+  const roles = "common, firewall, tailscale, K3s prerequisites";
+  const spec: RunPlaybookSpec = node
+    ? { title: `Bootstrap ${node} (${roles})`, playbook: "bootstrap.yml", limit: () => [node] }
+    : { title: `Bootstrap every host (${roles})`, playbook: "bootstrap.yml" };
+  return inLayer("hosts", layers, new RunPlaybook(session, spec));
 }

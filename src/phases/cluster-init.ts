@@ -1,13 +1,14 @@
 /** `infra cluster init`: bootstrap every host, then install the first K3s server (seed init-cluster.sh). */
 import {
   type AnsibleSession,
+  bootstrapPhase,
   CheckRendered,
   CheckVault,
-  preflightPhase,
+  layersPreflight,
   ReadInventory,
   RunPlaybook,
 } from "./ansible-phases.js";
-import { allLayers, inLayer, type LayerSelection, runsLayer } from "./layers.js";
+import { allLayers, inLayer, type LayerSelection } from "./layers.js";
 import type { Phase } from "./phase.js";
 
 /** The layers of cluster init and node add: the host layer, then K3s. */
@@ -23,19 +24,8 @@ export function clusterInitPhases(
     new CheckRendered(session, config),
     new ReadInventory(session),
     new CheckVault(session, true),
-    preflightPhase(session, {
-      tailscaleKey: runsLayer(layers, "hosts"),
-      k3sToken: runsLayer(layers, "k3s"),
-      firstServer: false,
-    }),
-    inLayer(
-      "hosts",
-      layers,
-      new RunPlaybook(session, {
-        title: "Bootstrap every host (common, firewall, tailscale, K3s prerequisites)",
-        playbook: "bootstrap.yml",
-      }),
-    ),
+    layersPreflight(session, layers),
+    bootstrapPhase(session, layers),
     inLayer(
       "k3s",
       layers,

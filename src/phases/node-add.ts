@@ -1,14 +1,15 @@
 /** `infra node add NAME`: bootstrap one host and join it as a server or an agent (seed join-node.sh). */
 import {
   type AnsibleSession,
+  bootstrapPhase,
   CheckRendered,
   CheckVault,
-  preflightPhase,
+  layersPreflight,
   ReadInventory,
   RunPlaybook,
 } from "./ansible-phases.js";
 import { NODE_LAYERS } from "./cluster-init.js";
-import { allLayers, inLayer, type LayerSelection, runsLayer } from "./layers.js";
+import { allLayers, inLayer, type LayerSelection } from "./layers.js";
 import type { Phase } from "./phase.js";
 
 export function nodeAddPhases(
@@ -22,24 +23,8 @@ export function nodeAddPhases(
     new CheckRendered(session, config),
     new ReadInventory(session, name),
     new CheckVault(session, true),
-    preflightPhase(
-      session,
-      {
-        tailscaleKey: runsLayer(layers, "hosts"),
-        k3sToken: runsLayer(layers, "k3s"),
-        firstServer: runsLayer(layers, "k3s"),
-      },
-      only,
-    ),
-    inLayer(
-      "hosts",
-      layers,
-      new RunPlaybook(session, {
-        title: `Bootstrap ${name} (common, firewall, tailscale, K3s prerequisites)`,
-        playbook: "bootstrap.yml",
-        limit: only,
-      }),
-    ),
+    layersPreflight(session, layers, { joinsFirstServer: true, limit: only }),
+    bootstrapPhase(session, layers, name),
     inLayer(
       "k3s",
       layers,

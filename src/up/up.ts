@@ -16,10 +16,11 @@ import { type Outcome, outcome } from "../outcome.js";
 import { type PlaybookSummary, playbookSummaries, renderDryRun } from "../phases/ansible-command.js";
 import {
   type AnsibleSession,
+  bootstrapPhase,
   CheckRendered,
   CheckVault,
+  layersPreflight,
   openAnsibleSession,
-  preflightPhase,
   ReadInventory,
   RunPlaybook,
 } from "../phases/ansible-phases.js";
@@ -147,30 +148,14 @@ export function upPhases(
     new CheckRendered(session, options.config),
     new ReadInventory(session),
     // The vault and the hosts are checked before DNS or any host is changed, whenever a layer needs them.
-    ...(hostsOrK3s
-      ? [
-          new CheckVault(session, true),
-          preflightPhase(session, {
-            tailscaleKey: runsLayer(layers, "hosts"),
-            k3sToken: runsLayer(layers, "k3s"),
-            firstServer: false,
-          }),
-        ]
-      : []),
+    ...(hostsOrK3s ? [new CheckVault(session, true), layersPreflight(session, layers)] : []),
     // cloudflared's token Secret (ingress mode tunnel), before DNS: what the GitOps layer would sync.
     ...(runsLayer(layers, "gitops") ? [new CheckTunnelToken(ctx.cwd, ctx.env)] : []),
     inLayer("dns", layers, {
       title: "Apply DNS records and the R2 bucket (OpenTofu)",
       run: (phase) => steps.applyDns(ctx, phase),
     }),
-    inLayer(
-      "hosts",
-      layers,
-      new RunPlaybook(session, {
-        title: "Bootstrap every host (common, firewall, tailscale, K3s prerequisites)",
-        playbook: "bootstrap.yml",
-      }),
-    ),
+    bootstrapPhase(session, layers),
     inLayer(
       "k3s",
       layers,

@@ -1,8 +1,7 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { copyFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PlaybookOptions, PlaybookResult, RunnerOptions } from "../../../src/adapters/ansible.js";
+import type { PlaybookOptions, PlaybookResult } from "../../../src/adapters/ansible.js";
 import type { CommandContext } from "../../../src/context.js";
 import { nodeRemoveCommand } from "../../../src/node/remove.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
@@ -13,54 +12,20 @@ import { layerSelection } from "../../../src/phases/layers.js";
 import { nodeAddPhases } from "../../../src/phases/node-add.js";
 import { nodeRemovePhases } from "../../../src/phases/node-remove.js";
 import { configureCommand } from "../../../src/render/configure.js";
-import type { Reporter } from "../../../src/ui/reporter.js";
-
-const INVENTORY = `k3s_cluster:
-  children:
-    k3s_masters:
-      hosts:
-        cp-1: {}
-        cp-2: {}
-    k3s_workers:
-      hosts:
-        wk-1: {}
-`;
+import { fakeProject, fakeSession, recordingReporter } from "../../helpers/fake-ansible.js";
 
 let dir = "";
-let lines: string[] = [];
+const lines: string[] = [];
 let calls: PlaybookOptions[] = [];
-
-const reporter: Reporter = {
-  phase: (t) => lines.push(`==> Running phase: ${t}`),
-  step: (s, m) => lines.push(`${s}: ${m}`),
-  info: (m) => lines.push(m),
-  warn: (m) => lines.push(`warning: ${m}`),
-};
+const reporter = recordingReporter(lines);
 
 function session(behaviour: { fail?: Error; changes?: PlaybookResult["changes"] } = {}): AnsibleSession {
-  return {
-    cwd: dir,
-    ansibleDir: join(dir, "ansible"),
-    env: { ANSIBLE_VAULT_PASSWORD_FILE: join(dir, "vault-pass") },
-    logFile: join(dir, ".infra", "logs", "test.log"),
-    results: [],
-    runPlaybook: async (options: PlaybookOptions, runner: RunnerOptions) => {
-      calls.push(options);
-      runner.onEvent?.({ type: "play", name: `play of ${options.playbook}` });
+  return fakeSession(dir, calls, {
+    ...(behaviour.changes ? { changes: behaviour.changes } : {}),
+    onRun: () => {
       if (behaviour.fail) throw behaviour.fail;
-      return {
-        playbook: options.playbook,
-        exitCode: 0,
-        check: options.check === true,
-        recap: {
-          "cp-1": { ok: 3, changed: 1, failures: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 },
-        },
-        failures: [],
-        changes: options.check ? (behaviour.changes ?? []) : [],
-        durationMs: 5,
-      };
     },
-  };
+  });
 }
 
 function context(): CommandContext {
@@ -68,16 +33,9 @@ function context(): CommandContext {
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "infra-phases-"));
-  lines = [];
+  dir = await fakeProject(["cp-1", "cp-2"], ["wk-1"]);
+  lines.length = 0;
   calls = [];
-  await mkdir(join(dir, "ansible", "inventory", "group_vars", "all"), { recursive: true });
-  await writeFile(join(dir, "ansible", "inventory", "hosts.yml"), INVENTORY);
-  await writeFile(
-    join(dir, "ansible", "inventory", "group_vars", "all", "vault.yml"),
-    "$ANSIBLE_VAULT;1.1;AES256\n3132\n",
-  );
-  await writeFile(join(dir, "vault-pass"), "not-a-real-password\n");
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });

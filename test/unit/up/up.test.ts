@@ -4,67 +4,36 @@
  * code, an interrupt, and a re-run that goes through to the end. The Ansible runs and the DNS and GitOps
  * layers are fakes that record what they were asked; the hosts tier runs the same command for real.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PlaybookOptions, PlaybookResult, RunnerOptions } from "../../../src/adapters/ansible.js";
+import type { PlaybookOptions } from "../../../src/adapters/ansible.js";
 import type { CommandContext } from "../../../src/context.js";
 import { InfraError } from "../../../src/errors.js";
 import type { AnsibleSession } from "../../../src/phases/ansible-phases.js";
 import { LAYERS, layerSelection } from "../../../src/phases/layers.js";
-import type { Reporter } from "../../../src/ui/reporter.js";
 import { type UpOptions, type UpSteps, upCommand } from "../../../src/up/up.js";
-
-const INVENTORY = `k3s_cluster:
-  children:
-    k3s_masters:
-      hosts:
-        cp-1: {}
-    k3s_workers:
-      hosts:
-        wk-1: {}
-`;
+import { fakeProject, fakeSession, recordingReporter } from "../../helpers/fake-ansible.js";
 
 let dir = "";
-let lines: string[] = [];
+const lines: string[] = [];
 /** Every layer's work, in the order it happened: `playbook <file> [check]`, `dns`, `gitops`, `wait`. */
 let journal: string[] = [];
 let playbookCalls: PlaybookOptions[] = [];
-
-const reporter: Reporter = {
-  phase: (t) => lines.push(`==> Running phase: ${t}`),
-  step: (s, m) => lines.push(`${s}: ${m}`),
-  info: (m) => lines.push(m),
-  warn: (m) => lines.push(`warning: ${m}`),
-};
+const reporter = recordingReporter(lines);
 
 type Failures = Partial<Record<string, unknown>>;
 
 /** A fake Ansible session: records each playbook; throws the error `failures[playbook]` if one is set. */
 function session(failures: Failures = {}, env?: NodeJS.ProcessEnv): AnsibleSession {
-  return {
-    cwd: dir,
-    ansibleDir: join(dir, "ansible"),
-    env: env ?? { ANSIBLE_VAULT_PASSWORD_FILE: join(dir, "vault-pass") },
-    logFile: join(dir, ".infra", "logs", "up.log"),
-    results: [],
-    runPlaybook: async (options: PlaybookOptions, _runner: RunnerOptions): Promise<PlaybookResult> => {
-      playbookCalls.push(options);
+  return fakeSession(dir, playbookCalls, {
+    ...(env ? { env } : {}),
+    changes: [{ host: "cp-1", task: "a task" }],
+    onRun: (options) => {
       journal.push(`playbook ${options.playbook}${options.check ? " check" : ""}`);
       const failure = failures[options.playbook];
       if (failure !== undefined) throw failure;
-      return {
-        playbook: options.playbook,
-        exitCode: 0,
-        check: options.check === true,
-        recap: {},
-        failures: [],
-        changes: options.check ? [{ host: "cp-1", task: `a task of ${options.playbook}` }] : [],
-        durationMs: 1,
-      };
     },
-  };
+  });
 }
 
 function steps(failures: Failures = {}): UpSteps {
@@ -104,17 +73,10 @@ const FULL_RUN = [
 ];
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "infra-up-"));
-  lines = [];
+  dir = await fakeProject(["cp-1"], ["wk-1"]);
+  lines.length = 0;
   journal = [];
   playbookCalls = [];
-  await mkdir(join(dir, "ansible", "inventory", "group_vars", "all"), { recursive: true });
-  await writeFile(join(dir, "ansible", "inventory", "hosts.yml"), INVENTORY);
-  await writeFile(
-    join(dir, "ansible", "inventory", "group_vars", "all", "vault.yml"),
-    "$ANSIBLE_VAULT;1.1;AES256\n3132\n",
-  );
-  await writeFile(join(dir, "vault-pass"), "not-a-real-password\n");
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -159,7 +121,7 @@ describe("infra up: the layers in order", () => {
     expect(playbookCalls.every((c) => c.check === true && c.diff === true)).toBe(true);
     expect(out.data.dryRun).toBe(true);
     expect(out.human(out.data)).toContain("dry-run: these changes would be made:");
-    expect(out.human(out.data)).toContain("cp-1: a task of bootstrap.yml");
+    expect(out.human(out.data)).toContain("cp-1: a task");
     expect(out.human(out.data)).not.toContain("Tip:");
   });
 
