@@ -18,6 +18,7 @@ import { InfraError } from "../../src/errors.js";
 import { nodeAddCommand } from "../../src/node/add.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
 import type { Reporter } from "../../src/ui/reporter.js";
+import { startHeadscale } from "../hosts/harness/headscale.js";
 import {
   ANSIBLE_DIR,
   ansibleTestEnv,
@@ -45,10 +46,10 @@ async function run(command: string, args: string[], extraEnv: NodeJS.ProcessEnv 
   });
 }
 
-/** Writes an encrypted vault with the generated secrets into an inventory directory. */
-async function writeVault(inventoryDir: string): Promise<string> {
+/** Writes an encrypted vault with the generated secrets (or these values) into an inventory directory. */
+async function writeVault(inventoryDir: string, values: Record<string, string> = secrets): Promise<string> {
   const file = join(inventoryDir, "group_vars", "all", "vault.yml");
-  await writeFile(file, `---\n${stringify(secrets)}`, { mode: 0o600 });
+  await writeFile(file, `---\n${stringify(values)}`, { mode: 0o600 });
   const result = await run("ansible-vault", ["encrypt", "--vault-password-file", passwordFile, file]);
   expect(result.exitCode, result.stderr).toBe(0);
   return file;
@@ -321,6 +322,55 @@ describe("preflight stops a run before anything changes", () => {
     expect(error).toMatchObject({ code: "PREFLIGHT_FAILED", kind: "preflight" });
     expect((error as InfraError).message).toContain("vault_k3s_token");
     expect(events.filter((e) => e.type === "result" && !e.play.startsWith("Preflight"))).toEqual([]);
+  });
+
+  it("an auth key headscale would refuse: the preflight asks headscale's API and stops, naming why", async () => {
+    // A real headscale on the loopback; the controller plays a host that is not on the tailnet yet.
+    const headscale = await startHeadscale(join(dir, "headscale"), ["tag:k8s"]);
+    try {
+      const hostsFile = await loopbackInventory("auth-key", { controller: local });
+      const apiKey = await headscale.createApiKey();
+      const preflight = async (authkey: string) => {
+        // The keys come from the vault, as in a real run (extra vars would show in the log's command line).
+        await writeVault(join(dir, "auth-key", "inventory"), {
+          ...secrets,
+          vault_tailscale_authkey: authkey,
+          vault_tailscale_api_key: apiKey,
+        });
+        return runPlaybook(
+          {
+            playbook: "preflight.yml",
+            inventory: hostsFile,
+            extraVars: {
+              // preflight_passed skips the host checks (this container is not a supported host)
+              preflight_passed: true,
+              preflight_check_tailscale_key: true,
+              tailscale_login_server: `http://127.0.0.1:${headscale.port}`,
+            },
+          },
+          {
+            ansibleDir: ANSIBLE_DIR,
+            env: runEnv({ ANSIBLE_VAULT_PASSWORD_FILE: passwordFile }),
+            logFile: join(dir, "logs", "auth-key.log"),
+          },
+        );
+      };
+      await expect(preflight(await headscale.createAuthKey())).resolves.toMatchObject({ exitCode: 0 });
+      const expired = await headscale.createAuthKey("1s");
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const error = await preflight(expired).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "PREFLIGHT_FAILED", kind: "preflight", exitCode: 3 });
+      expect((error as InfraError).message).toMatch(/would refuse the Tailscale auth key .*: it expired at /);
+      expect((error as InfraError).message).toContain("Nothing was changed on any host");
+      const unknown = `hskey-auth-${"A".repeat(12)}-${"b".repeat(64)}`;
+      const notFound = await preflight(unknown).catch((e: unknown) => e);
+      expect((notFound as InfraError).message).toContain("it does not know it");
+      for (const secret of [apiKey, expired]) {
+        expect(await readFile(join(dir, "logs", "auth-key.log"), "utf8")).not.toContain(secret);
+      }
+    } finally {
+      await headscale.stop();
+    }
   });
 
   it("an encrypted vault without its password: VAULT_PASSWORD_MISSING before any host is contacted", async () => {
