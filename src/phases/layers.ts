@@ -17,7 +17,7 @@ export interface LayerSelection {
   skip: Layer[];
 }
 
-/** Reads `--until` and `--skip` (repeatable or comma-separated) against the layers a command has. */
+/** Reads `--until` and `--skip` (one or more layers) against the layers a command has. */
 export function layerSelection(
   options: { until?: unknown; skip?: unknown },
   known: readonly Layer[],
@@ -36,8 +36,8 @@ export function layerSelection(
     : typeof options.skip === "string"
       ? [options.skip]
       : [];
-  for (const entry of raw.flatMap((s) => String(s).split(","))) {
-    const layer = check("--skip", entry.trim());
+  for (const entry of raw) {
+    const layer = check("--skip", String(entry));
     if (!selection.skip.includes(layer)) selection.skip.push(layer);
   }
   return selection;
