@@ -102,6 +102,9 @@ describe("infra up: the layers in order", () => {
       preflight_check_tailscale_key: true,
       preflight_check_k3s_token: true,
     });
+    // After the preflight passed, the playbooks skip gathering facts and checking the hosts again.
+    expect(playbookCalls[0]?.extraVars?.preflight_passed).toBeUndefined();
+    expect(playbookCalls.slice(1).map((c) => c.extraVars?.preflight_passed)).toEqual([true, true]);
     expect(out.data.notRun).toEqual([]);
     expect(out.human(out.data)).toMatch(/Tip: export KUBECONFIG=/);
   });
