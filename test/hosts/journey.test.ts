@@ -53,7 +53,7 @@ const fresh: Record<string, string> = {};
 const timings: Record<string, number> = {};
 /** The agent's re-run after the fault, started as soon as run 1 gives the agent up. */
 let recovery: Promise<InfraRun> | undefined;
-/** What the K3s roles would write, per host and path, from the check-mode runs. */
+/** What the K3s roles would write, per host and task, from the check-mode runs. */
 const rendered: Record<string, Record<string, string>> = {};
 
 type ErrorJson = { ok: false; error: { code: string; message: string; hint?: string; details?: unknown[] } };
@@ -77,6 +77,18 @@ async function timed(label: string, body: () => Promise<InfraRun>): Promise<Infr
   log(`${label}: exit ${run.code} after ${run.seconds.toFixed(0)}s`);
   return run;
 }
+
+/** The tasks of the K3s roles that write config.yaml and the systemd drop-in (a new file's diff names no path). */
+const K3S_FILES = {
+  [SERVER]: {
+    config: "k3s_server : Ensure the K3s server configuration is written",
+    dropIn: "k3s_server : Ensure K3s waits for the Tailscale address",
+  },
+  [AGENT]: {
+    config: "k3s_agent : Ensure the K3s agent configuration is written",
+    dropIn: "k3s_agent : Ensure the agent waits for the Tailscale address",
+  },
+} as const;
 
 /** True when the list holds the task, with or without its role's prefix ("common : ..."). */
 function hasTask(tasks: string[] | undefined, name: string): boolean {
@@ -109,7 +121,6 @@ beforeAll(async () => {
       const prepared = await prepareUser(b);
       user = prepared.user;
       userSide = prepared.runs;
-      userSide.push(await user.infra(["check"]));
       userSide.push(await user.infra(["plan", "--json"]));
     },
   });
@@ -414,10 +425,10 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       ] as const) {
         for (const file of await renderedFiles(await latestLog(command))) {
           if (file.host !== host) continue;
-          rendered[host] = { ...rendered[host], [file.path]: file.content };
+          rendered[host] = { ...rendered[host], [file.task]: file.content };
         }
       }
-      const serverConfig = parse(rendered[SERVER]?.["/etc/rancher/k3s/config.yaml"] ?? "null");
+      const serverConfig = parse(rendered[SERVER]?.[K3S_FILES[SERVER].config] ?? "null");
       expect(serverConfig, JSON.stringify(Object.keys(rendered[SERVER] ?? {}))).toMatchObject({
         // The first-server decision: the only server, no etcd anywhere yet → it initialises the cluster.
         "cluster-init": true,
@@ -436,7 +447,7 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       expect(serverConfig["tls-san"]).toEqual([ips[SERVER], SERVER, `k8s-api.${CLUSTER.domain}`]);
       expect(serverConfig.server).toBeUndefined();
       expect(serverConfig["node-label"]).toContain("svccontroller.k3s.cattle.io/enablelb=true");
-      const agentConfig = parse(rendered[AGENT]?.["/etc/rancher/k3s/config.yaml"] ?? "null");
+      const agentConfig = parse(rendered[AGENT]?.[K3S_FILES[AGENT].config] ?? "null");
       expect(agentConfig, JSON.stringify(Object.keys(rendered[AGENT] ?? {}))).toMatchObject({
         server: `https://${ips[SERVER]}:6443`,
         "node-name": AGENT,
@@ -467,7 +478,7 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       [AGENT, "k3s-agent"],
     ] as const) {
       const vm = bed.vm(host);
-      const dropIn = rendered[host]?.[`/etc/systemd/system/${unit}.service.d/10-after-tailscale.conf`];
+      const dropIn = rendered[host]?.[K3S_FILES[host].dropIn];
       expect(dropIn, `${host}: rendered drop-in`).toBeDefined();
       const dir = `/run/systemd/system/${unit}.service.d`;
       await vm.ssh(`mkdir -p ${dir} && cat > ${dir}/10-after-tailscale.conf`, { input: dropIn });

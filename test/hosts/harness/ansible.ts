@@ -8,8 +8,6 @@ import { readFile } from "node:fs/promises";
 interface JsonlResult {
   changed?: boolean;
   diff?: unknown;
-  dest?: string;
-  path?: string;
 }
 
 interface JsonlEvent {
@@ -34,8 +32,8 @@ async function events(logFile: string): Promise<JsonlEvent[]> {
 
 export interface RenderedFile {
   host: string;
+  /** The task that would write it ("role : name"); a new file's diff does not name its destination. */
   task: string;
-  path: string;
   /** The content check mode says the task would write. */
   content: string;
 }
@@ -47,11 +45,9 @@ export async function renderedFiles(logFile: string): Promise<RenderedFile[]> {
     if (event._event !== "v2_runner_on_ok") continue;
     for (const [host, result] of Object.entries(event.hosts ?? {})) {
       const diffs = Array.isArray(result.diff) ? result.diff : result.diff ? [result.diff] : [];
-      for (const diff of diffs as Array<{ after?: unknown; after_header?: unknown }>) {
+      for (const diff of diffs as Array<{ after?: unknown }>) {
         if (typeof diff.after !== "string") continue;
-        const header = typeof diff.after_header === "string" ? diff.after_header : "";
-        const path = result.dest ?? result.path ?? header;
-        files.push({ host, task: event.task?.name ?? "", path, content: diff.after });
+        files.push({ host, task: event.task?.name ?? "", content: diff.after });
       }
     }
   }

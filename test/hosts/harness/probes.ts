@@ -133,14 +133,13 @@ export async function tailscaleIp4(vm: Vm): Promise<string> {
 
 /**
  * What a run could change on a host, as text to compare before and after: packages, the files under /etc
- * and /usr/local (path, mode, size, mtime), enabled and masked units, loaded modules, swap and network
- * links. A dry run or a refused run must leave it as it was.
+ * and /usr/local (path, mode, size, mtime; enabled and masked units are symlinks there), loaded modules,
+ * swap and network links. A dry run or a refused run must leave it as it was.
  */
 export async function hostState(vm: Vm): Promise<string> {
   const script = [
     "echo '## packages'; dpkg -l | awk '/^[a-z][a-z] / {print $1, $2, $3}' | sort",
     "echo '## files'; find /etc /usr/local -xdev -printf '%p %m %s %T@\\n' 2>/dev/null | sort",
-    "echo '## units'; systemctl list-unit-files --no-legend --no-pager --state=enabled,masked | sort",
     "echo '## modules'; cut -d' ' -f1 /proc/modules | sort",
     "echo '## swap'; swapon --show=NAME --noheadings",
     "echo '## links'; ip -o link | cut -d: -f2 | sort",
