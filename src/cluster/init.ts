@@ -44,7 +44,7 @@ export async function clusterInitCommand(
       rerun: "infra cluster init",
       dryRun: options.dryRun,
       tip: "export KUBECONFIG=$PWD/.infra/kubeconfig, then add the other nodes: infra node add <name>",
-      layers: { selection: layers, rerun: "infra cluster init" },
+      layers,
     },
     (session) => clusterInitPhases(session, options.config, layers),
   );

@@ -47,7 +47,7 @@ export async function nodeAddCommand(
       rerun: `infra node add ${options.name}`,
       dryRun: options.dryRun,
       tip: "infra status",
-      layers: { selection: layers, rerun: `infra node add ${options.name}` },
+      layers,
     },
     (session) => nodeAddPhases(session, options.name, options.config, layers),
   );

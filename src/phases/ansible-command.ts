@@ -34,12 +34,15 @@ export interface AnsibleCommandResult extends ManagerResult {
 
 export interface AnsibleCommandOptions {
   command: string;
-  /** The command line that resumes after an interrupt (every phase is idempotent). */
+  /**
+   * The command line that resumes after an interrupt (every phase is idempotent), and that converges
+   * every layer after a run with --until / --skip.
+   */
   rerun?: string;
   dryRun: boolean;
   tip?: string;
-  /** --until / --skip, for the summary (the phases apply them), and the command that runs every layer. */
-  layers?: { selection: LayerSelection; rerun: string };
+  /** --until / --skip, for the summary (the phases apply them). */
+  layers?: LayerSelection;
   /** For tests: the session to use instead of a real one. */
   session?: AnsibleSession;
 }
@@ -57,6 +60,7 @@ export async function runAnsibleCommand(
   if (ctx.signal) managerOptions.signal = ctx.signal;
   const manager = new Manager(managerOptions);
   const logFile = relative(ctx.cwd, session.logFile) || session.logFile;
+  const rerun = options.rerun ?? `infra ${options.command}`;
   let result: ManagerResult;
   try {
     result = await manager.run(build(session));
@@ -65,7 +69,7 @@ export async function runAnsibleCommand(
       // the one line on the state left behind: the hosts the phase touched may be half-configured
       throw new InfraError(error.code, error.message, {
         kind: "interrupted",
-        hint: `the hosts of the interrupted phase may be half-configured: re-run \`${options.rerun ?? `infra ${options.command}`}\` (log: ${logFile})`,
+        hint: `the hosts of the interrupted phase may be half-configured: re-run \`${rerun}\` (log: ${logFile})`,
         cause: error,
       });
     }
@@ -84,9 +88,9 @@ export async function runAnsibleCommand(
     command: options.command,
     logFile,
     playbooks: playbookSummaries(session),
-    notRun: options.layers ? layersNotRun(options.layers.selection) : [],
+    notRun: options.layers ? layersNotRun(options.layers) : [],
   };
-  if (options.layers && data.notRun.length > 0) data.rerun = options.layers.rerun;
+  if (data.notRun.length > 0) data.rerun = rerun;
   if (options.tip) data.tip = options.tip;
   return outcome(data, renderAnsibleCommand);
 }

@@ -33,7 +33,6 @@ export const upCommands = [
       "infra up --until hosts --skip dns --yes",
     ],
     run: async (ctx, input) => {
-      const { kubeAccess } = await import("../kube/access-options.js");
       const { upCommand, upOptions } = await import("./up.js");
       return upCommand(ctx, { ...(await upOptions(input.options)), kube: kubeAccess(input) });
     },

@@ -201,7 +201,10 @@ async function bootstrapGitOps(
   const { files } = kubeconfigFiles(access ?? {}, ctx.env, ctx.cwd, ctx.workdir);
   if (phase.dryRun && !files.some((file) => existsSync(file))) {
     phase.noteDryRun("gitops", "install Argo CD, create argocd/sops-age, apply kubernetes/bootstrap");
-    phase.reporter.step("gitops", `no kubeconfig at ${files.join(", ")} yet: would bootstrap after K3s is up`);
+    phase.reporter.step(
+      "gitops",
+      `no kubeconfig at ${files.join(", ")} yet: would bootstrap after K3s is up`,
+    );
     return;
   }
   const { gitopsBootstrap } = await import("../gitops/bootstrap.js");

@@ -19,11 +19,12 @@ export const TIER_TIMEOUT_MS = {
 } as const;
 
 /**
- * One `ansible-playbook` run in the hosts tier: the first converge of both VMs took at most 605 s
- * (docs/testing.md), so a run still going after 15 min has hung; it is stopped and the test fails
- * with the task it was in, and the guests' diagnostics are kept.
+ * One `infra` command in the hosts tier (its playbooks run through the product's Ansible adapter): the
+ * first converge of both VMs took at most 605 s (docs/testing.md), so a command still going after
+ * 15 min has hung; it is stopped (SIGINT, then SIGKILL) and the test fails with its last progress
+ * line, and the guests' diagnostics are kept.
  */
-export const PLAYBOOK_TIMEOUT_MS = 900_000;
+export const INFRA_RUN_TIMEOUT_MS = 900_000;
 
 /**
  * The `--timeout` a control-plane test gives a command that waits on the API (backup, restore,

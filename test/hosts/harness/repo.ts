@@ -9,6 +9,7 @@ import { cp, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { exec } from "../../../src/adapters/exec.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
+import { INFRA_RUN_TIMEOUT_MS } from "../../helpers/timeouts.js";
 
 /** Copies the files Git tracks (what a fresh clone holds) into `dir` and makes it a Git repository. */
 export async function makeRepository(dir: string): Promise<string> {
@@ -67,6 +68,14 @@ export function infra(
     });
     running.add(child);
     options.onStart?.(child);
+    let timedOut = false;
+    let lastLine = "";
+    const timer = setTimeout(() => {
+      // Hung: interrupted as an operator would (the command records where it was), killed if it lingers.
+      timedOut = true;
+      child.kill("SIGINT");
+      setTimeout(() => child.kill("SIGKILL"), 30_000).unref();
+    }, INFRA_RUN_TIMEOUT_MS);
     let stdout = "";
     let stderr = "";
     let pending = "";
@@ -80,14 +89,17 @@ export function infra(
       pending = lines.pop() ?? "";
       for (const line of lines) {
         log?.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(7)}s] ${line}\n`);
+        if (line.trim()) lastLine = line;
         options.onLine?.(line);
       }
     });
     child.once("error", (error) => {
+      clearTimeout(timer);
       running.delete(child);
       reject(error);
     });
     child.once("close", (code, signal) => {
+      clearTimeout(timer);
       running.delete(child);
       if (pending) options.onLine?.(pending);
       const seconds = (Date.now() - started) / 1000;
@@ -97,6 +109,14 @@ export function infra(
         json = stdout.trim() ? JSON.parse(stdout) : undefined;
       } catch {
         json = undefined;
+      }
+      if (timedOut) {
+        reject(
+          new Error(
+            `infra ${args.join(" ")} was stopped after ${INFRA_RUN_TIMEOUT_MS / 60_000} min, hung after: ${lastLine}`,
+          ),
+        );
+        return;
       }
       resolve({ args, code: code ?? 128, stdout, stderr, json, seconds });
     });

@@ -128,7 +128,8 @@ describe("node add phases", () => {
         command: "node-add",
         dryRun: false,
         session: session(),
-        layers: { selection: layers, rerun: "infra node add wk-1" },
+        rerun: "infra node add wk-1",
+        layers,
       },
       (s) => nodeAddPhases(s, "wk-1", undefined, layers),
     );
