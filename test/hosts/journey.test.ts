@@ -457,12 +457,8 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
         "token-file": "/etc/rancher/k3s/cluster-token",
       });
       expect(agentConfig["cluster-init"]).toBeUndefined();
-      for (const [host, unit] of [
-        [SERVER, "k3s"],
-        [AGENT, "k3s-agent"],
-      ] as const) {
-        const dropIn =
-          rendered[host]?.[`/etc/systemd/system/${unit}.service.d/10-after-tailscale.conf`] ?? "";
+      for (const host of [SERVER, AGENT] as const) {
+        const dropIn = rendered[host]?.[K3S_FILES[host].dropIn] ?? "";
         expect(dropIn, host).toMatch(/^After=tailscaled\.service network-online\.target$/m);
         expect(dropIn, host).toMatch(/^ExecStartPre=.*tailscale0/m);
       }
