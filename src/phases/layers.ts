@@ -1,5 +1,5 @@
 /**
- * The layers a converging command works through, in DESIGN.md §5's order: DNS and the bucket
+ * The layers a converging command works through, in the order of docs/architecture.md (Data flow): DNS and the bucket
  * (OpenTofu), the hosts (bootstrap.yml), K3s (the k3s playbooks), GitOps. `--until LAYER` stops after
  * a layer; `--skip LAYER` leaves one out (DNS where the Cloudflare provider cannot be had, a layer
  * just converged). A phase outside the selection is recorded as skipped, with the reason.

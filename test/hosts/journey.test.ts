@@ -1,5 +1,5 @@
 /**
- * Hosts tier (DESIGN.md §6): the path a user walks, through the product's own commands, against two
+ * Hosts tier (docs/testing.md): the path a user walks, through the product's own commands, against two
  * fresh VMs — Debian 12 (server-1) and Debian 13 (agent-1) under QEMU software emulation — joined by a
  * private link on loopback (their "public internet") and by a real Tailscale mesh coordinated by a local
  * headscale:

@@ -1,5 +1,5 @@
 /**
- * `infra up` orchestration with the real phase runner: the layers in DESIGN.md §5's order, --dry-run,
+ * `infra up` orchestration with the real phase runner: the layers in the order of docs/architecture.md (Data flow), --dry-run,
  * --until / --skip, a failure in each phase stopping every later one with that phase's error and exit
  * code, an interrupt, and a re-run that goes through to the end. The Ansible runs and the DNS and GitOps
  * layers are fakes that record what they were asked; the hosts tier runs the same command for real.
