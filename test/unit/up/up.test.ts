@@ -91,6 +91,7 @@ describe("infra up: the layers in order", () => {
       ["Read the inventory", "done"],
       ["Check the Ansible vault", "done"],
       ["Check every host before changing anything", "done"],
+      ["Check the Cloudflare Tunnel's token for cloudflared (ingress.mode tunnel or both)", "done"],
       ["Apply DNS records and the R2 bucket (OpenTofu)", "done"],
       ["Bootstrap every host (common, firewall, tailscale, K3s prerequisites)", "done"],
       ["Install K3s: servers one at a time, then agents", "done"],
