@@ -54,6 +54,8 @@ export interface RequestOptions {
    * not idempotent is retried only when it provably never reached the server.
    */
   idempotent?: boolean;
+  /** Return the body as text (health endpoints such as /readyz answer plain text). */
+  text?: boolean;
 }
 
 /** The API answered with an error status. `status` is the HTTP code, `reason` the Status reason. */
@@ -273,7 +275,10 @@ export class KubeClient {
     }).catch((error: unknown) => {
       throw this.transportError(error, what);
     });
-    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
+    if (status >= 200 && status < 300) {
+      if (options.text) return text as T;
+      return (text ? JSON.parse(text) : {}) as T;
+    }
     throw this.statusError(status, text, what, retryAfter);
   }
 
