@@ -156,7 +156,7 @@ export const drCommands = [
 export const statusCommands = [
   command({
     name: "status",
-    summary: "nodes, Argo CD applications and backups at a glance; exits 1 when the backup RPO is at risk",
+    summary: "nodes, applications, backups, certificates, etcd and flannel routes; exits 1 when the backup RPO is at risk",
     options: [MAX_BACKUP_DURATION, VELERO_NAMESPACE],
     examples: ["infra status", "infra status --json", "infra status --max-backup-duration 2h"],
     read: true,
