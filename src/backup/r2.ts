@@ -148,10 +148,10 @@ export function bucketError(
       cause: error,
     });
   }
+  // R2 and AWS: InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied; other S3 servers name an unknown
+  // key differently (versitygw: XAdminUserNotFound, HTTP 404).
   if (
-    ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "Forbidden"].includes(
-      name,
-    ) ||
+    /AccessKey|Signature|AccessDenied|UserNotFound|InvalidToken|Unauthorized|Forbidden/.test(name) ||
     status === 401 ||
     status === 403
   ) {
