@@ -33,6 +33,7 @@ import type { PhaseContext } from "../../src/phases/phase.js";
 import type { HostActions } from "../../src/upgrade/host-actions.js";
 import { upgradeCommand } from "../../src/upgrade/upgrade.js";
 import { runCli } from "../helpers/cli.js";
+import { reportNodeStatus } from "./fixtures.js";
 import { type ControlPlane, freePort, startControlPlane } from "./harness.js";
 
 const FROM = "v1.36.3+k3s1";
@@ -146,15 +147,7 @@ async function reportNode(name: string, version: string, ready = true): Promise<
       lastTransitionTime: now,
     });
   }
-  await plane.kubectl([
-    "patch",
-    "node",
-    name,
-    "--subresource=status",
-    "--type=merge",
-    "-p",
-    JSON.stringify({ status: { conditions, nodeInfo: { kubeletVersion: version } } }),
-  ]);
+  await reportNodeStatus(plane, name, { conditions, nodeInfo: { kubeletVersion: version } });
 }
 
 /** A pod bound to a node (no scheduler), then reported Running and Ready by the kubelet stand-in. */
