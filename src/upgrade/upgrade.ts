@@ -20,6 +20,7 @@ import {
   budgetsFor,
   CORDONED_BY_ANNOTATION,
   cordon,
+  cordonedByCli,
   drain,
   podName,
   podsToEvict,
@@ -191,7 +192,11 @@ export async function upgradeCommand(
     try {
       result.durationMs = (await new Manager(managerOptions).run(phases)).durationMs;
     } catch (error) {
-      throw withResumeHint(error, result);
+      const left = await kube
+        .list<NodeObject>("/api/v1/nodes")
+        .then((all) => all.filter(cordonedByCli).map((n) => n.metadata.name as string))
+        .catch(() => undefined);
+      throw withResumeHint(error, result, left);
     }
     return outcome(result, render);
   } finally {
@@ -271,7 +276,10 @@ interface StepTimeouts {
 /** One server, or one batch of agents: cordon, drain, upgrade, wait Ready at the version, uncordon. */
 class UpgradeStepPhase implements Phase {
   readonly title: string;
-  /** Nodes this run cordoned and has not started to upgrade: uncordoned again if the step fails. */
+  /**
+   * Nodes this run cordoned and has not started to upgrade: uncordoned again if the step fails. A node
+   * an earlier run left cordoned stays as it was found.
+   */
   private readonly cordonedNotStarted = new Set<string>();
 
   constructor(
@@ -298,7 +306,6 @@ class UpgradeStepPhase implements Phase {
       } else if (!planned.leftCordoned) {
         ctx.reporter.step(planned.name, "already cordoned (by someone else: it stays cordoned)");
       }
-      if (planned.leftCordoned) this.cordonedNotStarted.add(planned.name);
     }
     for (const planned of toUpgrade) {
       const started = Date.now();
@@ -378,16 +385,16 @@ class UpgradeStepPhase implements Phase {
   }
 }
 
-function withResumeHint(error: unknown, result: UpgradeResult): unknown {
+/** The error with what state the run left and how to resume; `left`: nodes still carrying the CLI's cordon. */
+function withResumeHint(error: unknown, result: UpgradeResult, left: string[] | undefined): unknown {
   if (!(error instanceof InfraError)) return error;
-  const failed = result.steps
-    .flatMap((s) => s.nodes)
-    .filter((n) => n.status === "failed")
-    .map((n) => n.name);
   const resume = `then resume with \`infra upgrade --to ${result.target}\` (nodes already at ${result.target} are skipped)`;
-  const state = failed.length
-    ? `${failed.join(", ")} stay${failed.length === 1 ? "s" : ""} cordoned (annotation ${CORDONED_BY_ANNOTATION}) and ${failed.length === 1 ? "is" : "are"} retried first`
-    : "no node was left cordoned";
+  const state =
+    left === undefined
+      ? `nodes cordoned by this command carry the annotation ${CORDONED_BY_ANNOTATION} (the API did not answer to list them)`
+      : left.length
+        ? `${left.join(", ")} stay${left.length === 1 ? "s" : ""} cordoned (annotation ${CORDONED_BY_ANNOTATION}) and ${left.length === 1 ? "is" : "are"} retried first`
+        : "no node was left cordoned";
   const options: ConstructorParameters<typeof InfraError>[2] = {
     kind: error.kind,
     details: error.details,

@@ -512,6 +512,32 @@ describe("infra upgrade against a real API server", () => {
     expect((await node("a2")).status.nodeInfo.kubeletVersion).toBe(TO);
   });
 
+  it("Ctrl-C while a drain waits: exit 130, the node uncordoned again, the state said", async () => {
+    const controller = new AbortController();
+    const calls: Call[] = [];
+    const base = ctx();
+    // the first Ctrl-C, a second after a3 was cordoned: its drain is waiting on the budget by then
+    const reporter = {
+      ...base.reporter,
+      step: (subject: string, message: string) => {
+        base.reporter.step(subject, message);
+        if (subject === "a3" && message === "cordoned") setTimeout(() => controller.abort(), 1000);
+      },
+    };
+    const error = await expectFailure(
+      upgradeCommand(
+        { ...base, reporter, signal: controller.signal },
+        { to: TO, yes: true, drainTimeout: "60s", nodeTimeout: "30s" },
+        { hostActions: k3sStandIn(calls), pollMs: 300 },
+      ),
+    );
+    expect([error.code, error.exitCode]).toEqual(["INTERRUPTED", 130]);
+    expect(error.message).toMatch(/interrupted while draining a3/);
+    expect(error.hint).toMatch(/no node was left cordoned; then resume with/);
+    expect(calls.filter((c) => c.what === "upgrade")).toEqual([]);
+    expect((await node("a3")).spec.unschedulable).toBeUndefined();
+  });
+
   it("once the budget is relaxed the run finishes; a second run has nothing to do", async () => {
     await plane.kubectl(["-n", "shop", "delete", "pdb", "db"]);
     const kubelet = kubeletStandIn();
