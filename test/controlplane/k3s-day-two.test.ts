@@ -413,6 +413,20 @@ describe("infra upgrade against a real API server", () => {
       ["shop/db-0", true],
     ]);
     expect(result.checks.join("\n")).toMatch(/bucket k3s-etcd-test answers/);
+    const human = runCli(["upgrade", "--to", TO, "--dry-run", "--max-unavailable", "2"], {
+      cwd: project,
+      env: env(),
+    });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(
+      /^Dry run: upgrade to v1\.37\.1\+k3s1 \(from --to\)\. Checks passed:\n {2}✓ /,
+    );
+    expect(human.stdout).toMatch(
+      /\nSTEP +NODE +ROLE +FROM +ACTIONS\n1 +s1 +server +v1\.36\.3\+k3s1 +cordon, drain, upgrade, wait Ready, uncordon\n2 +a1 +agent/,
+    );
+    expect(human.stdout).toMatch(
+      /a3: evict shop\/db-0 — PodDisruptionBudget shop\/db \(minAvailable 1; 1 healthy of 1 needed, 0 disruptions allowed\) \(would block now\)/,
+    );
     for (const n of ["s1", "a1", "a2", "a3"]) expect((await node(n)).spec.unschedulable).toBeUndefined();
   });
 
