@@ -6,7 +6,6 @@
  * runs into expired certificates after a year.
  */
 import { X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import tls from "node:tls";
 import type { CommandContext } from "../context.js";
 import type { KubeAccessOptions } from "../kube/kubeconfig.js";
@@ -90,7 +89,7 @@ export async function certificateStatus(
   const { loadKubeConfig } = await import("../kube/kubeconfig.js");
   let loaded: Awaited<ReturnType<typeof loadKubeConfig>>;
   try {
-    loaded = await loadKubeConfig(access, ctx.env, ctx.cwd);
+    loaded = await loadKubeConfig(access, ctx.env, ctx.cwd, ctx.workdir ?? ctx.cwd);
   } catch (error) {
     return { unavailable: error instanceof Error ? error.message : String(error) };
   }
@@ -100,13 +99,12 @@ export async function certificateStatus(
   } catch (error) {
     return { unavailable: `the API server's certificate could not be read: ${(error as Error).message}` };
   }
-  const user = loaded.kc.getCurrentUser();
-  const pem = user?.certData
-    ? Buffer.from(user.certData, "base64")
-    : user?.certFile
-      ? await readFile(user.certFile).catch(() => undefined)
-      : undefined;
-  if (pem) out.push(assess("client", `kubeconfig user ${user?.name ?? "?"}`, new X509Certificate(pem), now));
+  // a token or exec plugin instead of a client certificate: nothing to expire here
+  if (loaded.auth.cert) {
+    out.push(
+      assess("client", `kubeconfig context ${loaded.context}`, new X509Certificate(loaded.auth.cert), now),
+    );
+  }
   return out;
 }
 

@@ -119,6 +119,7 @@ export const drCommands = [
         "infra dr restore-control-plane --snapshot etcd-snapshot-hetzner-1-1764900000 --yes",
       ],
       cluster: true,
+      changes: true,
       run: async (ctx, input) =>
         (await import("./restore-control-plane.js")).restoreControlPlaneCommand(ctx, {
           ...clusterOptions(input),
@@ -156,7 +157,8 @@ export const drCommands = [
 export const statusCommands = [
   command({
     name: "status",
-    summary: "nodes, applications, backups, certificates, etcd and flannel routes; exits 1 when the backup RPO is at risk",
+    summary:
+      "nodes, applications, backups, certificates, etcd and flannel routes; exits 1 when the backup RPO is at risk",
     options: [MAX_BACKUP_DURATION, VELERO_NAMESPACE],
     examples: ["infra status", "infra status --json", "infra status --max-backup-duration 2h"],
     read: true,

@@ -31,6 +31,7 @@ export const upgradeCommands = [
     ],
     examples: ["infra upgrade --dry-run", "infra upgrade --to v1.37.1+k3s1 --max-unavailable 2 --yes"],
     cluster: true,
+    changes: true,
     run: async (ctx, input) =>
       (await import("./upgrade.js")).upgradeCommand(ctx, {
         ...clusterOptions(input),
