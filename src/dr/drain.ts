@@ -130,13 +130,26 @@ export interface DrainResult {
  * pod still there and what holds it.
  */
 export async function drain(kube: KubeClient, node: string, options: DrainOptions): Promise<DrainResult> {
+  try {
+    return await evictAll(kube, node, options);
+  } catch (error) {
+    // A Ctrl-C cancels the request in flight with the signal's bare reason: name where it stopped.
+    if (options.signal?.aborted) {
+      throw new InfraError("INTERRUPTED", `interrupted while draining ${node}`, {
+        kind: "interrupted",
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+async function evictAll(kube: KubeClient, node: string, options: DrainOptions): Promise<DrainResult> {
   const deadline = Date.now() + options.timeoutMs;
   const evicted = new Set<string>();
   const blocked = new Map<string, string>();
   for (;;) {
-    if (options.signal?.aborted) {
-      throw new InfraError("INTERRUPTED", `interrupted while draining ${node}`, { kind: "interrupted" });
-    }
+    if (options.signal?.aborted) throw options.signal.reason;
     const pods = await podsToEvict(kube, node);
     if (pods.length === 0) return { evicted: [...evicted] };
     blocked.clear();

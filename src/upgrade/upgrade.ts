@@ -34,8 +34,7 @@ import {
 } from "../dr/etcd-snapshots.js";
 import { type NodeObject, nodeReady } from "../dr/status.js";
 import { InfraError } from "../errors.js";
-import type { KubeClient } from "../kube/client.js";
-import { resourcePath } from "../kube/client.js";
+import { connect, type KubeClient, resourcePath } from "../kube/client.js";
 import { durationOption, formatDuration, waitFor } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { Manager } from "../phases/manager.js";
@@ -167,6 +166,14 @@ export async function upgradeCommand(
       return outcome(result, render);
     }
     const actions = await (deps.hostActions ?? ansibleHostActions)(ctx);
+    // What must still happen after a Ctrl-C (which cancels every request of `kube`): undoing this
+    // run's cordons and listing what is left. Short requests: infra exits 5 s after the interrupt.
+    const settle = await connect(
+      { kubeconfig: options.kubeconfig, context: options.context, requestTimeoutMs: SETTLE_REQUEST_MS },
+      ctx.env,
+      ctx.cwd,
+      ctx.workdir,
+    );
     result.logFile = actions.logFile;
     const count = plan.steps.reduce((n, s) => n + s.nodes.length, 0);
     await confirm(
@@ -180,7 +187,7 @@ export async function upgradeCommand(
     }
     for (const [index, step] of plan.steps.entries()) {
       phases.push(
-        new UpgradeStepPhase(kube, actions, step, result.steps[index]?.nodes ?? [], version, {
+        new UpgradeStepPhase({ kube, settle }, actions, step, result.steps[index]?.nodes ?? [], version, {
           drainTimeoutMs,
           nodeTimeoutMs,
           pollMs: deps.pollMs ?? 5000,
@@ -192,17 +199,19 @@ export async function upgradeCommand(
     try {
       result.durationMs = (await new Manager(managerOptions).run(phases)).durationMs;
     } catch (error) {
-      const left = await kube
+      const left = await settle
         .list<NodeObject>("/api/v1/nodes")
         .then((all) => all.filter(cordonedByCli).map((n) => n.metadata.name as string))
         .catch(() => undefined);
-      throw withResumeHint(error, result, left);
+      throw withResumeHint(ctx.signal?.aborted ? asInterrupted(error) : error, result, left);
     }
     return outcome(result, render);
   } finally {
     location?.bucket.close();
   }
 }
+
+const SETTLE_REQUEST_MS = 3000;
 
 function report(n: PlannedNode): NodeReport {
   return { name: n.name, role: n.role, from: n.version, action: n.action, status: "planned" };
@@ -282,14 +291,19 @@ class UpgradeStepPhase implements Phase {
    */
   private readonly cordonedNotStarted = new Set<string>();
 
+  private readonly kube: KubeClient;
+  private readonly settle: KubeClient;
+
   constructor(
-    private readonly kube: KubeClient,
+    clients: { kube: KubeClient; settle: KubeClient },
     private readonly actions: HostActions,
     private readonly step: UpgradeStep,
     private readonly reports: NodeReport[],
     private readonly version: string,
     private readonly timeouts: StepTimeouts,
   ) {
+    this.kube = clients.kube;
+    this.settle = clients.settle;
     const names = step.nodes.map((n) => n.name).join(", ");
     const verb = step.nodes.every((n) => n.action === "uncordon") ? "Uncordon" : "Upgrade";
     this.title = `${verb} ${step.role === "server" ? "server" : step.nodes.length > 1 ? "agents" : "agent"} ${names}`;
@@ -351,7 +365,7 @@ class UpgradeStepPhase implements Phase {
 
   async cleanUp(ctx: PhaseContext): Promise<void> {
     for (const name of this.cordonedNotStarted) {
-      await uncordon(this.kube, name);
+      await uncordon(this.settle, name);
       ctx.reporter.step(name, "uncordoned again (its upgrade had not started)");
     }
   }
@@ -385,6 +399,13 @@ class UpgradeStepPhase implements Phase {
   }
 }
 
+/** A request a Ctrl-C cancelled rejects with whatever the signal carries: make it an interruption. */
+function asInterrupted(error: unknown): unknown {
+  if (error instanceof InfraError && error.kind === "interrupted") return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new InfraError("INTERRUPTED", `interrupted (${message})`, { kind: "interrupted", cause: error });
+}
+
 /** The error with what state the run left and how to resume; `left`: nodes still carrying the CLI's cordon. */
 function withResumeHint(error: unknown, result: UpgradeResult, left: string[] | undefined): unknown {
   if (!(error instanceof InfraError)) return error;
@@ -395,10 +416,12 @@ function withResumeHint(error: unknown, result: UpgradeResult, left: string[] | 
       : left.length
         ? `${left.join(", ")} stay${left.length === 1 ? "s" : ""} cordoned (annotation ${CORDONED_BY_ANNOTATION}) and ${left.length === 1 ? "is" : "are"} retried first`
         : "no node was left cordoned";
+  // After a Ctrl-C the hint of whatever was waiting is beside the point: the state left is what counts.
+  const cause = error.kind === "interrupted" ? undefined : error.hint;
   const options: ConstructorParameters<typeof InfraError>[2] = {
     kind: error.kind,
     details: error.details,
-    hint: `${error.hint ? `${error.hint}; ` : ""}${state}; ${resume}`,
+    hint: `${cause ? `${cause}; ` : ""}${state}; ${resume}`,
     cause: error,
   };
   if (error.location) options.location = error.location;

@@ -654,6 +654,99 @@ describe("infra upgrade refuses before touching anything (the built CLI)", () =>
   });
 });
 
+describe("infra upgrade when the API server stops", () => {
+  /** The stand-in's restart of the API server, awaited before the next test. */
+  let restarted: Promise<void> | undefined;
+
+  /**
+   * K3s stand-in whose "upgrade" stops the tier's kube-apiserver, as restarting K3s on the only server
+   * takes its API away; `backAfterMs`: it comes back that much later and the node then reports the new
+   * version (undefined: it stays down).
+   */
+  const apiGoesAway = (calls: Call[], backAfterMs?: number): (() => Promise<HostActions>) => {
+    const standIn = k3sStandIn(calls);
+    return async () => {
+      const actions = await standIn();
+      return {
+        snapshot: actions.snapshot,
+        async upgrade(nodes, version) {
+          calls.push({ what: "upgrade", nodes: [...nodes] });
+          await plane.stopApiServer();
+          if (backAfterMs === undefined) return;
+          restarted = (async () => {
+            await new Promise((r) => setTimeout(r, backAfterMs));
+            await plane.startApiServer();
+            for (const n of nodes) await reportNode(n, version);
+          })();
+        },
+      };
+    };
+  };
+
+  afterAll(async () => {
+    await restarted;
+    // whatever a test did, the later tests need the API server
+    await plane.kubectl(["get", "--raw", "/readyz"]).catch(() => plane.startApiServer());
+  });
+
+  it("the server's upgrade takes the API away for a while: the wait rides it out and the run finishes", async () => {
+    await reportNode("s1", FROM);
+    const calls: Call[] = [];
+    const result = await upgradeCommand(
+      ctx(),
+      { to: TO, yes: true, drainTimeout: "6s", nodeTimeout: "60s", requestTimeoutMs: 2000 },
+      { hostActions: apiGoesAway(calls, 4000), pollMs: 300 },
+    );
+    await restarted;
+    expect(calls.map((c) => [c.what, c.nodes])).toEqual([
+      ["snapshot", ["s1"]],
+      ["upgrade", ["s1"]],
+    ]);
+    expect(result.data.steps.flatMap((s) => s.nodes).map((n) => [n.name, n.status])).toEqual([
+      ["s1", "upgraded"],
+    ]);
+    const s1 = await node("s1");
+    expect([s1.spec.unschedulable, s1.status.nodeInfo.kubeletVersion]).toEqual([undefined, TO]);
+    expect(s1.metadata.annotations?.[CORDONED_BY_ANNOTATION]).toBeUndefined();
+  });
+
+  it("the API stays away: the run stops after --node-timeout, says the state could not be read and how to resume", async () => {
+    await reportNode("s1", FROM);
+    const calls: Call[] = [];
+    restarted = undefined;
+    try {
+      const error = await expectFailure(
+        upgradeCommand(
+          ctx(),
+          { to: TO, yes: true, drainTimeout: "6s", nodeTimeout: "5s", requestTimeoutMs: 2000 },
+          { hostActions: apiGoesAway(calls), pollMs: 300 },
+        ),
+      );
+      expect(error.exitCode).toBe(1);
+      expect(error.message).toMatch(
+        /^upgrade server s1: GET \/api\/v1\/nodes\/s1: .*the Kubernetes API at https:\/\/127\.0\.0\.1:\d+/,
+      );
+      expect(error.hint).toMatch(
+        /nodes cordoned by this command carry the annotation infra-k3s\.io\/cordoned-by \(the API did not answer to list them\); then resume with `infra upgrade --to v1\.37\.1\+k3s1`/,
+      );
+    } finally {
+      await plane.startApiServer();
+    }
+    // s1 keeps the CLI's cordon: its upgrade had started; the next run picks it up first
+    const s1 = await node("s1");
+    expect([s1.spec.unschedulable, s1.metadata.annotations?.[CORDONED_BY_ANNOTATION]]).toEqual([
+      true,
+      `upgrade to ${TO}`,
+    ]);
+    await reportNode("s1", TO);
+    const resumed = await upgrade([]);
+    expect(resumed.data.steps.flatMap((s) => s.nodes).map((n) => [n.name, n.action, n.status])).toEqual([
+      ["s1", "uncordon", "uncordoned"],
+    ]);
+    expect((await node("s1")).spec.unschedulable).toBeUndefined();
+  });
+});
+
 describe("etcd snapshots in the bucket", () => {
   beforeAll(async () => {
     // as K3s lays them out: scheduled, compressed, on-demand; a sidecar; an empty object; another folder
@@ -763,7 +856,7 @@ describe("etcd snapshots in the bucket", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/from pre-upgrade-v1-37-1-k3s1-s1-\d+ /);
     expect(run.stdout).toMatch(
-      /now: API not ready \(the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ .* is unreachable: ECONNREFUSED\)/,
+      /now: API not ready \(GET \/readyz: the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ .* is unreachable: ECONNREFUSED\)/,
     );
   });
 });
