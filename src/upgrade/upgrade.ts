@@ -98,8 +98,9 @@ export async function upgradeCommand(
   deps: UpgradeDeps = {},
 ): Promise<Outcome<UpgradeResult>> {
   const maxUnavailable = positiveInteger(options.maxUnavailable ?? "1", "--max-unavailable");
-  const drainTimeoutMs = durationOption("--drain-timeout", options.drainTimeout ?? "10m");
-  const nodeTimeoutMs = durationOption("--node-timeout", options.nodeTimeout ?? "15m");
+  // A drain needs at least one pass over the pods, a node a moment to report Ready.
+  const drainTimeoutMs = durationOption("--drain-timeout", options.drainTimeout ?? "10m", { minMs: 1000 });
+  const nodeTimeoutMs = durationOption("--node-timeout", options.nodeTimeout ?? "15m", { minMs: 1000 });
   const { loadClusterConfig } = await import("../config/load.js");
   const loaded = await loadClusterConfig(ctx, options.config);
   const targetText = options.to ?? loaded.config.k3s.version;
@@ -219,7 +220,7 @@ function report(n: PlannedNode): NodeReport {
 
 function positiveInteger(text: string, flag: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1000) {
-    throw new InfraError("INVALID_NUMBER", `${flag} "${text}" is not a whole number from 1 to 1000`, {
+    throw new InfraError("INVALID_NUMBER", `"${text}" is not a whole number from 1 to 1000`, {
       kind: "usage",
       location: { path: flag },
       hint: `e.g. ${flag} 2`,

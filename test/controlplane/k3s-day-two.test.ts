@@ -601,7 +601,14 @@ describe("infra upgrade refuses before touching anything (the built CLI)", () =>
     });
     expect(refusal(["--to", "v1.99.0+k3s1"]).code).toBe(2);
     expect(refusal(["--to", "v1.35.2+k3s1"]).error).toMatch(/lacks the fix for flannel\.1/);
-    expect(refusal(["--max-unavailable", "0"]).code).toBe(2);
+    expect(refusal(["--max-unavailable", "0"])).toMatchObject({
+      code: 2,
+      error: '✗ --max-unavailable: "0" is not a whole number from 1 to 1000',
+    });
+    expect(refusal(["--drain-timeout", "0"])).toMatchObject({
+      code: 2,
+      error: '✗ --drain-timeout: "0" is too short: at least 1s',
+    });
   });
 
   it("a downgrade and a skipped minor version: exit 3, no node changed", async () => {
