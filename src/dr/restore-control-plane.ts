@@ -133,8 +133,9 @@ export async function restoreControlPlaneCommand(
   const kube = await openKube(ctx, options);
   result.nodesReady = await waitFor(
     async () => {
-      const nodes = await kube.list<NodeObject>("/api/v1/nodes").catch(() => undefined);
-      if (!nodes || nodes.length === 0 || !nodes.every((n) => nodeReady(n) === "Ready")) return undefined;
+      // waitFor rides out the API restarting (transient errors) and stops on any other (e.g. 401).
+      const nodes = await kube.list<NodeObject>("/api/v1/nodes");
+      if (nodes.length === 0 || !nodes.every((n) => nodeReady(n) === "Ready")) return undefined;
       return nodes.map((n) => n.metadata.name as string);
     },
     {

@@ -257,14 +257,15 @@ class TakeSnapshot implements Phase {
   }
 
   async run(ctx: PhaseContext): Promise<void> {
-    const started = Date.now();
-    await this.actions.snapshot(this.name, ctx);
-    if (!this.location) return;
     const location = this.location;
-    // Newer than the run's start: an older snapshot of the same name does not count.
-    const fresh = (s: EtcdSnapshot) =>
-      s.name.startsWith(`${this.name}-`) &&
-      Date.parse(s.createdAt) >= Math.floor(started / 1000) * 1000 - 1000;
+    // Only a name the bucket did not hold before counts (K3s names it with the server's clock, so a
+    // comparison with this machine's clock would fail on a skewed laptop).
+    const before = location
+      ? new Set((await listSnapshots(location, ctx.signal)).map((s) => s.name))
+      : new Set<string>();
+    await this.actions.snapshot(this.name, ctx);
+    if (!location) return;
+    const fresh = (s: EtcdSnapshot) => s.name.startsWith(`${this.name}-`) && !before.has(s.name);
     const uploaded = await waitFor(async () => (await listSnapshots(location, ctx.signal)).find(fresh), {
       timeoutMs: 120_000,
       intervalMs: this.pollMs,

@@ -39,6 +39,8 @@ import { type ControlPlane, freePort, startControlPlane } from "./harness.js";
 const FROM = "v1.36.3+k3s1";
 const TO = "v1.37.1+k3s1";
 const BUCKET = "k3s-etcd-test";
+/** K3s names a snapshot with its server's clock: here an hour behind this machine's, as a skewed one may be. */
+const SERVER_CLOCK_BEHIND_S = 3600;
 const FOLDER = "etcd";
 
 let plane: ControlPlane;
@@ -285,7 +287,7 @@ function k3sStandIn(calls: Call[], failOn?: string): () => Promise<HostActions> 
     async snapshot(name: string, _ctx: PhaseContext) {
       calls.push({ what: "snapshot", nodes: ["s1"] });
       await putSnapshotObject(
-        `${FOLDER}/${name}-s1-${Math.floor(Date.now() / 1000)}`,
+        `${FOLDER}/${name}-s1-${Math.floor(Date.now() / 1000) - SERVER_CLOCK_BEHIND_S}`,
         randomBytes(2048),
         "s1",
       );

@@ -171,7 +171,7 @@ EOF`,
     const out = await watchdogRun();
     expect(out).toMatch(
       new RegExp(
-        `no route over flannel\\.1 to ${AGENT_POD_CIDR.replace(".", "\\.")} \\(${AGENT}\\); restarting k3s \\(restart 1 in 24 h\\)`,
+        `no route over flannel\\.1 to ${AGENT_POD_CIDR.replaceAll(".", "\\.")} \\(${AGENT}\\); restarting k3s \\(restart 1 in 24 h\\)`,
       ),
     );
     await expect.poll(standInStarts, { timeout: 30_000 }).toBe(before + 1);
