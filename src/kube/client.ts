@@ -116,10 +116,11 @@ export class KubeClient {
 
   /**
    * The same cluster and credentials, but deaf to the command's Ctrl-C: for the few bounded
-   * requests a command makes after an interrupt to remove what it made (the caller bounds them).
+   * requests a command makes after an interrupt to remove what it made (the caller bounds them, or
+   * gives a shorter request timeout).
    */
-  uncancellable(): KubeClient {
-    return new KubeClient(this.loaded, { requestTimeoutMs: this.requestTimeoutMs }, this.credentials);
+  uncancellable(requestTimeoutMs = this.requestTimeoutMs): KubeClient {
+    return new KubeClient(this.loaded, { requestTimeoutMs }, this.credentials);
   }
 
   async get<T = KubeObject>(path: string, query?: RequestOptions["query"]): Promise<T> {

@@ -34,7 +34,7 @@ import {
 } from "../dr/etcd-snapshots.js";
 import { type NodeObject, nodeReady } from "../dr/status.js";
 import { InfraError } from "../errors.js";
-import { connect, type KubeClient, resourcePath } from "../kube/client.js";
+import { type KubeClient, resourcePath } from "../kube/client.js";
 import { durationOption, formatDuration, waitFor } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { Manager } from "../phases/manager.js";
@@ -169,12 +169,7 @@ export async function upgradeCommand(
     const actions = await (deps.hostActions ?? ansibleHostActions)(ctx);
     // What must still happen after a Ctrl-C (which cancels every request of `kube`): undoing this
     // run's cordons and listing what is left. Short requests: infra exits 5 s after the interrupt.
-    const settle = await connect(
-      { kubeconfig: options.kubeconfig, context: options.context, requestTimeoutMs: SETTLE_REQUEST_MS },
-      ctx.env,
-      ctx.cwd,
-      ctx.workdir,
-    );
+    const settle = kube.uncancellable(SETTLE_REQUEST_MS);
     result.logFile = actions.logFile;
     const count = plan.steps.reduce((n, s) => n + s.nodes.length, 0);
     await confirm(
