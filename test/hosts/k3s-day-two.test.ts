@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
 import { TIER_TIMEOUT_MS } from "../helpers/timeouts.js";
-import { ansibleEnv, describeRun, type PlaybookRun, runPlaybook } from "./harness/ansible.js";
+import { describeRun, type PlaybookRun } from "./harness/ansible.js";
 import { startCluster, TEST_CLUSTER_VARS, type TestCluster } from "./harness/cluster.js";
 import { tailscaleIp4 } from "./harness/probes.js";
 
@@ -39,17 +39,7 @@ let failed = false;
 
 /** One of the repository's playbooks (or the test's own) against the VMs, with the test's secrets. */
 function playbook(label: string, path: string, extraArgs: string[] = []): Promise<PlaybookRun> {
-  const ansibleDir = join(PACKAGE_ROOT, "ansible");
-  return runPlaybook({
-    playbook: path,
-    inventory: cluster.inventory,
-    // written by startCluster: the vault's values for this run (generated)
-    extraVarsFile: join(cluster.dir, "secrets.json"),
-    env: ansibleEnv(cluster.dir, ansibleDir, process.env),
-    cwd: ansibleDir,
-    logFile: join(cluster.dir, `ansible-${label}.log`),
-    extraArgs,
-  });
+  return cluster.run(label, { playbook: path, extraArgs });
 }
 
 const repoPlaybook = (name: string) => join(PACKAGE_ROOT, "ansible", "playbooks", name);
