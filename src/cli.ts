@@ -36,6 +36,7 @@ import { refuseExample, resolveConfigSource } from "./root.js";
 import { toolchainCommands } from "./toolchain/commands.js";
 import { tunnelCommands } from "./tunnel/commands.js";
 import { upCommands } from "./up/commands.js";
+import { upgradeCommands } from "./upgrade/commands.js";
 import { VERSION } from "./version.js";
 
 export type Deliver = (outcome: Outcome) => void;
@@ -49,6 +50,7 @@ export const DECLARATIONS: readonly Declaration[] = [
   ...upCommands,
   ...clusterCommands,
   ...nodeCommands,
+  ...upgradeCommands,
   ...dnsCommands,
   ...tunnelCommands,
   ...backupCommands,

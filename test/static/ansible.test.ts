@@ -169,7 +169,15 @@ describe("ansible/ static checks", () => {
 
   it("every role has defaults, argument specs, meta, handlers, a preflight and a README", async () => {
     const roles = (await readdir(join(ANSIBLE_DIR, "roles"))).sort();
-    expect(roles).toEqual(["common", "firewall", "k3s_agent", "k3s_prereq", "k3s_server", "tailscale"]);
+    expect(roles).toEqual([
+      "common",
+      "firewall",
+      "flannel_watchdog",
+      "k3s_agent",
+      "k3s_prereq",
+      "k3s_server",
+      "tailscale",
+    ]);
     for (const role of roles) {
       for (const file of [
         "defaults/main.yml",

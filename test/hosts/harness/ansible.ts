@@ -44,6 +44,8 @@ export interface PlaybookOptions {
   /** Called with each output line (e.g. to inject a fault at a given task). */
   onLine?: (line: string) => void;
   limit?: string;
+  /** More ansible-playbook arguments, e.g. `--check`. */
+  extraArgs?: string[];
 }
 
 const RESULT =
@@ -57,6 +59,7 @@ export async function runPlaybook(options: PlaybookOptions): Promise<PlaybookRun
   if (options.extraVarsFile) args.push("-e", `@${options.extraVarsFile}`);
   if (options.extraVars) args.push("-e", JSON.stringify(options.extraVars));
   if (options.limit) args.push("--limit", options.limit);
+  args.push(...(options.extraArgs ?? []));
   const started = Date.now();
   const log = createWriteStream(options.logFile, { flags: "a" });
   log.write(`\n===== ansible-playbook ${args.join(" ")} (${new Date().toISOString()})\n`);

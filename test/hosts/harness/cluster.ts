@@ -94,6 +94,8 @@ export interface TestCluster {
       extraVars?: Record<string, unknown>;
       /** Another playbook than the one under test (a path). */
       playbook?: string;
+      /** More ansible-playbook arguments, e.g. `--check`. */
+      extraArgs?: string[];
     },
   ): Promise<PlaybookRun>;
   keepArtifacts(label: string): Promise<string>;
@@ -344,6 +346,7 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
           onLine: runOptions.onLine,
           limit: runOptions.limit,
           extraVars: runOptions.extraVars,
+          extraArgs: runOptions.extraArgs,
         }),
       keepArtifacts: async (label) => {
         // What the guests know that their consoles do not show: best effort, the VM may be gone.
