@@ -22,7 +22,9 @@ export function runTool(
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") {
-    throw new Error(`${command} is not installed: run \`./infra tools install\` (see \`./infra doctor\`)`);
+    throw new Error(
+      `${command} is not installed: run \`./infra tools install --tests\` (see \`./infra doctor\`)`,
+    );
   }
   return { code: result.status ?? -1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
 }
