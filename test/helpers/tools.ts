@@ -13,11 +13,12 @@ export interface ToolRun {
 export function runTool(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): ToolRun {
   const result = spawnSync(command, args, {
     cwd: options.cwd ?? PACKAGE_ROOT,
     env: { ...process.env, ...options.env },
+    ...(options.input === undefined ? {} : { input: options.input }),
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
