@@ -28,6 +28,7 @@ import { SOPS_SECRETS, VAULT_KEYS, VAULT_PATH } from "../../src/secrets/catalog.
 import { cacheRoot } from "../../src/toolchain/paths.js";
 import { silentReporter } from "../../src/ui/reporter.js";
 import { runCli } from "../helpers/cli.js";
+import { INIT_ARGS } from "../helpers/init-args.js";
 import { runTool } from "../helpers/tools.js";
 
 const SECRETS = {
@@ -36,21 +37,7 @@ const SECRETS = {
   R2_ACCESS_KEY_ID: "0123456789abcdef0123456789abcdef",
   R2_SECRET_ACCESS_KEY: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
 };
-const INIT = [
-  "init",
-  "--name",
-  "lab",
-  "--domain",
-  "lab.example.net",
-  "--cloudflare-account-id",
-  "abcdefabcdefabcdefabcdefabcdef12",
-  "--acme-email",
-  "ops@example.net",
-  "--git-repo-url",
-  "https://git.example.net/lab.git",
-  "--node",
-  "name=hz-1,role=server,provider=hetzner,region=fsn1,ip=5.75.2.1,ingress",
-];
+const INIT = INIT_ARGS;
 
 const scratch: string[] = [];
 afterAll(() => {
