@@ -409,6 +409,47 @@ describe("infra init refuses bad input before writing anything", () => {
     expect(snapshot(fresh, freshHome)).toEqual(before);
   });
 
+  it("a *.sops.yaml encrypted for a key it does not have is replaced only with --yes", () => {
+    const fresh = repositoryCopy();
+    const freshHome = tempDir("infra-secrets-home-");
+    const stranger = join(freshHome, "stranger.txt");
+    expect(runTool("age-keygen", ["-o", stranger]).code).toBe(0);
+    const path = SOPS_SECRETS[3]?.path ?? "";
+    const foreign = runTool(
+      "sops",
+      [
+        "encrypt",
+        "--age",
+        readFileSync(stranger, "utf8").match(/age1\w+/)?.[0] ?? "",
+        "--filename-override",
+        path,
+      ],
+      { cwd: fresh, input: "stringData:\n  repository-password: someone-elses\n" },
+    );
+    expect(foreign.code, foreign.output).toBe(0);
+    writeFileSync(join(fresh, path), foreign.output);
+    const env = {
+      HOME: freshHome,
+      XDG_CONFIG_HOME: "",
+      INFRA_CACHE_DIR: cacheRoot(process.env),
+      SOPS_AGE_KEY_FILE: "",
+      ANSIBLE_VAULT_PASSWORD_FILE: "",
+      ...SECRETS,
+    };
+    const before = snapshot(fresh, freshHome);
+    const refused = runCli(INIT, { cwd: fresh, env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`✗ ${path}: ${path} is encrypted for age1`);
+    expect(refused.stderr).toContain("nothing was written");
+    expect(snapshot(fresh, freshHome)).toEqual(before);
+    const replaced = runCli([...INIT, "--yes"], { cwd: fresh, env });
+    expect(replaced.code, replaced.stderr).toBe(0);
+    const key = join(freshHome, ".config", "sops", "age", "lab.txt");
+    const decrypted = runTool("sops", ["decrypt", path], { cwd: fresh, env: { SOPS_AGE_KEY_FILE: key } });
+    expect(decrypted.code, decrypted.output).toBe(0);
+    expect(parse(decrypted.output).stringData["repository-password"]).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it("a malformed secret: exit 2, naming the variable", () => {
     const fresh = repositoryCopy();
     const result = runCli(INIT, {
