@@ -25,7 +25,7 @@ import { SECRET_LABELS } from "../secrets/catalog.js";
 import { ENVRC, ENVRC_EXAMPLE, envrcText } from "../secrets/envrc.js";
 import { displayHome, type PrivateFiles, privateFiles, refuseTracked } from "../secrets/paths.js";
 import { StagedFiles } from "../secrets/staged.js";
-import { ageRecipientsIn, toolRun } from "../secrets/state.js";
+import { ageRecipientsIn, type ToolRun, toolRun } from "../secrets/state.js";
 import {
   clusterYamlText,
   EXAMPLE_SOPS_MARKER,
@@ -94,7 +94,7 @@ export async function initCommand(
   // The tools come first (when there are secrets to encrypt): finding one missing after all the
   // questions would waste the answers.
   const tree = secretsTree(ctx.cwd);
-  const run =
+  const run: ToolRun =
     tree.vault || tree.secrets.length > 0
       ? await toolRun(ctx, "init", ["sops", "ansible-vault"])
       : { env: ctx.env };
@@ -114,7 +114,7 @@ async function runInit(
   ctx: CommandContext,
   options: InitOptions,
   io: Prompter | undefined,
-  run: Awaited<ReturnType<typeof toolRun>>,
+  run: ToolRun,
   staged: StagedFiles,
 ): Promise<Outcome<InitResult>> {
   const answers = await gatherAnswers(ctx, options, io);
@@ -218,7 +218,7 @@ async function stageEnvrc(
     await staged.stage(path, wanted, { noClobber: true });
     return { action: "written", lines: [] };
   }
-  const present = (await readFile(path, "utf8")).split("\n");
+  const present = (await readFile(path, "utf8").catch(() => "")).split("\n");
   const missing = wanted
     .split("\n")
     .filter((line) => /^export (SOPS_AGE_KEY_FILE|ANSIBLE_VAULT_PASSWORD_FILE)=/.test(line))
