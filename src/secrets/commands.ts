@@ -30,7 +30,7 @@ export const secretsCommands = [
       name: "env",
       summary: "print `export` lines for OpenTofu's Cloudflare token and R2 keys, decrypted from SOPS",
       options: [AGE_KEY_FILE],
-      examples: ['eval "$(infra secrets env)"', "infra secrets env --json"],
+      examples: ["infra secrets env", "infra secrets env --json"],
       read: true,
       run: async (ctx, input) => {
         const { privateFileFlags } = await import("./cluster-files.js");
