@@ -227,6 +227,14 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     expect(token.stringData["api-token"]).toBe(SECRETS.CLOUDFLARE_API_TOKEN);
   });
 
+  it("`infra check` on the result finds nothing: KSOPS decrypts every Secret with the new key", () => {
+    const result = infra(["check", "--no-schemas", "--json"], { SOPS_AGE_KEY_FILE: keyFile() });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { errors: number; warnings: number; findings: unknown[] };
+    expect(report.findings).toEqual([]);
+    expect([report.errors, report.warnings]).toEqual([0, 0]);
+  });
+
   it(".envrc is .envrc.example with the cluster's name, and git ignores it and the staging files", () => {
     const example = readFileSync(join(repo, ".envrc.example"), "utf8");
     expect(readFileSync(join(repo, ".envrc"), "utf8")).toBe(example.replaceAll("<cluster>", "lab"));
