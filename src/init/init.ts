@@ -179,13 +179,18 @@ async function runInit(
   const envrc = await stageEnvrc(ctx, files, staged);
   result.push({ path: ENVRC, action: envrc.action });
 
+  // The private files to back up: the key, and the vault's password file when there is a vault.
+  const privateKept = [
+    files.ageKey,
+    ...secrets.files.filter((f) => f.path === files.vaultPassword).map((f) => f.path),
+  ];
   const next = [
     ...(envrc.action === "written"
       ? [
           "direnv allow   # .envrc points SOPS_AGE_KEY_FILE and ANSIBLE_VAULT_PASSWORD_FILE at the files above (or: source .envrc)",
         ]
       : envrc.lines.map((line) => `${line}   # .envrc exists and was left alone: set this there`)),
-    `back up ${displayHome(ctx.env, files.ageKey)} and ${displayHome(ctx.env, files.vaultPassword)} outside this machine: without them the secrets cannot be decrypted`,
+    `back up ${privateKept.map((f) => displayHome(ctx.env, f)).join(" and ")} outside this machine: without ${privateKept.length === 1 ? "it" : "them"} the secrets cannot be decrypted`,
     "infra configure   # render ansible/, tofu/ and kubernetes/ from cluster.yaml",
     "infra check       # validate the repository offline (the secrets decrypt with your key)",
     "infra plan        # see what `infra up` would do",
