@@ -92,23 +92,25 @@ let home = "";
 const keyFile = () => join(home, ".config", "sops", "age", "lab.txt");
 const passwordFile = () => join(home, ".config", "infra-k3s", "lab.vault-pass");
 
-/** The CLI as a user runs it in the copy: their HOME, the tool cache, no inherited key or password. */
+/** A user's environment: their HOME, the tool cache, no inherited key, password or secret. */
+function userEnv(homeDir: string, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    HOME: homeDir,
+    XDG_CONFIG_HOME: "",
+    INFRA_CACHE_DIR: cacheRoot(process.env),
+    SOPS_AGE_KEY_FILE: "",
+    ANSIBLE_VAULT_PASSWORD_FILE: "",
+    TAILSCALE_AUTH_KEY: "",
+    CLOUDFLARE_API_TOKEN: "",
+    R2_ACCESS_KEY_ID: "",
+    R2_SECRET_ACCESS_KEY: "",
+    ...env,
+  };
+}
+
+/** The CLI as the user runs it in the copy. */
 function infra(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return runCli(args, {
-    cwd: repo,
-    env: {
-      HOME: home,
-      XDG_CONFIG_HOME: "",
-      INFRA_CACHE_DIR: cacheRoot(process.env),
-      SOPS_AGE_KEY_FILE: "",
-      ANSIBLE_VAULT_PASSWORD_FILE: "",
-      TAILSCALE_AUTH_KEY: "",
-      CLOUDFLARE_API_TOKEN: "",
-      R2_ACCESS_KEY_ID: "",
-      R2_SECRET_ACCESS_KEY: "",
-      ...env,
-    },
-  });
+  return runCli(args, { cwd: repo, env: userEnv(home, env) });
 }
 
 /** The vault's plaintext (stdout only), opened with a password file by the pinned ansible-vault. */
@@ -128,6 +130,17 @@ function sopsDecrypt(file: string, key: string): { code: number; output: string 
     cwd: repo,
     env: { SOPS_AGE_KEY_FILE: key, SOPS_AGE_KEY: "", HOME: home, XDG_CONFIG_HOME: "" },
   });
+}
+
+/** A SOPS file encrypted by the pinned sops for the age key in `keyFile` (someone else's key, in these tests). */
+function encryptedFor(keyFile: string, dir: string, path: string, plaintext: string): string {
+  const recipient = readFileSync(keyFile, "utf8").match(/age1\w+/)?.[0] ?? "";
+  const result = runTool("sops", ["encrypt", "--age", recipient, "--filename-override", path], {
+    cwd: dir,
+    input: plaintext,
+  });
+  if (result.code !== 0) throw new Error(`sops encrypt failed: ${result.output}`);
+  return result.output;
 }
 
 function recipientsOf(file: string): string[] {
@@ -370,19 +383,7 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     const stranger = join(home, "stranger.txt");
     const path = "kubernetes/apps/foreign.sops.yaml";
     mkdirSync(join(repo, "kubernetes", "apps"), { recursive: true });
-    const foreign = runTool(
-      "sops",
-      [
-        "encrypt",
-        "--age",
-        readFileSync(stranger, "utf8").match(/age1\w+/)?.[0] ?? "",
-        "--filename-override",
-        path,
-      ],
-      { cwd: repo, input: "stringData:\n  x: y\n" },
-    );
-    expect(foreign.code, foreign.output).toBe(0);
-    writeFileSync(join(repo, path), foreign.output);
+    writeFileSync(join(repo, path), encryptedFor(stranger, repo, path, "stringData:\n  x: y\n"));
     const before = snapshot(repo, home);
     const result = infra(["secrets", "rotate", "--yes"]);
     expect(result.code).toBe(3);
@@ -399,16 +400,7 @@ describe("infra init refuses bad input before writing anything", () => {
     const before = snapshot(fresh, freshHome);
     const result = runCli(INIT, {
       cwd: fresh,
-      env: {
-        HOME: freshHome,
-        XDG_CONFIG_HOME: "",
-        INFRA_CACHE_DIR: cacheRoot(process.env),
-        SOPS_AGE_KEY_FILE: "",
-        ANSIBLE_VAULT_PASSWORD_FILE: "",
-        ...SECRETS,
-        TAILSCALE_AUTH_KEY: "",
-        R2_SECRET_ACCESS_KEY: "",
-      },
+      env: userEnv(freshHome, { ...SECRETS, TAILSCALE_AUTH_KEY: "", R2_SECRET_ACCESS_KEY: "" }),
     });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
@@ -423,27 +415,11 @@ describe("infra init refuses bad input before writing anything", () => {
     const stranger = join(freshHome, "stranger.txt");
     expect(runTool("age-keygen", ["-o", stranger]).code).toBe(0);
     const path = SOPS_SECRETS[3]?.path ?? "";
-    const foreign = runTool(
-      "sops",
-      [
-        "encrypt",
-        "--age",
-        readFileSync(stranger, "utf8").match(/age1\w+/)?.[0] ?? "",
-        "--filename-override",
-        path,
-      ],
-      { cwd: fresh, input: "stringData:\n  repository-password: someone-elses\n" },
+    writeFileSync(
+      join(fresh, path),
+      encryptedFor(stranger, fresh, path, "stringData:\n  repository-password: someone-elses\n"),
     );
-    expect(foreign.code, foreign.output).toBe(0);
-    writeFileSync(join(fresh, path), foreign.output);
-    const env = {
-      HOME: freshHome,
-      XDG_CONFIG_HOME: "",
-      INFRA_CACHE_DIR: cacheRoot(process.env),
-      SOPS_AGE_KEY_FILE: "",
-      ANSIBLE_VAULT_PASSWORD_FILE: "",
-      ...SECRETS,
-    };
+    const env = userEnv(freshHome, SECRETS);
     const before = snapshot(fresh, freshHome);
     const refused = runCli(INIT, { cwd: fresh, env });
     expect(refused.code).toBe(2);
@@ -462,13 +438,7 @@ describe("infra init refuses bad input before writing anything", () => {
     const fresh = repositoryCopy();
     const result = runCli(INIT, {
       cwd: fresh,
-      env: {
-        HOME: tempDir("infra-secrets-home-"),
-        XDG_CONFIG_HOME: "",
-        INFRA_CACHE_DIR: cacheRoot(process.env),
-        ...SECRETS,
-        CLOUDFLARE_API_TOKEN: "two words",
-      },
+      env: userEnv(tempDir("infra-secrets-home-"), { ...SECRETS, CLOUDFLARE_API_TOKEN: "two words" }),
     });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
