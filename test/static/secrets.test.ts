@@ -336,7 +336,7 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     expect(snapshot(repo, home)).toEqual(before);
   });
 
-  it("`infra secrets rotate`: --dry-run changes nothing; a real run leaves everything readable with the new key only", () => {
+  it("secrets rotate: --dry-run changes nothing; a real run leaves everything readable with the new key only", () => {
     const before = snapshot(repo, home);
     const dry = infra(["secrets", "rotate", "--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
