@@ -34,7 +34,7 @@ import {
   type InitNode,
   sopsYamlText,
 } from "./cluster-template.js";
-import { confirmReplace, type Prompter, terminalPrompter } from "./prompter.js";
+import { confirmReplace, type Prompter, type ReplaceReason, terminalPrompter } from "./prompter.js";
 import { type FileAction, type SecretsOutcome, secretsTree, stageSecrets } from "./secrets.js";
 
 export type { Prompter } from "./prompter.js";
@@ -99,7 +99,7 @@ export async function initCommand(
       ? await toolRun(ctx, "init", ["sops", "ansible-vault"])
       : { env: ctx.env };
   const io = prompter ?? (ctx.interactive ? await terminalPrompter(ctx.signal) : undefined);
-  const staged = new StagedFiles();
+  const staged = new StagedFiles(ctx.workdir ?? ctx.cwd);
   try {
     const result = await runInit(ctx, options, io, run, staged);
     await staged.commit();
@@ -137,12 +137,20 @@ async function runInit(
   const sopsText = sopsYamlText(answers.name, ageRecipient, displayHome(ctx.env, files.ageKey));
   const sopsCurrent = existsSync(sopsPath) ? await readConfigFile(sopsPath, ".sops.yaml") : undefined;
   const sopsIsExample = sopsCurrent?.includes(EXAMPLE_SOPS_MARKER) === true;
-  const writeSops =
-    sopsCurrent === undefined || sopsIsExample
-      ? sopsCurrent === sopsText
-        ? "unchanged"
-        : "write"
-      : await decide(sopsPath, sopsText, ".sops.yaml", options, io);
+  // The committed example (for a key nobody has) is replaced without asking; a user's own is not.
+  const sopsIsOurs = sopsCurrent !== undefined && !sopsIsExample;
+  const writeSops = sopsIsOurs
+    ? await decide(
+        sopsPath,
+        sopsText,
+        ".sops.yaml",
+        options,
+        io,
+        sopsMismatch(sopsCurrent, ageRecipient, files),
+      )
+    : sopsCurrent === sopsText
+      ? "unchanged"
+      : "write";
 
   const result: InitResult["files"] = [];
   if (created) {
@@ -244,19 +252,34 @@ function renderInit(result: InitResult): string {
   return lines.join("\n");
 }
 
-/** "write" or "unchanged"; asks (or needs --yes) when the file exists and differs. */
+/** "write" or "unchanged"; asks (or needs --yes) when the file exists and differs, saying `why`. */
 async function decide(
   path: string,
   content: string,
   label: string,
   options: InitOptions,
   io: Prompter | undefined,
+  reason: string | ReplaceReason = "exists and differs",
 ): Promise<"write" | "unchanged"> {
   if (!existsSync(path)) return "write";
   // Read as a config file is read: a directory or FIFO in its place is a located error, not a crash.
   if ((await readConfigFile(path, label)) === content) return "unchanged";
-  await confirmReplace(label, "exists and differs", options.yes, io);
+  await confirmReplace(label, reason, options.yes, io);
   return "write";
+}
+
+/**
+ * Why the repository's own .sops.yaml would change. The likely cause is a different age key (another
+ * cluster's, or SOPS_AGE_KEY_FILE pointing elsewhere): name both keys, since replacing it re-encrypts
+ * every secret for the key given, and what that key cannot read (the Kopia password) is generated anew.
+ */
+function sopsMismatch(current: string, recipient: string, files: PrivateFiles): ReplaceReason {
+  const named = ageRecipientsIn(current);
+  if (named.length === 0 || named.includes(recipient)) return { why: "exists and differs" };
+  return {
+    why: `is for ${named.join(", ")}, but the age key ${files.ageKey} is ${recipient}`,
+    hint: "point SOPS_AGE_KEY_FILE (or --age-key-file) at this repository's key (`source .envrc`); replacing it (--yes) re-encrypts every secret for the key given, and generates anew what that key cannot read (the Kopia password)",
+  };
 }
 
 // ---- answers: flags first, then questions for what is missing --------------------------------

@@ -15,16 +15,23 @@ export interface Prompter {
   close(): void;
 }
 
+/** Why a file would be replaced, and (when the usual "--yes or move it aside" is not enough) the hint. */
+export interface ReplaceReason {
+  why: string;
+  hint?: string;
+}
+
 /**
  * An existing file that would change is replaced only with `--yes` or a "yes" at the question;
  * otherwise init stops before writing anything (exit 2).
  */
 export async function confirmReplace(
   label: string,
-  why: string,
+  reason: string | ReplaceReason,
   yes: boolean | undefined,
   io: Prompter | undefined,
 ): Promise<void> {
+  const { why, hint } = typeof reason === "string" ? { why: reason, hint: undefined } : reason;
   if (yes) return;
   if (io) {
     const answer = await io.ask(`${label} ${why}. Replace it? [y/N]`, "n");
@@ -32,13 +39,13 @@ export async function confirmReplace(
     throw new InfraError("INIT_DECLINED", `${label} was kept; nothing was written`, {
       kind: "usage",
       location: { file: label },
-      hint: `move ${label} aside, or answer yes to replace it`,
+      hint: hint ?? `move ${label} aside, or answer yes to replace it`,
     });
   }
   throw new InfraError("INIT_WOULD_OVERWRITE", `${label} ${why}; nothing was written`, {
     kind: "usage",
     location: { file: label },
-    hint: "pass --yes to replace it, or move it aside first",
+    hint: hint ?? "pass --yes to replace it, or move it aside first",
   });
 }
 

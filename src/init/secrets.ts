@@ -5,6 +5,7 @@
  * is kept: a K3s token or a Kopia repository password is generated once and never replaced.
  */
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { vaultEncrypt } from "../adapters/ansible-vault.js";
 import { sopsEncrypt } from "../adapters/sops.js";
@@ -68,6 +69,7 @@ export async function stageSecrets(request: SecretsRequest, staged: StagedFiles)
   if (!withVault && secretsHere.length === 0) return { files: [], sources: [] };
 
   const passwordExisted = existsSync(files.vaultPassword);
+  if (withVault && passwordExisted) await requirePassword(files.vaultPassword);
   const vault: VaultFile = withVault ? await readVault(root, files.vaultPassword, run) : { state: "missing" };
   const keyFile = request.keyExisted ? files.ageKey : undefined;
   const sops = await Promise.all(
@@ -131,6 +133,18 @@ export async function stageSecrets(request: SecretsRequest, staged: StagedFiles)
     outcome.files.push({ path: write.path, action: write.action });
   }
   return outcome;
+}
+
+/** A password file init reuses must hold a password: ansible-vault refuses an empty one only after the questions. */
+async function requirePassword(path: string): Promise<void> {
+  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => error);
+  if (typeof text === "string" && text.trim() !== "") return;
+  const what = typeof text === "string" ? "is empty" : `cannot be read (${text.code})`;
+  throw new InfraError("VAULT_PASSWORD_MISSING", `the vault password file ${path} ${what}`, {
+    kind: "preflight",
+    location: { file: path },
+    hint: "point ANSIBLE_VAULT_PASSWORD_FILE (or --vault-password-file) at a file holding the password, or unset it to have init create one; nothing was changed",
+  });
 }
 
 async function sopsAction(

@@ -9,6 +9,7 @@ import { sopsDecrypt } from "../adapters/sops.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
+import { readAgeKeyFile } from "./age-key.js";
 import { type SecretId, type SecretValues, sopsSecretHolding, sopsValues } from "./catalog.js";
 import { clusterPrivateFiles, type PrivateFileFlags } from "./cluster-files.js";
 import { toolRun } from "./state.js";
@@ -26,6 +27,7 @@ export async function secretsEnvCommand(
 ): Promise<Outcome<Record<string, string>>> {
   const run = await toolRun(ctx, "secrets env", ["sops"]);
   const { ageKey } = await clusterPrivateFiles(ctx, flags, { vaultPassword: false });
+  await readAgeKeyFile(ageKey); // a missing or broken key says so, not "does not decrypt"
   const values: Partial<SecretValues> = {};
   for (const secret of new Set(EXPORTS.map((e) => sopsSecretHolding(e.id)))) {
     const decrypted = await sopsDecrypt(join(ctx.cwd, secret.path), { ...run, keyFile: ageKey });

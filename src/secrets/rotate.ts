@@ -52,13 +52,6 @@ export async function secretsRotateCommand(
   const root = ctx.cwd;
 
   // Read and check everything with the current key and password before changing anything.
-  if (!existsSync(files.ageKey)) {
-    throw new InfraError("AGE_KEY_MISSING", `the age key ${files.ageKey} does not exist`, {
-      kind: "preflight",
-      location: { file: files.ageKey },
-      hint: "point SOPS_AGE_KEY_FILE (or --age-key-file) at the key the secrets are encrypted for; nothing was changed",
-    });
-  }
   const old = await readAgeKeyFile(files.ageKey);
   const sopsConfigPath = join(root, SOPS_CONFIG);
   const sopsConfig = await readFile(sopsConfigPath, "utf8").catch(() => undefined);
@@ -133,7 +126,7 @@ export async function secretsRotateCommand(
   );
 
   const key = await newAgeKey();
-  const staged = new StagedFiles();
+  const staged = new StagedFiles(ctx.workdir ?? ctx.cwd);
   try {
     await staged.stage(files.ageKey, key.text, { private: true, keepOldAs: kept(files.ageKey) });
     const passwordFile = await staged.stage(files.vaultPassword, `${generateSecret()}\n`, {

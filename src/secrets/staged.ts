@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InfraError } from "../errors.js";
+import { displayPath } from "../root.js";
 
 /** The suffix of temporary files (git-ignored, in case a crash leaves one behind). */
 export const STAGED_SUFFIX = ".infra-tmp";
@@ -48,6 +49,9 @@ function writeFailed(path: string, error: unknown, state: string): InfraError {
 export class StagedFiles {
   private readonly files: Staged[] = [];
 
+  /** `shownFrom`: errors name files relative to this directory (the user's) when inside it. */
+  constructor(private readonly shownFrom: string) {}
+
   /**
    * Writes `content` to a temporary file next to `final` and returns its path. A private file
    * (a key, a password) gets mode 0600 and, when its directory is new, a 0700 directory.
@@ -65,12 +69,16 @@ export class StagedFiles {
       await chmod(temp, mode); // the umask may have narrowed or widened it
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
-      throw writeFailed(final, error, "nothing was written");
+      throw writeFailed(this.shown(final), error, "nothing was written");
     }
     const staged: Staged = { temp, final, noClobber: options.noClobber === true };
     if (options.keepOldAs) staged.keepOldAs = options.keepOldAs;
     this.files.push(staged);
     return temp;
+  }
+
+  private shown(path: string): string {
+    return displayPath(this.shownFrom, path);
   }
 
   get finals(): string[] {
@@ -80,14 +88,10 @@ export class StagedFiles {
   async commit(): Promise<void> {
     for (const file of this.files) {
       if (file.noClobber && existsSync(file.final)) {
-        throw new InfraError(
-          "WRITE_FAILED",
-          `${file.final} appeared while this command ran; nothing was written`,
-          {
-            location: { file: file.final },
-            hint: "another program wrote it meanwhile: check it, then run the command again",
-          },
-        );
+        throw new InfraError("WRITE_FAILED", "appeared while this command ran; nothing was written", {
+          location: { file: this.shown(file.final) },
+          hint: "another program wrote it meanwhile: check it, then run the command again",
+        });
       }
     }
     const placed: Placed[] = [];
@@ -106,7 +110,7 @@ export class StagedFiles {
       } catch (error) {
         const left = await this.putBack(placed);
         throw writeFailed(
-          file.final,
+          this.shown(file.final),
           error,
           left.length === 0 ? "nothing was written" : `these could not be put back: ${left.join(", ")}`,
         );

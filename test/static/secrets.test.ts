@@ -113,6 +113,29 @@ function infra(args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCli(args, { cwd: repo, env: userEnv(home, env) });
 }
 
+/**
+ * The built CLI in new namespaces (`unshare`, as root): `--net` leaves it no route anywhere; with
+ * `--mount`, each of `readOnly` is bind-mounted read-only onto itself first.
+ */
+function inNamespace(
+  namespaces: string[],
+  readOnly: string[],
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = repo,
+): { code: number; stdout: string; stderr: string } {
+  const mounts = readOnly.map(
+    (p) => `mount --bind "${p}" "${p}" && mount -o remount,bind,ro "${p}" "${p}" && `,
+  );
+  const script = `${mounts.join("")}exec "$0" "$@"`;
+  const result = spawnSync(
+    "unshare",
+    [...namespaces, "sh", "-c", script, process.execPath, join(PACKAGE_ROOT, "dist", "bin.js"), ...args],
+    { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, encoding: "utf8", timeout: 120_000 },
+  );
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
 /** The vault's plaintext (stdout only), opened with a password file by the pinned ansible-vault. */
 function vaultView(password = passwordFile(), dir = repo): { code: number; output: string } {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONWARNINGS: "ignore" };
@@ -256,6 +279,20 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     expect(spawnSync("find", [repo, "-name", "*.infra-tmp"], { encoding: "utf8" }).stdout).toBe("");
   });
 
+  it("`infra up --dry-run` from what init wrote passes every check before the hosts, and stops only at the unreachable host", () => {
+    // In a network namespace of its own (no route anywhere), so the SSH attempt leaves no trace outside.
+    const env = {
+      ...userEnv(home),
+      SOPS_AGE_KEY_FILE: keyFile(),
+      ANSIBLE_VAULT_PASSWORD_FILE: passwordFile(),
+    };
+    const up = inNamespace(["--net"], [], ["up", "--dry-run"], env);
+    expect(up.stderr).toMatch(/inventory: matches cluster\.yaml/);
+    expect(up.stderr).toMatch(/vault: encrypted, password file set/);
+    expect(up.stderr).toMatch(/hz-1 is not reachable over SSH.*\[HOST_UNREACHABLE\]/s);
+    expect(up.code, up.stderr).toBe(3);
+  });
+
   it("the files it wrote pass yamllint with the repository's rules", () => {
     const files = ["cluster.yaml", ".sops.yaml", ...SOPS_SECRETS.map((s) => s.path)];
     const { code, output } = runTool("yamllint", ["--strict", "-c", ".yamllint", ...files], { cwd: repo });
@@ -333,6 +370,41 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(`the vault password in ${wrong} does not open ${VAULT_PATH}`);
     expect(result.stderr.trim().split("\n")).toHaveLength(2); // the cause, then the next step
+    expect(snapshot(repo, home)).toEqual(before);
+  });
+
+  it("another age key: init names both keys and changes nothing (exit 2); rotate and env refuse it too", () => {
+    const stranger = join(home, "stranger.txt");
+    if (!existsSync(stranger)) expect(runTool("age-keygen", ["-o", stranger]).code).toBe(0);
+    const before = snapshot(repo, home);
+    const init = infra(INIT, { ...SECRETS, SOPS_AGE_KEY_FILE: stranger });
+    expect(init.code).toBe(2);
+    expect(init.stderr).toMatch(
+      /✗ \.sops\.yaml: \.sops\.yaml is for age1\w+, but the age key \S+stranger\.txt is age1\w+; nothing was written/,
+    );
+    expect(init.stderr).toContain(
+      "hint: point SOPS_AGE_KEY_FILE (or --age-key-file) at this repository's key",
+    );
+    expect(infra(["secrets", "rotate", "--yes"], { SOPS_AGE_KEY_FILE: stranger }).code).toBe(3);
+    expect(infra(["secrets", "env"], { SOPS_AGE_KEY_FILE: stranger }).code).toBe(3);
+    expect(snapshot(repo, home)).toEqual(before);
+  });
+
+  it("a key file or password file that is a directory, or an empty password file: one located line, nothing changes", () => {
+    const before = snapshot(repo, home);
+    const cases: [NodeJS.ProcessEnv, number, string][] = [
+      [{ SOPS_AGE_KEY_FILE: home }, 2, `✗ ${home}: ${home} exists but cannot be read (EISDIR)`],
+      [{ ANSIBLE_VAULT_PASSWORD_FILE: home }, 3, `the vault password file ${home} cannot be read (EISDIR)`],
+      [{ ANSIBLE_VAULT_PASSWORD_FILE: join(home, "empty") }, 3, "is empty"],
+    ];
+    writeFileSync(join(home, "empty"), "\n");
+    for (const [env, code, message] of cases) {
+      const result = infra(INIT, { ...SECRETS, ...env });
+      expect(result.code, result.stderr).toBe(code);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toContain("internal error");
+    }
+    rmSync(join(home, "empty"));
     expect(snapshot(repo, home)).toEqual(before);
   });
 
@@ -432,6 +504,31 @@ describe("infra init refuses bad input before writing anything", () => {
     const decrypted = runTool("sops", ["decrypt", path], { cwd: fresh, env: { SOPS_AGE_KEY_FILE: key } });
     expect(decrypted.code, decrypted.output).toBe(0);
     expect(parse(decrypted.output).stringData["repository-password"]).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("a read-only secret file (a bind mount): WRITE_FAILED, exit 1, and the files replaced before it are put back", () => {
+    const fresh = repositoryCopy();
+    const freshHome = tempDir("infra-secrets-home-");
+    const before = snapshot(fresh, freshHome);
+    // Renaming onto a mount point fails only at the commit, after .sops.yaml and others were renamed.
+    const path = SOPS_SECRETS[2]?.path ?? "";
+    const result = inNamespace(["--mount"], [join(fresh, path)], INIT, userEnv(freshHome, SECRETS), fresh);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain(`✗ ${path}: cannot be written (EBUSY); nothing was written\n`);
+    expect(snapshot(fresh, freshHome)).toEqual(before);
+  });
+
+  it("a read-only directory: WRITE_FAILED while staging, nothing written", () => {
+    const fresh = repositoryCopy();
+    const freshHome = tempDir("infra-secrets-home-");
+    const before = snapshot(fresh, freshHome);
+    const dir = join(fresh, "kubernetes", "infrastructure", "velero");
+    const result = inNamespace(["--mount"], [dir], INIT, userEnv(freshHome, SECRETS), fresh);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain(
+      "✗ kubernetes/infrastructure/velero/config/velero-r2.sops.yaml: cannot be written (EROFS); nothing was written\n",
+    );
+    expect(snapshot(fresh, freshHome)).toEqual(before);
   });
 
   it("a malformed secret: exit 2, naming the variable", () => {

@@ -18,7 +18,7 @@ describe("StagedFiles", () => {
   it("renames every staged file into place on commit, replacing the old ones without leftovers", async () => {
     dir = mkdtempSync(join(tmpdir(), "infra-staged-"));
     writeFileSync(join(dir, "a"), "old a");
-    const staged = new StagedFiles();
+    const staged = new StagedFiles(dir);
     await staged.stage(join(dir, "a"), "new a");
     await staged.stage(join(dir, "sub", "b"), "new b");
     expect(read("a")).toBe("old a");
@@ -31,7 +31,7 @@ describe("StagedFiles", () => {
     dir = mkdtempSync(join(tmpdir(), "infra-staged-"));
     writeFileSync(join(dir, "a"), "old a");
     writeFileSync(join(dir, "c"), "old c");
-    const staged = new StagedFiles();
+    const staged = new StagedFiles(dir);
     await staged.stage(join(dir, "a"), "new a");
     await staged.stage(join(dir, "b"), "new b");
     // The last rename fails: its temporary file is gone, as if the directory had turned read-only.
@@ -48,7 +48,7 @@ describe("StagedFiles", () => {
 
   it("a file that appeared meanwhile is not replaced, and nothing is written", async () => {
     dir = mkdtempSync(join(tmpdir(), "infra-staged-"));
-    const staged = new StagedFiles();
+    const staged = new StagedFiles(dir);
     await staged.stage(join(dir, "a"), "new a");
     await staged.stage(join(dir, "key"), "secret", { private: true, noClobber: true });
     writeFileSync(join(dir, "key"), "someone else's");
@@ -61,7 +61,7 @@ describe("StagedFiles", () => {
   it("a directory that cannot be created fails while staging, before anything is renamed", async () => {
     dir = mkdtempSync(join(tmpdir(), "infra-staged-"));
     writeFileSync(join(dir, "file"), "");
-    const staged = new StagedFiles();
+    const staged = new StagedFiles(dir);
     await staged.stage(join(dir, "a"), "new a");
     await expect(staged.stage(join(dir, "file", "b"), "b")).rejects.toMatchObject({
       code: "WRITE_FAILED",
