@@ -15,13 +15,17 @@ export interface PrivateFiles {
 }
 
 export function privateFiles(
-  ctx: Pick<CommandContext, "cwd" | "env">,
+  ctx: Pick<CommandContext, "cwd" | "env" | "workdir">,
   cluster: string,
   flags: { ageKeyFile?: string | undefined; vaultPasswordFile?: string | undefined } = {},
 ): PrivateFiles {
   const config = ctx.env.XDG_CONFIG_HOME || join(ctx.env.HOME ?? "~", ".config");
-  const pick = (flag: string | undefined, variable: string | undefined, fallback: string) =>
-    flag || variable ? resolve(ctx.cwd, expandHome(ctx.env, (flag || variable) as string)) : fallback;
+  // A path the user gives is relative to where they started infra, as --config is (root.ts).
+  const startedIn = ctx.workdir ?? ctx.cwd;
+  const pick = (flag: string | undefined, variable: string | undefined, fallback: string) => {
+    const given = flag || variable;
+    return given ? resolve(startedIn, expandHome(ctx.env, given)) : fallback;
+  };
   return {
     ageKey: pick(flags.ageKeyFile, ctx.env.SOPS_AGE_KEY_FILE, join(config, "sops", "age", `${cluster}.txt`)),
     vaultPassword: pick(

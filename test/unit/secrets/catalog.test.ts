@@ -143,5 +143,11 @@ describe(".envrc from .envrc.example", () => {
       ageKeyFile: "/f",
     });
     expect(byFlag.ageKey).toBe("/f");
+    // Started from a subfolder: a relative path is the user's, not the root's.
+    const fromSubfolder = privateFiles({ cwd: "/repo", workdir: "/repo/ansible", env }, "lab", {
+      ageKeyFile: "../keys/lab.txt",
+      vaultPasswordFile: "pass",
+    });
+    expect(fromSubfolder).toEqual({ ageKey: "/repo/keys/lab.txt", vaultPassword: "/repo/ansible/pass" });
   });
 });
