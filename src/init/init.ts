@@ -192,13 +192,18 @@ async function runInit(
     files.ageKey,
     ...secrets.files.filter((f) => f.path === files.vaultPassword).map((f) => f.path),
   ];
-  const next = [
-    ...(envrc.action === "written"
+  const loadEnvrc =
+    envrc.action === "written"
       ? [
           "direnv allow   # .envrc points SOPS_AGE_KEY_FILE and ANSIBLE_VAULT_PASSWORD_FILE at the files above (or: source .envrc)",
         ]
-      : envrc.lines.map((line) => `${line}   # .envrc exists and was left alone: set this there`)),
-    `back up ${privateKept.map((f) => displayHome(ctx.env, f)).join(" and ")} outside this machine: without ${privateKept.length === 1 ? "it" : "them"} the secrets cannot be decrypted`,
+      : envrc.lines.map((line) => `${line}   # .envrc exists and was left alone: set this there`);
+  const keptShown = privateKept.map((f) => displayHome(ctx.env, f)).join(" and ");
+  const itOrThem = privateKept.length === 1 ? "it" : "them";
+  const backUp = `back up ${keptShown} outside this machine: without ${itOrThem} the secrets cannot be decrypted`;
+  const next = [
+    ...loadEnvrc,
+    backUp,
     "infra configure   # render ansible/, tofu/ and kubernetes/ from cluster.yaml",
     "infra check       # validate the repository offline (the secrets decrypt with your key)",
     "infra plan        # see what `infra up` would do",
