@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { initCommands } from "../../../src/init/commands.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import {
   GENERATED,
@@ -53,6 +54,12 @@ describe("the catalog of secrets matches the committed tree", () => {
       "utf8",
     );
     for (const key of Object.keys(VAULT_KEYS)) expect(main).toContain(key);
+  });
+
+  it("`infra init --help` names exactly the variables init reads the secrets from", () => {
+    const summary = initCommands[0]?.summary ?? "";
+    const named = summary.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g) ?? [];
+    expect(named).toEqual(SECRET_INPUTS.map((i) => i.env));
   });
 
   it("asks for every value that is not generated, each from its own environment variable", () => {
