@@ -56,22 +56,23 @@ export interface InitOptions {
   yes?: boolean;
 }
 
+/** The flags that describe the cluster (cluster.yaml's content), as opposed to the secrets' files. */
+const CLUSTER_FLAGS = [
+  "name",
+  "domain",
+  "cloudflareAccountId",
+  "acmeEmail",
+  "acmeEnvironment",
+  "gitRepoUrl",
+  "gitRevision",
+  "k3sVersion",
+  "bucket",
+] as const;
+
 /** Typed options from the parsed flags (cli.ts). */
 export function initOptions(o: Record<string, unknown>): InitOptions {
   const options: InitOptions = { node: Array.isArray(o.node) ? o.node.map(String) : [], yes: o.yes === true };
-  const keys = [
-    "name",
-    "domain",
-    "cloudflareAccountId",
-    "acmeEmail",
-    "acmeEnvironment",
-    "gitRepoUrl",
-    "gitRevision",
-    "k3sVersion",
-    "bucket",
-    "ageKeyFile",
-    "vaultPasswordFile",
-  ] as const;
+  const keys = [...CLUSTER_FLAGS, "ageKeyFile", "vaultPasswordFile"] as const;
   for (const key of keys) if (typeof o[key] === "string") options[key] = o[key] as string;
   return options;
 }
@@ -117,15 +118,15 @@ async function runInit(
   run: ToolRun,
   staged: StagedFiles,
 ): Promise<Outcome<InitResult>> {
-  const answers = await gatherAnswers(ctx, options, io);
-  const text = clusterYamlText(answers);
-  const { problems } = validateConfigText(text, `${CONFIG_FILE} (not written)`);
-  if (problems.some((p) => p.severity === "error"))
-    throw configError(`${CONFIG_FILE} (not written)`, problems);
-
   const configPath = join(ctx.cwd, CONFIG_FILE);
+  const cluster =
+    existsSync(configPath) && !describesCluster(options)
+      ? await existingCluster(configPath)
+      : await newCluster(ctx, options, io);
+  const { name, text } = cluster;
+
   const sopsPath = join(ctx.cwd, ".sops.yaml");
-  const files = privateFiles(ctx, answers.name, options);
+  const files = privateFiles(ctx, name, options);
   await refuseTracked(ctx.cwd, files.ageKey, "age key");
   await refuseTracked(ctx.cwd, files.vaultPassword, "vault password file");
 
@@ -134,7 +135,7 @@ async function runInit(
   const key = existsSync(files.ageKey) ? await readAgeKeyFile(files.ageKey) : undefined;
   const created = key ? undefined : await newAgeKey();
   const ageRecipient = created?.recipient ?? key?.recipients[0] ?? "";
-  const sopsText = sopsYamlText(answers.name, ageRecipient, displayHome(ctx.env, files.ageKey));
+  const sopsText = sopsYamlText(name, ageRecipient, displayHome(ctx.env, files.ageKey));
   const sopsCurrent = existsSync(sopsPath) ? await readConfigFile(sopsPath, ".sops.yaml") : undefined;
   const sopsIsExample = sopsCurrent?.includes(EXAMPLE_SOPS_MARKER) === true;
   // The committed example (for a key nobody has) is replaced without asking; a user's own is not.
@@ -220,6 +221,35 @@ async function runInit(
     },
     renderInit,
   );
+}
+
+function describesCluster(options: InitOptions): boolean {
+  return CLUSTER_FLAGS.some((key) => options[key] !== undefined) || (options.node ?? []).length > 0;
+}
+
+/**
+ * A re-run without cluster flags (e.g. to change a token) keeps cluster.yaml as it is, hand edits and
+ * all, asking nothing about it; the file must be valid, since its name picks the private files.
+ */
+async function existingCluster(path: string): Promise<{ name: string; text: string }> {
+  const text = await readConfigFile(path, CONFIG_FILE);
+  const { config, problems } = validateConfigText(text, CONFIG_FILE);
+  if (!config || problems.some((p) => p.severity === "error")) throw configError(CONFIG_FILE, problems);
+  return { name: config.name, text };
+}
+
+/** cluster.yaml from the flags and the answers, validated before anything is written. */
+async function newCluster(
+  ctx: CommandContext,
+  options: InitOptions,
+  io: Prompter | undefined,
+): Promise<{ name: string; text: string }> {
+  const answers = await gatherAnswers(ctx, options, io);
+  const text = clusterYamlText(answers);
+  const { problems } = validateConfigText(text, `${CONFIG_FILE} (not written)`);
+  if (problems.some((p) => p.severity === "error"))
+    throw configError(`${CONFIG_FILE} (not written)`, problems);
+  return { name: answers.name, text };
 }
 
 /** `.envrc` from `.envrc.example` with this cluster's paths, unless one exists (it may hold the user's own lines). */

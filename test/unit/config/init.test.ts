@@ -303,4 +303,21 @@ describe("infra init interactively", () => {
     expect(readFileSync(join(dir, "cluster.yaml"), "utf8")).toBe("# mine\n");
     expect(existsSync(keyFile())).toBe(false);
   });
+
+  it("a re-run without cluster flags keeps a hand-edited cluster.yaml and asks nothing about it", async () => {
+    const first = await initCommand(ctx(), flags);
+    const edited = `${readFileSync(join(dir, "cluster.yaml"), "utf8")}# a comment of the user's\n`;
+    writeFileSync(join(dir, "cluster.yaml"), edited);
+    const io = script([]);
+    const again = await initCommand({ ...ctx(), interactive: true }, {}, io);
+    expect(io.questions).toEqual([]);
+    expect(again.data.files.map((f) => f.action)).toEqual(["reused", "unchanged", "unchanged", "unchanged"]);
+    expect(again.data.ageRecipient).toBe(first.data.ageRecipient);
+    expect(readFileSync(join(dir, "cluster.yaml"), "utf8")).toBe(edited);
+
+    writeFileSync(join(dir, "cluster.yaml"), "name: [\n");
+    const broken = await fail(initCommand(ctx(), {}));
+    expect(broken.code).toBe("CONFIG_YAML_SYNTAX");
+    expect(broken.exitCode).toBe(2);
+  });
 });
