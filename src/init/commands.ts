@@ -6,7 +6,8 @@ export const initCommands = [
     name: "init",
     summary:
       "create cluster.yaml, an age key with .sops.yaml, the Ansible vault and the SOPS secrets (from " +
-      "TAILSCALE_AUTH_KEY, CLOUDFLARE_API_TOKEN, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, else asked; never flags)",
+      "TAILSCALE_AUTH_KEY, CLOUDFLARE_API_TOKEN, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, else asked; never flags)" +
+      "; the tunnel token Secret from CLOUDFLARE_TUNNEL_TOKEN, else a placeholder",
     options: [
       { flags: "--name <name>", description: "cluster name (DNS-1123 label)" },
       { flags: "--domain <domain>", description: "base domain in your Cloudflare zone" },

@@ -26,6 +26,8 @@ import { ENVRC, ENVRC_EXAMPLE, envrcText } from "../secrets/envrc.js";
 import { displayHome, type PrivateFiles, privateFiles, refuseTracked } from "../secrets/paths.js";
 import { StagedFiles } from "../secrets/staged.js";
 import { ageRecipientsIn, type ToolRun, toolRun } from "../secrets/state.js";
+import { TOKEN_ENV } from "../tunnel/secret.js";
+import { checkedTunnelToken } from "../tunnel/token.js";
 import {
   clusterYamlText,
   EXAMPLE_SOPS_MARKER,
@@ -124,6 +126,10 @@ async function runInit(
       ? await existingCluster(configPath)
       : await newCluster(ctx, options, io);
   const { name, text } = cluster;
+  // Checked before any secret is asked for: a wrong tunnel token stops init with nothing written.
+  const tunnelToken = ctx.env[TOKEN_ENV]?.trim()
+    ? (await checkedTunnelToken(clusterConfig(text), CONFIG_FILE, ctx.env, ctx.cwd)).text
+    : undefined;
 
   const sopsPath = join(ctx.cwd, ".sops.yaml");
   const files = privateFiles(ctx, name, options);
@@ -180,6 +186,7 @@ async function runInit(
       sopsConfig,
       yes: options.yes === true,
       io,
+      tunnelToken,
     },
     staged,
   );
@@ -221,6 +228,13 @@ async function runInit(
     },
     renderInit,
   );
+}
+
+/** cluster.yaml's text, already validated by existingCluster or newCluster, as the config. */
+function clusterConfig(text: string): ClusterConfig {
+  const { config, problems } = validateConfigText(text, CONFIG_FILE);
+  if (!config) throw configError(CONFIG_FILE, problems);
+  return config;
 }
 
 function describesCluster(options: InitOptions): boolean {

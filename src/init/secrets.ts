@@ -7,8 +7,9 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { parse } from "yaml";
 import { vaultEncrypt } from "../adapters/ansible-vault.js";
-import { sopsEncrypt } from "../adapters/sops.js";
+import { sopsDecrypt, sopsEncrypt } from "../adapters/sops.js";
 import { InfraError } from "../errors.js";
 import {
   GENERATED,
@@ -28,6 +29,7 @@ import {
 import type { PrivateFiles } from "../secrets/paths.js";
 import type { StagedFiles } from "../secrets/staged.js";
 import { readSopsSecret, readVault, type SopsFile, type ToolRun, type VaultFile } from "../secrets/state.js";
+import { PLACEHOLDER_MARKER, TOKEN_SECRET, TOKEN_SECRET_FILE, tokenSecretText } from "../tunnel/secret.js";
 import { confirmReplace, type Prompter } from "./prompter.js";
 
 export interface SecretsRequest {
@@ -43,6 +45,8 @@ export interface SecretsRequest {
   sopsConfig: string;
   yes: boolean;
   io: Prompter | undefined;
+  /** CLOUDFLARE_TUNNEL_TOKEN, already checked (checkedTunnelToken); undefined writes the placeholder. */
+  tunnelToken: string | undefined;
 }
 
 export type FileAction = "written" | "replaced" | "unchanged" | "reused";
@@ -110,6 +114,11 @@ export async function stageSecrets(request: SecretsRequest, staged: StagedFiles)
     if (action === "unchanged") outcome.files.push({ path: secret.path, action });
     else sopsWrites.push({ path: secret.path, text: sopsPlaintext(secret, values), action });
   }
+  const tunnel = await tunnelTokenAction(request, keyFile, values);
+  if (tunnel === "unchanged") outcome.files.push({ path: TOKEN_SECRET_FILE, action: tunnel });
+  else if (tunnel) {
+    sopsWrites.push({ path: TOKEN_SECRET_FILE, text: tokenSecretText(request.tunnelToken), action: tunnel });
+  }
 
   // Stage: the password file first (the vault is encrypted with it), then the encrypted files.
   if (withVault) {
@@ -133,6 +142,37 @@ export async function stageSecrets(request: SecretsRequest, staged: StagedFiles)
     outcome.files.push({ path: write.path, action: write.action });
   }
   return outcome;
+}
+
+/**
+ * cloudflared's token Secret (when the tree has cloudflared): the checked CLOUDFLARE_TUNNEL_TOKEN, or
+ * else a placeholder for the new key that `infra up` refuses until `infra tunnel token` replaces it.
+ * What the key already opens is kept unless a different token is given.
+ */
+async function tunnelTokenAction(
+  request: SecretsRequest,
+  keyFile: string | undefined,
+  values: SecretValues,
+): Promise<FileAction | undefined> {
+  const { root, run } = request;
+  if (!existsSync(dirname(join(root, TOKEN_SECRET_FILE)))) return undefined;
+  const secret: SopsSecret = { path: TOKEN_SECRET_FILE, ...TOKEN_SECRET, fields: [] };
+  const file = await readSopsSecret(
+    root,
+    secret,
+    { keyFile, exampleRecipients: request.exampleRecipients },
+    run,
+  );
+  const action = await sopsAction(TOKEN_SECRET_FILE, file, values, [], request);
+  if (action !== "unchanged" || request.tunnelToken === undefined || !keyFile) return action;
+  // Readable: a placeholder gives way to the token; a token is replaced only by another, after asking.
+  const path = join(root, TOKEN_SECRET_FILE);
+  if ((await readFile(path, "utf8")).split("\n").includes(PLACEHOLDER_MARKER)) return "replaced";
+  const decrypted = await sopsDecrypt(path, { ...run, keyFile });
+  const current = decrypted.ok ? (parse(decrypted.text) as { stringData?: Record<string, unknown> }) : {};
+  if (current.stringData?.[TOKEN_SECRET.key] === request.tunnelToken) return "unchanged";
+  await confirmReplace(TOKEN_SECRET_FILE, "holds another tunnel token", request.yes, request.io);
+  return "replaced";
 }
 
 /** A password file init reuses must hold a password: ansible-vault refuses an empty one only after the questions. */

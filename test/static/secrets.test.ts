@@ -26,8 +26,10 @@ import { initCommand, type Prompter } from "../../src/init/init.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
 import { SOPS_SECRETS, VAULT_KEYS, VAULT_PATH } from "../../src/secrets/catalog.js";
 import { cacheRoot } from "../../src/toolchain/paths.js";
+import { TOKEN_SECRET, TOKEN_SECRET_FILE, tokenSecretState } from "../../src/tunnel/secret.js";
 import { silentReporter } from "../../src/ui/reporter.js";
 import { runCli } from "../helpers/cli.js";
+import { tunnelToken } from "../helpers/cloudflare-fake.js";
 import { INIT_ARGS } from "../helpers/init-args.js";
 import { runTool } from "../helpers/tools.js";
 
@@ -38,6 +40,7 @@ const SECRETS = {
   R2_SECRET_ACCESS_KEY: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
 };
 const INIT = INIT_ARGS;
+const ACCOUNT_ID = INIT_ARGS[INIT_ARGS.indexOf("--cloudflare-account-id") + 1] ?? "";
 
 const scratch: string[] = [];
 afterAll(() => {
@@ -191,6 +194,7 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
         { path: VAULT_PATH, action: "written" },
         { path: ".envrc", action: "written" },
         ...SOPS_SECRETS.map((s) => ({ path: s.path, action: "replaced" })),
+        { path: TOKEN_SECRET_FILE, action: "replaced" },
       ]),
     );
     for (const file of [keyFile(), passwordFile()]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
@@ -263,9 +267,24 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     expect(token.stringData["api-token"]).toBe(SECRETS.CLOUDFLARE_API_TOKEN);
   });
 
+  it("without CLOUDFLARE_TUNNEL_TOKEN, cloudflared's Secret is a placeholder for the new key that `infra up` refuses", async () => {
+    const recipient = readFileSync(keyFile(), "utf8").match(/# public key: (age1\w+)/)?.[1];
+    expect(recipientsOf(TOKEN_SECRET_FILE)).toEqual([recipient]);
+    const decrypted = sopsDecrypt(TOKEN_SECRET_FILE, keyFile());
+    expect(decrypted.code, decrypted.output).toBe(0);
+    expect(parse(decrypted.output).metadata).toEqual({
+      name: TOKEN_SECRET.name,
+      namespace: TOKEN_SECRET.namespace,
+    });
+    expect(await tokenSecretState(repo)).toBe("placeholder");
+  });
+
   it("`infra check` on the result finds nothing: KSOPS decrypts every Secret with the new key", () => {
+    // The user's next step after init (its output says so): the tree's host names come from cluster.yaml.
+    const configure = infra(["configure"]);
+    expect(configure.code, configure.stderr).toBe(0);
     const result = infra(["check", "--no-schemas", "--json"], { SOPS_AGE_KEY_FILE: keyFile() });
-    expect(result.code, result.stderr).toBe(0);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
     const report = JSON.parse(result.stdout) as { errors: number; warnings: number; findings: unknown[] };
     expect(report.findings).toEqual([]);
     expect([report.errors, report.warnings]).toEqual([0, 0]);
@@ -363,6 +382,36 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     expect(token.stringData["api-token"]).toBe(changed.CLOUDFLARE_API_TOKEN);
   });
 
+  it("CLOUDFLARE_TUNNEL_TOKEN: init checks it as `infra tunnel token` does, then writes it over the placeholder and keeps it", async () => {
+    // The other secrets come from the files (the previous test changed the API token there).
+    const before = snapshot(repo, home);
+    for (const wrong of ["not a token", tunnelToken("0123456789abcdef0123456789abcdef")]) {
+      const refused = infra(INIT, { CLOUDFLARE_TUNNEL_TOKEN: wrong });
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(
+        /^✗ (cluster\.yaml \(cloudflare\.accountId\): )?CLOUDFLARE_TUNNEL_TOKEN is (not a tunnel token|the token of a tunnel in account 0123)/,
+      );
+      expect(snapshot(repo, home)).toEqual(before);
+    }
+    const real = tunnelToken(ACCOUNT_ID);
+    const written = infra([...INIT, "--json"], { CLOUDFLARE_TUNNEL_TOKEN: real });
+    expect(written.code, written.stderr).toBe(0);
+    expect(JSON.parse(written.stdout).files).toContainEqual({ path: TOKEN_SECRET_FILE, action: "replaced" });
+    expect(readFileSync(join(repo, TOKEN_SECRET_FILE), "utf8")).not.toContain(real);
+    expect(parse(sopsDecrypt(TOKEN_SECRET_FILE, keyFile()).output).stringData.token).toBe(real);
+    expect(await tokenSecretState(repo)).toBe("written");
+
+    const kept = snapshot(repo, home);
+    const again = infra(INIT, { CLOUDFLARE_TUNNEL_TOKEN: real });
+    expect(again.code, again.stderr).toBe(0);
+    expect(infra(INIT).code).toBe(0);
+    expect(snapshot(repo, home)).toEqual(kept);
+    const other = infra(INIT, { CLOUDFLARE_TUNNEL_TOKEN: tunnelToken(ACCOUNT_ID) });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(`${TOKEN_SECRET_FILE} holds another tunnel token; nothing was written`);
+    expect(snapshot(repo, home)).toEqual(kept);
+  });
+
   it("a wrong vault password stops init with exit 3 before anything changes", () => {
     const before = snapshot(repo, home);
     const wrong = join(home, "wrong-pass");
@@ -408,7 +457,7 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
     expect(snapshot(repo, home)).toEqual(before);
   });
 
-  it("secrets rotate: --dry-run changes nothing; a real run leaves everything readable with the new key only", () => {
+  it("secrets rotate: --dry-run changes nothing; a real run leaves everything readable with the new key only", async () => {
     const before = snapshot(repo, home);
     const dry = infra(["secrets", "rotate", "--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
@@ -444,6 +493,10 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
       expect(sopsDecrypt(secret.path, keptKey).code, secret.path).not.toBe(0);
     }
     expect(sopsDecrypt(SOPS_SECRETS[2]?.path ?? "", keyFile()).output).toBe(tokenBefore);
+    // The tunnel token too, with its header: still this cluster's token, not a placeholder.
+    expect(recipientsOf(TOKEN_SECRET_FILE)).toEqual([result.ageRecipient]);
+    expect(sopsDecrypt(TOKEN_SECRET_FILE, keyFile()).code).toBe(0);
+    expect(await tokenSecretState(repo)).toBe("written");
     expect(vaultView(keptPassword).code).not.toBe(0);
     const vault = vaultView();
     expect(vault.code, vault.output).toBe(0);
