@@ -33,6 +33,7 @@ import { PACKAGE_ROOT } from "./package-root.js";
 import { planCommands } from "./plan/commands.js";
 import { renderCommands } from "./render/commands.js";
 import { refuseExample, resolveConfigSource } from "./root.js";
+import { secretsCommands } from "./secrets/commands.js";
 import { toolchainCommands } from "./toolchain/commands.js";
 import { tunnelCommands } from "./tunnel/commands.js";
 import { upCommands } from "./up/commands.js";
@@ -57,6 +58,7 @@ export const DECLARATIONS: readonly Declaration[] = [
   ...drCommands,
   ...appCommands,
   ...statusCommands,
+  ...secretsCommands,
   ...toolchainCommands,
   ...completionCommands,
 ];
