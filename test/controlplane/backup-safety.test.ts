@@ -768,6 +768,10 @@ describe("a drill you can trust", () => {
             }
             const ns = /kubectl delete namespace (\S+)/.exec(command)?.[1];
             if (ns) await plane.kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=false"]);
+            // on a slow API the node-port rules may not go within the interrupt's few seconds
+            const rules = /kubectl -n (\S+) delete configmap (\S+)/.exec(command);
+            if (rules?.[1] && rules[2])
+              await plane.kubectl(["-n", rules[1], "delete", "configmap", rules[2], "--ignore-not-found"]);
           }
         } else expect(lines[0]).toContain("nothing is left behind");
       }
