@@ -775,8 +775,9 @@ describe("a drill you can trust", () => {
           }
         } else expect(lines[0]).toContain("nothing is left behind");
       }
-      // whatever it said was done is done (deletions run on in the background)
-      await expect.poll(drills, { timeout: 120_000, interval: 1000, message: end.stderr }).toEqual({
+      // whatever it said was done is done (deletions run on in the background; a loaded Velero takes
+      // over two minutes to act on a DeleteBackupRequest)
+      await expect.poll(drills, { timeout: 180_000, interval: 1000, message: end.stderr }).toEqual({
         backups: [],
         restores: [],
         rules: [],
