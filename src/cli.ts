@@ -33,9 +33,11 @@ import { PACKAGE_ROOT } from "./package-root.js";
 import { planCommands } from "./plan/commands.js";
 import { renderCommands } from "./render/commands.js";
 import { refuseExample, resolveConfigSource } from "./root.js";
+import { secretsCommands } from "./secrets/commands.js";
 import { toolchainCommands } from "./toolchain/commands.js";
 import { tunnelCommands } from "./tunnel/commands.js";
 import { upCommands } from "./up/commands.js";
+import { upgradeCommands } from "./upgrade/commands.js";
 import { VERSION } from "./version.js";
 
 export type Deliver = (outcome: Outcome) => void;
@@ -49,12 +51,14 @@ export const DECLARATIONS: readonly Declaration[] = [
   ...upCommands,
   ...clusterCommands,
   ...nodeCommands,
+  ...upgradeCommands,
   ...dnsCommands,
   ...tunnelCommands,
   ...backupCommands,
   ...drCommands,
   ...appCommands,
   ...statusCommands,
+  ...secretsCommands,
   ...toolchainCommands,
   ...completionCommands,
 ];

@@ -257,7 +257,7 @@ export async function checkVault(
     throw new InfraError("VAULT_MISSING", `the Ansible vault ${file} does not exist`, {
       kind: "preflight",
       location: { file },
-      hint: `create it with the keys of ${file}.example: export ANSIBLE_VAULT_PASSWORD_FILE=<file outside the repo>; ansible-vault create ${file}`,
+      hint: "run `infra init`: it creates the vault (encrypted, with a password file outside the repository) and .envrc, which points ANSIBLE_VAULT_PASSWORD_FILE at that file",
     });
   }
   if (state === "encrypted") {

@@ -93,6 +93,45 @@ export const drCommands = [
         }),
     }),
     command({
+      name: "snapshots",
+      summary: "list the K3s etcd snapshots in the bucket, newest first",
+      examples: ["infra dr snapshots", "infra dr snapshots --json"],
+      read: true,
+      run: async (ctx, input) =>
+        (await import("./etcd-snapshots.js")).snapshotsCommand(ctx, { config: input.string("config") }),
+    }),
+    command({
+      name: "restore-control-plane",
+      summary:
+        "restore the control plane from an etcd snapshot: cluster reset on the first server, rejoin the others",
+      options: [
+        {
+          flags: "--snapshot <name>",
+          description: "snapshot to restore (default: the newest in the bucket)",
+        },
+        { flags: "--force", description: "restore even though the control plane looks healthy" },
+        DRY_RUN("print the snapshot, the cluster's state and the steps"),
+        YES,
+        TIMEOUT("give up waiting for the nodes to be Ready after this long"),
+      ],
+      examples: [
+        "infra dr restore-control-plane --dry-run",
+        "infra dr restore-control-plane --snapshot etcd-snapshot-hetzner-1-1764900000 --yes",
+      ],
+      cluster: true,
+      changes: true,
+      run: async (ctx, input) =>
+        (await import("./restore-control-plane.js")).restoreControlPlaneCommand(ctx, {
+          ...clusterOptions(input),
+          snapshot: input.string("snapshot"),
+          config: input.string("config"),
+          force: input.flag("force"),
+          dryRun: input.flag("dryRun"),
+          yes: input.flag("yes"),
+          timeout: input.string("timeout"),
+        }),
+    }),
+    command({
       name: "drill",
       summary: "back up a namespace, restore it into a scratch namespace, compare, clean up",
       changes: true,
@@ -118,7 +157,8 @@ export const drCommands = [
 export const statusCommands = [
   command({
     name: "status",
-    summary: "nodes, Argo CD applications and backups at a glance; exits 1 when the backup RPO is at risk",
+    summary:
+      "nodes, applications, backups, certificates, etcd and flannel routes; exits 1 when the backup RPO is at risk",
     options: [MAX_BACKUP_DURATION, VELERO_NAMESPACE],
     examples: ["infra status", "infra status --json", "infra status --max-backup-duration 2h"],
     read: true,

@@ -26,6 +26,7 @@ import { InfraError } from "../errors.js";
 import { type KubeClient, type KubeObject, resourcePath } from "../kube/client.js";
 import { durationOption } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
+import { requireNode, staysWithNode } from "./drain.js";
 import { latestBackupWith } from "./restore-workload.js";
 import { type NodeObject, nodeReady } from "./status.js";
 
@@ -181,17 +182,6 @@ export async function failoverCommand(
   return outcome(result, render, result.problems.length ? 1 : undefined);
 }
 
-async function requireNode(kube: KubeClient, name: string): Promise<NodeObject> {
-  const node = await kube.find<NodeObject>(resourcePath("v1", "nodes", undefined, name));
-  if (!node) {
-    const names = (await kube.list<NodeObject>("/api/v1/nodes")).map((n) => n.metadata.name).join(", ");
-    throw new InfraError("NODE_NOT_FOUND", `there is no node "${name}" in the cluster`, {
-      hint: names ? `nodes: ${names}` : "the cluster has no nodes registered",
-    });
-  }
-  return node;
-}
-
 function hasOutOfServiceTaint(node: NodeObject): boolean {
   return (node.spec?.taints ?? []).some((t) => t.key === OUT_OF_SERVICE_TAINT.key);
 }
@@ -216,7 +206,7 @@ export async function plan(
     const owner = pod.metadata.ownerReferences?.find((o) => o.controller);
     const ownerText = owner ? `${owner.kind}/${owner.name}` : "-";
     const pinnedClaims = await claimsPinnedTo(kube, ns, pod, nodeName);
-    if (pod.metadata.annotations?.["kubernetes.io/config.mirror"] || owner?.kind === "DaemonSet") {
+    if (staysWithNode(pod)) {
       moves.push({
         namespace: ns,
         name,

@@ -19,6 +19,7 @@ import { InfraError } from "../errors.js";
 import { isNotFound, type KubeClient, type KubeObject, resourcePath } from "../kube/client.js";
 import { durationOption } from "../kube/wait.js";
 import { type Outcome, outcome } from "../outcome.js";
+import { type HealthStatus, healthStatus, renderHealth } from "./health.js";
 
 export interface StatusOptions extends ClusterOptions {
   /** A backup running longer is flagged, and a schedule may be this late (Go duration). */
@@ -58,6 +59,8 @@ export interface StatusResult {
         findings: Finding[];
       }
     | Unavailable;
+  /** Certificates, etcd, flannel routes (health.ts). */
+  health: HealthStatus;
 }
 
 /**
@@ -101,10 +104,12 @@ export async function statusCommand(
   );
   const kube = await openKube(ctx, options);
   const version = await kube.get<{ gitVersion?: string }>("/version");
-  const nodes = (await kube.list<NodeObject>("/api/v1/nodes")).map(nodeStatus);
-  const [applications, backups] = await Promise.all([
+  const nodeObjects = await kube.list<NodeObject>("/api/v1/nodes");
+  const nodes = nodeObjects.map(nodeStatus);
+  const [applications, backups, health] = await Promise.all([
     appStatus(kube),
     backupStatus(kube, options.veleroNamespace ?? ctx.env.VELERO_NAMESPACE ?? "velero", maxBackupMs),
+    healthStatus(ctx, options, kube, nodeObjects),
   ]);
   const rpoAtRisk = !("unavailable" in backups) && backups.findings.some((f) => f.severity === "error");
   const unread = [
@@ -119,6 +124,7 @@ export async function statusCommand(
       nodes,
       applications,
       backups,
+      health,
     },
     render,
     rpoAtRisk || unread.length > 0 ? 1 : undefined,
@@ -253,6 +259,7 @@ function render(r: StatusResult): string {
     for (const s of b.schedules) out.push(scheduleLine(s));
     if (b.findings.length) out.push("", "Backup problems (RPO at risk):", ...renderFindings(b.findings));
   }
+  out.push("", renderHealth(r.health));
   const unread = (
     [
       ["applications", r.applications],

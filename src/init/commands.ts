@@ -4,7 +4,10 @@ import { command } from "../command-declaration.js";
 export const initCommands = [
   command({
     name: "init",
-    summary: "create cluster.yaml (interactively or from flags) and an age key with .sops.yaml",
+    summary:
+      "create cluster.yaml, an age key with .sops.yaml, the Ansible vault and the SOPS secrets (from " +
+      "TAILSCALE_AUTH_KEY, CLOUDFLARE_API_TOKEN, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, else asked; never flags)" +
+      "; the tunnel token Secret from CLOUDFLARE_TUNNEL_TOKEN, else a placeholder",
     options: [
       { flags: "--name <name>", description: "cluster name (DNS-1123 label)" },
       { flags: "--domain <domain>", description: "base domain in your Cloudflare zone" },
@@ -22,9 +25,19 @@ export const initCommands = [
       },
       {
         flags: "--age-key-file <path>",
-        description: "where the age private key goes (default: ~/.config/sops/age/<name>.txt)",
+        description:
+          "where the age private key goes (default: $SOPS_AGE_KEY_FILE, else ~/.config/sops/age/<name>.txt)",
       },
-      { flags: "-y, --yes", description: "replace an existing cluster.yaml / .sops.yaml without asking" },
+      {
+        flags: "--vault-password-file <path>",
+        description:
+          "where the vault password goes (default: $ANSIBLE_VAULT_PASSWORD_FILE, else ~/.config/infra-k3s/<name>.vault-pass)",
+      },
+      {
+        flags: "-y, --yes",
+        description:
+          "replace existing files that differ (cluster.yaml, .sops.yaml, the secrets) without asking",
+      },
     ],
     examples: [
       "infra init",

@@ -1,12 +1,15 @@
 /**
  * `infra init`: writes cluster.yaml (from questions, or from flags), an age key outside the
- * repository and `.sops.yaml` with its public key. It never overwrites a file without asking
- * (or `--yes`); an existing age key is reused, never replaced. The generated config is
- * validated before anything is written.
+ * repository, `.sops.yaml` with its public key, the Ansible vault (encrypted by ansible-vault, with
+ * a password file outside the repository), every SOPS-encrypted Secret the tree needs (by sops, for
+ * the new key) and `.envrc`. Secrets come from the environment or hidden questions, never flags.
+ * Everything is decided and encrypted before anything is written, then renamed into place; an
+ * existing file that would change is replaced only after a "yes" (or `--yes`), and what is already
+ * there and readable is kept (the age key, the K3s token, the Kopia password are never replaced).
  */
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
 import { exec } from "../adapters/exec.js";
 import { K3S_DEFAULT_VERSION } from "../config/k3s-version.js";
@@ -16,6 +19,15 @@ import { readConfigFile } from "../config/source-file.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
+import { PACKAGE_ROOT } from "../package-root.js";
+import { newAgeKey, readAgeKeyFile } from "../secrets/age-key.js";
+import { SECRET_LABELS } from "../secrets/catalog.js";
+import { ENVRC, ENVRC_EXAMPLE, envrcText } from "../secrets/envrc.js";
+import { displayHome, type PrivateFiles, privateFiles, refuseTracked } from "../secrets/paths.js";
+import { StagedFiles } from "../secrets/staged.js";
+import { ageRecipientsIn, type ToolRun, toolRun } from "../secrets/state.js";
+import { TOKEN_ENV } from "../tunnel/secret.js";
+import { checkedTunnelToken } from "../tunnel/token.js";
 import {
   clusterYamlText,
   EXAMPLE_SOPS_MARKER,
@@ -24,6 +36,10 @@ import {
   type InitNode,
   sopsYamlText,
 } from "./cluster-template.js";
+import { confirmReplace, type Prompter, type ReplaceReason, terminalPrompter } from "./prompter.js";
+import { type FileAction, type SecretsOutcome, secretsTree, stageSecrets } from "./secrets.js";
+
+export type { Prompter } from "./prompter.js";
 
 export interface InitOptions {
   name?: string;
@@ -38,40 +54,38 @@ export interface InitOptions {
   /** `name=...,role=...,provider=...,region=...,ip=...[,tailscale-ip=...][,user=...][,ingress]` */
   node?: string[];
   ageKeyFile?: string;
+  vaultPasswordFile?: string;
   yes?: boolean;
 }
+
+/** The flags that describe the cluster (cluster.yaml's content), as opposed to the secrets' files. */
+const CLUSTER_FLAGS = [
+  "name",
+  "domain",
+  "cloudflareAccountId",
+  "acmeEmail",
+  "acmeEnvironment",
+  "gitRepoUrl",
+  "gitRevision",
+  "k3sVersion",
+  "bucket",
+] as const;
 
 /** Typed options from the parsed flags (cli.ts). */
 export function initOptions(o: Record<string, unknown>): InitOptions {
   const options: InitOptions = { node: Array.isArray(o.node) ? o.node.map(String) : [], yes: o.yes === true };
-  const keys = [
-    "name",
-    "domain",
-    "cloudflareAccountId",
-    "acmeEmail",
-    "acmeEnvironment",
-    "gitRepoUrl",
-    "gitRevision",
-    "k3sVersion",
-    "bucket",
-    "ageKeyFile",
-  ] as const;
+  const keys = [...CLUSTER_FLAGS, "ageKeyFile", "vaultPasswordFile"] as const;
   for (const key of keys) if (typeof o[key] === "string") options[key] = o[key] as string;
   return options;
 }
 
-/** How init asks questions; the terminal by default, a script in tests. */
-export interface Prompter {
-  ask(question: string, fallback?: string): Promise<string>;
-  /** Says why an answer was not accepted (the question is then asked again). */
-  tell(message: string): Promise<void>;
-  close(): void;
-}
-
 export interface InitResult {
-  files: { path: string; action: "written" | "replaced" | "unchanged" | "reused" }[];
+  files: { path: string; action: FileAction }[];
+  /** Where each secret came from: an environment variable, a question, kept, generated. */
+  secrets: SecretsOutcome["sources"];
   ageKeyFile: string;
   ageRecipient: string;
+  vaultPasswordFile: string;
   next: string[];
 }
 
@@ -80,10 +94,21 @@ export async function initCommand(
   options: InitOptions,
   prompter?: Prompter,
 ): Promise<Outcome<InitResult>> {
+  // The tools come first (when there are secrets to encrypt): finding one missing after all the
+  // questions would waste the answers.
+  const tree = secretsTree(ctx.cwd);
+  const run: ToolRun =
+    tree.vault || tree.secrets.length > 0
+      ? await toolRun(ctx, "init", ["sops", "ansible-vault"])
+      : { env: ctx.env };
   const io = prompter ?? (ctx.interactive ? await terminalPrompter(ctx.signal) : undefined);
+  const staged = new StagedFiles(ctx.workdir ?? ctx.cwd);
   try {
-    return await runInit(ctx, options, io);
+    const result = await runInit(ctx, options, io, run, staged);
+    await staged.commit();
+    return result;
   } finally {
+    await staged.discard();
     io?.close();
   }
 }
@@ -92,161 +117,218 @@ async function runInit(
   ctx: CommandContext,
   options: InitOptions,
   io: Prompter | undefined,
+  run: ToolRun,
+  staged: StagedFiles,
 ): Promise<Outcome<InitResult>> {
+  const configPath = join(ctx.cwd, CONFIG_FILE);
+  const cluster =
+    existsSync(configPath) && !describesCluster(options)
+      ? await existingCluster(configPath)
+      : await newCluster(ctx, options, io);
+  const { name, text } = cluster;
+  // Checked before any secret is asked for: a wrong tunnel token stops init with nothing written.
+  const tunnelToken = ctx.env[TOKEN_ENV]?.trim()
+    ? (await checkedTunnelToken(clusterConfig(text), CONFIG_FILE, ctx.env, ctx.cwd)).text
+    : undefined;
+
+  const sopsPath = join(ctx.cwd, ".sops.yaml");
+  const files = privateFiles(ctx, name, options);
+  await refuseTracked(ctx.cwd, files.ageKey, "age key");
+  await refuseTracked(ctx.cwd, files.vaultPassword, "vault password file");
+
+  // Decide every file before writing any, so a refusal leaves nothing half-done.
+  const writeConfig = await decide(configPath, text, CONFIG_FILE, options, io);
+  const key = existsSync(files.ageKey) ? await readAgeKeyFile(files.ageKey) : undefined;
+  const created = key ? undefined : await newAgeKey();
+  const ageRecipient = created?.recipient ?? key?.recipients[0] ?? "";
+  const sopsText = sopsYamlText(name, ageRecipient, displayHome(ctx.env, files.ageKey));
+  const sopsCurrent = existsSync(sopsPath) ? await readConfigFile(sopsPath, ".sops.yaml") : undefined;
+  const sopsIsExample = sopsCurrent?.includes(EXAMPLE_SOPS_MARKER) === true;
+  // The committed example (for a key nobody has) is replaced without asking; a user's own is not.
+  const sopsIsOurs = sopsCurrent !== undefined && !sopsIsExample;
+  const writeSops = sopsIsOurs
+    ? await decide(
+        sopsPath,
+        sopsText,
+        ".sops.yaml",
+        options,
+        io,
+        sopsMismatch(sopsCurrent, ageRecipient, files),
+      )
+    : sopsCurrent === sopsText
+      ? "unchanged"
+      : "write";
+
+  const result: InitResult["files"] = [];
+  if (created) {
+    await staged.stage(files.ageKey, created.text, { private: true, noClobber: true });
+    result.push({ path: files.ageKey, action: "written" });
+  } else result.push({ path: files.ageKey, action: "reused" });
+  const sopsConfig = writeSops === "write" ? await staged.stage(sopsPath, sopsText) : sopsPath;
+  if (writeConfig === "write") await staged.stage(configPath, text);
+  result.push({
+    path: CONFIG_FILE,
+    action: writeConfig === "write" ? (existsSync(configPath) ? "replaced" : "written") : "unchanged",
+  });
+  result.push({
+    path: ".sops.yaml",
+    action: writeSops === "write" ? (sopsCurrent === undefined ? "written" : "replaced") : "unchanged",
+  });
+
+  const secrets = await stageSecrets(
+    {
+      root: ctx.cwd,
+      env: ctx.env,
+      run,
+      files,
+      keyExisted: key !== undefined,
+      exampleRecipients: sopsIsExample && sopsCurrent ? ageRecipientsIn(sopsCurrent) : [],
+      sopsConfig,
+      yes: options.yes === true,
+      io,
+      tunnelToken,
+    },
+    staged,
+  );
+  result.push(...secrets.files);
+
+  const envrc = await stageEnvrc(ctx, files, staged);
+  result.push({ path: ENVRC, action: envrc.action });
+
+  // The private files to back up: the key, and the vault's password file when there is a vault.
+  const privateKept = [
+    files.ageKey,
+    ...secrets.files.filter((f) => f.path === files.vaultPassword).map((f) => f.path),
+  ];
+  const loadEnvrc =
+    envrc.action === "written"
+      ? [
+          "direnv allow   # .envrc points SOPS_AGE_KEY_FILE and ANSIBLE_VAULT_PASSWORD_FILE at the files above (or: source .envrc)",
+        ]
+      : envrc.lines.map((line) => `${line}   # .envrc exists and was left alone: set this there`);
+  const keptShown = privateKept.map((f) => displayHome(ctx.env, f)).join(" and ");
+  const itOrThem = privateKept.length === 1 ? "it" : "them";
+  const backUp = `back up ${keptShown} outside this machine: without ${itOrThem} the secrets cannot be decrypted`;
+  const next = [
+    ...loadEnvrc,
+    backUp,
+    "infra configure   # render ansible/, tofu/ and kubernetes/ from cluster.yaml",
+    "infra check       # validate the repository offline (the secrets decrypt with your key)",
+    "infra plan        # see what `infra up` would do",
+    "git add -A && git commit -m 'infra init'   # every secret in it is encrypted",
+  ];
+  return outcome(
+    {
+      files: result,
+      secrets: secrets.sources,
+      ageKeyFile: files.ageKey,
+      ageRecipient,
+      vaultPasswordFile: files.vaultPassword,
+      next,
+    },
+    renderInit,
+  );
+}
+
+/** cluster.yaml's text, already validated by existingCluster or newCluster, as the config. */
+function clusterConfig(text: string): ClusterConfig {
+  const { config, problems } = validateConfigText(text, CONFIG_FILE);
+  if (!config) throw configError(CONFIG_FILE, problems);
+  return config;
+}
+
+function describesCluster(options: InitOptions): boolean {
+  return CLUSTER_FLAGS.some((key) => options[key] !== undefined) || (options.node ?? []).length > 0;
+}
+
+/**
+ * A re-run without cluster flags (e.g. to change a token) keeps cluster.yaml as it is, hand edits and
+ * all, asking nothing about it; the file must be valid, since its name picks the private files.
+ */
+async function existingCluster(path: string): Promise<{ name: string; text: string }> {
+  const text = await readConfigFile(path, CONFIG_FILE);
+  const { config, problems } = validateConfigText(text, CONFIG_FILE);
+  if (!config || problems.some((p) => p.severity === "error")) throw configError(CONFIG_FILE, problems);
+  return { name: config.name, text };
+}
+
+/** cluster.yaml from the flags and the answers, validated before anything is written. */
+async function newCluster(
+  ctx: CommandContext,
+  options: InitOptions,
+  io: Prompter | undefined,
+): Promise<{ name: string; text: string }> {
   const answers = await gatherAnswers(ctx, options, io);
   const text = clusterYamlText(answers);
   const { problems } = validateConfigText(text, `${CONFIG_FILE} (not written)`);
   if (problems.some((p) => p.severity === "error"))
     throw configError(`${CONFIG_FILE} (not written)`, problems);
+  return { name: answers.name, text };
+}
 
-  const configPath = join(ctx.cwd, CONFIG_FILE);
-  const sopsPath = join(ctx.cwd, ".sops.yaml");
-  const keyPath = resolveKeyPath(ctx, options.ageKeyFile, answers.name);
-  await refuseTrackedKey(ctx, keyPath);
-
-  // Decide every file before writing any, so a refusal leaves nothing half-done.
-  const writeConfig = await mayWrite(configPath, text, "cluster.yaml", options, io);
-  const key = existsSync(keyPath) ? await readAgeKey(keyPath) : undefined;
-  const recipient = key?.recipient ?? "";
-  const files: InitResult["files"] = [];
-
-  let identity: { secret: string; recipient: string } | undefined;
-  if (!key) {
-    const age = await import("age-encryption");
-    const secret = await age.generateIdentity();
-    identity = { secret, recipient: await age.identityToRecipient(secret) };
+/** `.envrc` from `.envrc.example` with this cluster's paths, unless one exists (it may hold the user's own lines). */
+async function stageEnvrc(
+  ctx: CommandContext,
+  files: PrivateFiles,
+  staged: StagedFiles,
+): Promise<{ action: FileAction; lines: string[] }> {
+  const own = join(ctx.cwd, ENVRC_EXAMPLE);
+  const template = await readFile(existsSync(own) ? own : join(PACKAGE_ROOT, ENVRC_EXAMPLE), "utf8");
+  const wanted = envrcText(template, files, ctx.env);
+  const path = join(ctx.cwd, ENVRC);
+  if (!existsSync(path)) {
+    await staged.stage(path, wanted, { noClobber: true });
+    return { action: "written", lines: [] };
   }
-  const ageRecipient = identity?.recipient ?? recipient;
-  const sopsText = sopsYamlText(answers.name, ageRecipient, displayHome(ctx, keyPath));
-  const sopsCurrent = existsSync(sopsPath) ? await readConfigFile(sopsPath, ".sops.yaml") : undefined;
-  const sopsIsExample = sopsCurrent?.includes(EXAMPLE_SOPS_MARKER) === true;
-  const writeSops =
-    sopsCurrent === undefined || sopsIsExample
-      ? sopsCurrent === sopsText
-        ? "unchanged"
-        : "write"
-      : await mayWrite(sopsPath, sopsText, ".sops.yaml", options, io);
-
-  if (identity) {
-    await mkdir(dirname(keyPath), { recursive: true, mode: 0o700 });
-    const created = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    await writeFile(
-      keyPath,
-      `# created: ${created}\n# public key: ${identity.recipient}\n${identity.secret}\n`,
-      {
-        mode: 0o600,
-        flag: "wx",
-      },
-    );
-    await chmod(keyPath, 0o600);
-    files.push({ path: keyPath, action: "written" });
-  } else {
-    files.push({ path: keyPath, action: "reused" });
-  }
-  if (writeConfig === "write") {
-    const existed = existsSync(configPath);
-    await writeFile(configPath, text);
-    files.push({ path: CONFIG_FILE, action: existed ? "replaced" : "written" });
-  } else files.push({ path: CONFIG_FILE, action: "unchanged" });
-  if (writeSops === "write") {
-    await writeFile(sopsPath, sopsText);
-    files.push({ path: ".sops.yaml", action: sopsCurrent === undefined ? "written" : "replaced" });
-  } else files.push({ path: ".sops.yaml", action: "unchanged" });
-
-  const next = [
-    `export SOPS_AGE_KEY_FILE=${displayHome(ctx, keyPath)}   # (or put it in .envrc)`,
-    "back up the age key somewhere safe outside this machine: without it the cluster's secrets cannot be decrypted",
-    "infra configure   # render ansible/, tofu/ and kubernetes/ from cluster.yaml",
-    "infra plan        # see what `infra up` would do",
-  ];
-  return outcome({ files, ageKeyFile: keyPath, ageRecipient, next }, renderInit);
+  const present = (await readFile(path, "utf8").catch(() => "")).split("\n");
+  const missing = wanted
+    .split("\n")
+    .filter((line) => /^export (SOPS_AGE_KEY_FILE|ANSIBLE_VAULT_PASSWORD_FILE)=/.test(line))
+    .filter((line) => !present.includes(line));
+  return { action: "unchanged", lines: missing };
 }
 
 function renderInit(result: InitResult): string {
   const lines = result.files.map(
-    (f) => `${f.action === "unchanged" ? "=" : "✓"} ${f.action.padEnd(9)} ${f.path}`,
+    (f) => `${f.action === "unchanged" || f.action === "reused" ? "=" : "✓"} ${f.action.padEnd(9)} ${f.path}`,
   );
+  lines.push("", "secrets:");
+  for (const s of result.secrets) lines.push(`  ${SECRET_LABELS[s.secret].padEnd(26)} ${s.from}`);
+  if (result.secrets.length === 0)
+    lines.push("  none: no ansible/ or kubernetes/ tree here (run init in a clone of the repository)");
   lines.push("", `age public key: ${result.ageRecipient}`, "", "next:");
   for (const step of result.next) lines.push(`  ${step}`);
   return lines.join("\n");
 }
 
-/** "write" or "unchanged"; throws when the file differs and neither --yes nor a "yes" answer allows it. */
-async function mayWrite(
+/** "write" or "unchanged"; asks (or needs --yes) when the file exists and differs, saying `why`. */
+async function decide(
   path: string,
   content: string,
   label: string,
   options: InitOptions,
   io: Prompter | undefined,
+  reason: string | ReplaceReason = "exists and differs",
 ): Promise<"write" | "unchanged"> {
   if (!existsSync(path)) return "write";
   // Read as a config file is read: a directory or FIFO in its place is a located error, not a crash.
   if ((await readConfigFile(path, label)) === content) return "unchanged";
-  if (options.yes) return "write";
-  if (io) {
-    const answer = await io.ask(`${label} exists and differs. Overwrite it? [y/N]`, "n");
-    if (/^y(es)?$/i.test(answer.trim())) return "write";
-    throw new InfraError("INIT_DECLINED", `${label} was kept; nothing was written`, {
-      kind: "usage",
-      location: { file: label },
-      hint: `move ${label} aside, or answer yes to replace it`,
-    });
-  }
-  throw new InfraError("INIT_WOULD_OVERWRITE", `${label} already exists; nothing was written`, {
-    kind: "usage",
-    location: { file: label },
-    hint: `pass --yes to replace it, or move it aside first`,
-  });
+  await confirmReplace(label, reason, options.yes, io);
+  return "write";
 }
 
-function resolveKeyPath(ctx: CommandContext, option: string | undefined, cluster: string): string {
-  if (option) return resolve(ctx.cwd, expandHome(ctx, option));
-  const config = ctx.env.XDG_CONFIG_HOME || join(ctx.env.HOME ?? "~", ".config");
-  return join(config, "sops", "age", `${cluster}.txt`);
-}
-
-function expandHome(ctx: CommandContext, path: string): string {
-  return path === "~" || path.startsWith("~/") ? join(ctx.env.HOME ?? "~", path.slice(1)) : path;
-}
-
-function displayHome(ctx: CommandContext, path: string): string {
-  const home = ctx.env.HOME;
-  return home && path.startsWith(`${home}/`) ? `~/${path.slice(home.length + 1)}` : path;
-}
-
-/** A key inside the repository must be git-ignored: a private key is never committed. */
-async function refuseTrackedKey(ctx: CommandContext, keyPath: string): Promise<void> {
-  const rel = relative(ctx.cwd, keyPath);
-  if (rel.startsWith("..") || isAbsolute(rel)) return;
-  const result = await exec("git", ["check-ignore", "-q", "--", rel], { cwd: ctx.cwd, check: false }).catch(
-    () => undefined,
-  );
-  // 0: ignored; 1: not ignored; 128: not a Git repository (nothing to commit it to).
-  if (result && result.exitCode === 1) {
-    throw new InfraError(
-      "AGE_KEY_NOT_IGNORED",
-      `the age key path ${rel} is inside the repository and not git-ignored`,
-      {
-        kind: "usage",
-        location: { file: rel },
-        hint: "leave --age-key-file out (the key then goes to ~/.config/sops/age/), or use a path .gitignore covers (e.g. *.agekey)",
-      },
-    );
-  }
-}
-
-async function readAgeKey(path: string): Promise<{ recipient: string }> {
-  const text = await readFile(path, "utf8");
-  const secret = text.split("\n").find((line) => line.startsWith("AGE-SECRET-KEY-"));
-  if (!secret) {
-    throw new InfraError("AGE_KEY_INVALID", `${path} exists but holds no age secret key`, {
-      kind: "usage",
-      location: { file: path },
-      hint: "point --age-key-file at another path; infra init never overwrites a key file",
-    });
-  }
-  const age = await import("age-encryption");
-  return { recipient: await age.identityToRecipient(secret.trim()) };
+/**
+ * Why the repository's own .sops.yaml would change. The likely cause is a different age key (another
+ * cluster's, or SOPS_AGE_KEY_FILE pointing elsewhere): name both keys, since replacing it re-encrypts
+ * every secret for the key given, and what that key cannot read (the Kopia password) is generated anew.
+ */
+function sopsMismatch(current: string, recipient: string, files: PrivateFiles): ReplaceReason {
+  const named = ageRecipientsIn(current);
+  if (named.length === 0 || named.includes(recipient)) return { why: "exists and differs" };
+  return {
+    why: `is for ${named.join(", ")}, but the age key ${files.ageKey} is ${recipient}`,
+    hint: "point SOPS_AGE_KEY_FILE (or --age-key-file) at this repository's key (`source .envrc`); replacing it (--yes) re-encrypts every secret for the key given, and generates anew what that key cannot read (the Kopia password)",
+  };
 }
 
 // ---- answers: flags first, then questions for what is missing --------------------------------
@@ -440,33 +522,4 @@ async function gitOrigin(ctx: CommandContext): Promise<string | undefined> {
   );
   const url = result?.exitCode === 0 ? result.stdout.trim() : "";
   return url || undefined;
-}
-
-/** Questions on the terminal (stderr, so stdout stays data). Ctrl+C or Ctrl+D stops init before any write. */
-async function terminalPrompter(signal: AbortSignal | undefined): Promise<Prompter> {
-  const { createInterface } = await import("node:readline/promises");
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  const stop = new AbortController();
-  rl.on("SIGINT", () => stop.abort());
-  rl.on("close", () => stop.abort());
-  signal?.addEventListener("abort", () => stop.abort(), { once: true });
-  return {
-    ask: async (question, fallback) => {
-      try {
-        return await rl.question(`${question}${fallback ? ` [${fallback}]` : ""}: `, { signal: stop.signal });
-      } catch (error) {
-        if (stop.signal.aborted || (error as Error).name === "AbortError") {
-          throw new InfraError("INIT_ABORTED", "init stopped at a question; nothing was written", {
-            kind: "interrupted",
-            hint: "run `infra init` again, or pass the answers as flags (see `infra init --help`)",
-          });
-        }
-        throw error;
-      }
-    },
-    tell: async (message) => {
-      process.stderr.write(`  ✗ ${message}\n`);
-    },
-    close: () => rl.close(),
-  };
 }

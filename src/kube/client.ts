@@ -54,6 +54,8 @@ export interface RequestOptions {
    * not idempotent is retried only when it provably never reached the server.
    */
   idempotent?: boolean;
+  /** Return the body as text (health endpoints such as /readyz answer plain text). */
+  text?: boolean;
 }
 
 /** The API answered with an error status. `status` is the HTTP code, `reason` the Status reason. */
@@ -114,10 +116,11 @@ export class KubeClient {
 
   /**
    * The same cluster and credentials, but deaf to the command's Ctrl-C: for the few bounded
-   * requests a command makes after an interrupt to remove what it made (the caller bounds them).
+   * requests a command makes after an interrupt to remove what it made (the caller bounds them, or
+   * gives a shorter request timeout).
    */
-  uncancellable(): KubeClient {
-    return new KubeClient(this.loaded, { requestTimeoutMs: this.requestTimeoutMs }, this.credentials);
+  uncancellable(requestTimeoutMs = this.requestTimeoutMs): KubeClient {
+    return new KubeClient(this.loaded, { requestTimeoutMs }, this.credentials);
   }
 
   async get<T = KubeObject>(path: string, query?: RequestOptions["query"]): Promise<T> {
@@ -273,7 +276,10 @@ export class KubeClient {
     }).catch((error: unknown) => {
       throw this.transportError(error, what);
     });
-    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
+    if (status >= 200 && status < 300) {
+      if (options.text) return text as T;
+      return (text ? JSON.parse(text) : {}) as T;
+    }
     throw this.statusError(status, text, what, retryAfter);
   }
 

@@ -91,3 +91,20 @@ export function formatSelector(selector: LabelSelector | undefined): string {
   }
   return parts.join(",");
 }
+
+/** Whether labels satisfy a metav1.LabelSelector (an empty selector matches everything). */
+export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const value = labels[e.key];
+    const inValues = has && (e.values ?? []).includes(value as string);
+    if (e.operator === "In" && !inValues) return false;
+    if (e.operator === "NotIn" && inValues) return false;
+    if (e.operator === "Exists" && !has) return false;
+    if (e.operator === "DoesNotExist" && has) return false;
+  }
+  return true;
+}

@@ -89,13 +89,20 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /** A duration option, or a usage error naming the flag. */
-export function durationOption(flag: string, text: string): number {
+export function durationOption(flag: string, text: string, { minMs = 0 }: { minMs?: number } = {}): number {
   const ms = parseDuration(text);
   if (ms === undefined) {
     throw new InfraError("INVALID_DURATION", `"${text}" is not a duration`, {
       kind: "usage",
       location: { path: flag },
       hint: 'use a Go duration such as "30m", "2h" or "720h0m0s"',
+    });
+  }
+  if (ms < minMs) {
+    throw new InfraError("INVALID_DURATION", `"${text}" is too short: at least ${formatDuration(minMs)}`, {
+      kind: "usage",
+      location: { path: flag },
+      hint: 'use a Go duration such as "10m" or "1h"',
     });
   }
   return ms;

@@ -50,9 +50,6 @@ function repositoryRoot(cwd: string): string {
   return existsSync(join(cwd, "ansible")) || existsSync(join(cwd, "kubernetes")) ? cwd : PACKAGE_ROOT;
 }
 
-/** The pinned tools `infra up` itself drives (the rest of tools/versions.yaml serves the tests). */
-const OPERATOR_TOOLS = ["ansible", "opentofu", "sops", "age", "kustomize", "helm"];
-
 /** Versions pinned in the repository: role defaults (`*_version`) and the operator tools. */
 async function pinnedVersions(root: string): Promise<PlanVersion[]> {
   const versions: PlanVersion[] = [];
@@ -77,11 +74,12 @@ async function pinnedVersions(root: string): Promise<PlanVersion[]> {
     try {
       const parsed = loadYaml(await readFile(toolsFile, "utf8"));
       const file = (parsed.ok ? parsed.value : {}) as {
-        tools?: Record<string, { version?: unknown }>;
+        tools?: Record<string, { version?: unknown; group?: unknown }>;
       } | null;
       const tools = file?.tools ?? {};
       for (const [name, tool] of Object.entries(tools)) {
-        if (typeof tool?.version === "string" && OPERATOR_TOOLS.includes(name)) {
+        // The user group: what operating the cluster needs (the tests group serves the test tiers).
+        if (typeof tool?.version === "string" && tool.group === "user") {
           versions.push({ component: name, version: tool.version, source: "tools/versions.yaml" });
         }
       }

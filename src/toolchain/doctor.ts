@@ -5,12 +5,14 @@ import type { CommandContext } from "../context.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { pinnedVersion } from "./install.js";
-import { toolBinDir, toolPath } from "./paths.js";
-import { loadVersions, type PinnedTool, type Versions } from "./versions.js";
+import { installedPins, toolBinDir, toolPath } from "./paths.js";
+import { loadVersions, type PinnedTool, type ToolGroup, type Versions } from "./versions.js";
 
 export interface ToolReport {
   name: string;
   kind: PinnedTool["kind"];
+  /** Prerequisites belong to the user group: nothing installs without them. */
+  group: ToolGroup;
   pinned: string;
   status: "found" | "missing";
   path?: string;
@@ -18,10 +20,22 @@ export interface ToolReport {
   fix?: string;
 }
 
+export interface GroupReport {
+  complete: boolean;
+  missing: string[];
+}
+
 export interface DoctorResult {
+  /** The user group is complete (and, with --tests, the tests group too): exit 0. */
   ok: boolean;
+  groups: Record<ToolGroup, GroupReport>;
   prerequisites: ToolReport[];
   tools: ToolReport[];
+}
+
+export interface DoctorOptions {
+  /** Exit 1 unless the tests group is complete as well. */
+  tests: boolean;
 }
 
 /** Programs the installer itself needs; they are not installed by it. */
@@ -31,7 +45,10 @@ const PREREQUISITES: { name: string; args: string[]; fix: string }[] = [
   { name: "git", args: ["--version"], fix: "install git" },
 ];
 
-export async function doctorCommand(ctx: CommandContext): Promise<Outcome<DoctorResult>> {
+export async function doctorCommand(
+  ctx: CommandContext,
+  options: DoctorOptions = { tests: false },
+): Promise<Outcome<DoctorResult>> {
   const versions = await loadVersions(PACKAGE_ROOT);
   const env = { ...ctx.env, PATH: toolPath(ctx.env, versions) };
   const prerequisites = await Promise.all(
@@ -40,6 +57,7 @@ export async function doctorCommand(ctx: CommandContext): Promise<Outcome<Doctor
       const report: ToolReport = {
         name: p.name,
         kind: "apt",
+        group: "user",
         pinned: "-",
         status: version ? "found" : "missing",
       };
@@ -49,8 +67,15 @@ export async function doctorCommand(ctx: CommandContext): Promise<Outcome<Doctor
     }),
   );
   const tools = await Promise.all(versions.tools.map((tool) => inspect(tool, versions, env)));
-  const ok = [...prerequisites, ...tools].every((t) => t.status === "found");
-  return outcome({ ok, prerequisites, tools }, renderDoctor, ok ? 0 : 1);
+  const group = (name: ToolGroup): GroupReport => {
+    const missing = [...prerequisites, ...tools]
+      .filter((t) => t.group === name && t.status === "missing")
+      .map((t) => t.name);
+    return { complete: missing.length === 0, missing };
+  };
+  const groups = { user: group("user"), tests: group("tests") };
+  const ok = groups.user.complete && (!options.tests || groups.tests.complete);
+  return outcome({ ok, groups, prerequisites, tools }, renderDoctor, ok ? 0 : 1);
 }
 
 async function inspect(tool: PinnedTool, versions: Versions, env: NodeJS.ProcessEnv): Promise<ToolReport> {
@@ -60,10 +85,15 @@ async function inspect(tool: PinnedTool, versions: Versions, env: NodeJS.Process
   const report: ToolReport = {
     name: tool.name,
     kind: tool.kind,
+    group: tool.group,
     pinned: pinnedVersion(tool),
     status: "missing",
   };
-  const complete = dir === undefined || existsSync(join(dir, "..", ".complete"));
+  const complete =
+    dir === undefined ||
+    (tool.kind === "pip"
+      ? (await installedPins(join(dir, ".."))).includes(`${tool.name}==${report.pinned}`)
+      : existsSync(join(dir, "..", ".complete")));
   if (path && existsSync(path) && complete) {
     const version = await firstLine(
       path,
@@ -117,16 +147,25 @@ function renderDoctor(result: DoctorResult): string {
     r.status === "found"
       ? `✓ ${r.name.padEnd(width)}  ${r.version ?? ""}`
       : `✗ ${r.name.padEnd(width)}  missing (pinned ${r.pinned}) — fix: ${r.fix}`;
-  const summary = result.ok
-    ? "all tools found"
-    : "some tools are missing — `./infra tools install` installs every pinned tool";
+  const { user, tests } = result.groups;
+  const summary = [
+    user.complete
+      ? "user tools: complete — everything operating a cluster needs is installed"
+      : `user tools: missing ${user.missing.join(", ")} — \`./infra tools install\` installs them`,
+    tests.complete
+      ? "test tools: complete"
+      : `test tools: missing ${tests.missing.join(", ")} — \`./infra tools install --tests\` installs them (only the test tiers need them)`,
+  ];
   return [
     "prerequisites:",
     ...result.prerequisites.map(line),
     "",
-    "pinned tools:",
-    ...result.tools.map(line),
+    "user tools (operating a cluster):",
+    ...result.tools.filter((t) => t.group === "user").map(line),
     "",
-    summary,
+    "test tools (the test tiers only):",
+    ...result.tools.filter((t) => t.group === "tests").map(line),
+    "",
+    ...summary,
   ].join("\n");
 }

@@ -7,7 +7,7 @@ import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { withCacheLock } from "./lock.js";
-import { cacheRoot, goToolDir, npmToolDir, toolBinDir, toolPath, venvDir } from "./paths.js";
+import { cacheRoot, goToolDir, installedPins, npmToolDir, toolBinDir, toolPath, venvDir } from "./paths.js";
 import { layOutProvider } from "./provider-mirror.js";
 import { findPython } from "./python.js";
 import {
@@ -15,17 +15,21 @@ import {
   loadVersions,
   type NpmToolSpec,
   type PinnedTool,
+  type ToolGroup,
   type Versions,
 } from "./versions.js";
 
 export interface InstallOptions {
   names: string[];
   list: boolean;
+  /** Add the `tests` group (servers, VM tools, linters) to the default `user` group. */
+  tests: boolean;
 }
 
 export interface ToolInstall {
   name: string;
   kind: PinnedTool["kind"];
+  group: ToolGroup;
   version: string;
   status: "cached" | "installed" | "listed";
   seconds: number;
@@ -48,13 +52,14 @@ export async function installCommand(
   options: InstallOptions,
 ): Promise<Outcome<InstallResult>> {
   const versions = await loadVersions(PACKAGE_ROOT);
-  const selected = selectTools(versions, options.names);
+  const selected = selectTools(versions, options);
   const result: InstallResult = { cache: cacheRoot(ctx.env), tools: [] };
   if (options.list) {
     for (const tool of selected) {
       result.tools.push({
         name: tool.name,
         kind: tool.kind,
+        group: tool.group,
         version: pinnedVersion(tool),
         status: "listed",
         seconds: 0,
@@ -78,8 +83,15 @@ export async function installCommand(
   return outcome(result, renderInstall);
 }
 
-function selectTools(versions: Versions, names: string[]): PinnedTool[] {
-  if (names.length === 0) return versions.tools;
+/** The named tools; else the `user` group, plus the `tests` group with --tests. */
+export function selectTools(
+  versions: Versions,
+  options: Pick<InstallOptions, "names" | "tests">,
+): PinnedTool[] {
+  const { names } = options;
+  if (names.length === 0) {
+    return versions.tools.filter((t) => t.group === "user" || (options.tests && t.group === "tests"));
+  }
   return names.map((name) => {
     const tool = versions.tools.find((t) => t.name === name);
     if (!tool) {
@@ -97,7 +109,7 @@ function renderInstall(result: InstallResult): string {
   const width = Math.max(...result.tools.map((t) => t.name.length), 4);
   const lines = result.tools.map((t) => {
     const took = t.status === "installed" ? ` (${t.seconds.toFixed(1)} s)` : "";
-    return `${t.name.padEnd(width)}  ${t.version.padEnd(18)} ${t.status}${took}  ${t.location}`;
+    return `${t.name.padEnd(width)}  ${t.group.padEnd(5)}  ${t.version.padEnd(18)} ${t.status}${took}  ${t.location}`;
   });
   return [`tool cache: ${result.cache}`, ...lines].join("\n");
 }
@@ -155,6 +167,7 @@ class Installer {
       result.tools.push({
         name: tool.name,
         kind: "apt",
+        group: tool.group,
         version: pinnedVersion(tool),
         status: missing.includes(tool.package) ? "installed" : "cached",
         seconds: missing.includes(tool.package) ? seconds : 0,
@@ -163,27 +176,38 @@ class Installer {
     }
   }
 
+  /**
+   * One virtualenv for every pip tool, keyed by all the pins (paths.ts); the tools of the selected
+   * groups are installed into it, and its marker lists the pins installed so far, so `--tests`
+   * later adds ansible-lint and yamllint beside the user group's Ansible.
+   */
   async pip(tools: PinnedTool[], result: InstallResult): Promise<void> {
     if (tools.length === 0) return;
     const dir = venvDir(this.env, this.versions);
+    const pinOf = (t: PinnedTool) => `${t.name}==${pinnedVersion(t)}`;
     const started = Date.now();
-    let status: ToolInstall["status"] = "cached";
-    if (!existsSync(join(dir, COMPLETE))) {
-      status = "installed";
+    const missing = (installed: string[]) => tools.map(pinOf).filter((pin) => !installed.includes(pin));
+    const wanted = missing(await installedPins(dir));
+    if (wanted.length > 0) {
       await withCacheLock(this.env, async () => {
-        if (existsSync(join(dir, COMPLETE))) return;
-        const all = this.versions.tools.filter((t) => t.kind === "pip");
-        const pins = all.map((t) => `${t.name}==${pinnedVersion(t)}`);
+        const installed = await installedPins(dir);
+        const pins = missing(installed);
+        if (pins.length === 0) return;
+        const fresh = installed.length === 0;
         this.ctx.reporter.phase(`Install Python tools into a virtualenv: ${pins.join(" ")}`);
         const python = await findPython(this.versions.python, this.env);
-        await rm(dir, { recursive: true, force: true });
         try {
-          await exec(python, ["-m", "venv", dir], { env: this.env });
+          if (fresh) {
+            await rm(dir, { recursive: true, force: true });
+            await exec(python, ["-m", "venv", dir], { env: this.env });
+          }
           const pip = join(dir, "bin", "pip");
           await exec(pip, ["install", "--quiet", "--disable-pip-version-check", ...pins], { env: this.env });
-          await writeFile(join(dir, COMPLETE), `${JSON.stringify({ pins, python }, null, 2)}\n`);
+          const all = [...installed, ...pins];
+          await writeFile(join(dir, COMPLETE), `${JSON.stringify({ pins: all, python }, null, 2)}\n`);
         } catch (error) {
-          await rm(dir, { recursive: true, force: true });
+          // A new venv goes; an existing one keeps its marker, so only the new pins are retried.
+          if (fresh) await rm(dir, { recursive: true, force: true });
           throw new InfraError("TOOL_INSTALL_FAILED", `pip could not install ${pins.join(" ")}`, {
             hint: "check that PyPI is reachable and that Python >= 3.12 is installed, then run `./infra tools install` again",
             cause: error,
@@ -194,12 +218,14 @@ class Installer {
     }
     const seconds = (Date.now() - started) / 1000;
     for (const tool of tools) {
+      const installedNow = wanted.includes(pinOf(tool));
       result.tools.push({
         name: tool.name,
         kind: "pip",
+        group: tool.group,
         version: pinnedVersion(tool),
-        status,
-        seconds: status === "installed" ? seconds : 0,
+        status: installedNow ? "installed" : "cached",
+        seconds: installedNow ? seconds : 0,
         location: join(dir, "bin"),
       });
     }
@@ -270,6 +296,7 @@ class Installer {
     const done = (status: ToolInstall["status"], seconds: number): ToolInstall => ({
       name: tool.name,
       kind: tool.kind,
+      group: tool.group,
       version: tool.version,
       status,
       seconds,

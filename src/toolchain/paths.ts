@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { type PinnedTool, recipeHash, type Versions } from "./versions.js";
@@ -31,11 +32,17 @@ export function toolBinDir(env: NodeJS.ProcessEnv, versions: Versions, tool: Pin
 }
 
 export function goToolDir(env: NodeJS.ProcessEnv, tool: PinnedTool & { kind: "go" }): string {
-  return join(cacheRoot(env), "go", `${tool.name}-${tool.version}-${recipeHash(tool)}`);
+  return join(cacheRoot(env), "go", `${tool.name}-${tool.version}-${recipeHash(recipeOf(tool))}`);
 }
 
 export function npmToolDir(env: NodeJS.ProcessEnv, tool: PinnedTool & { kind: "npm" }): string {
-  return join(cacheRoot(env), "npm", `${tool.name}-${tool.version}-${recipeHash(tool)}`);
+  return join(cacheRoot(env), "npm", `${tool.name}-${tool.version}-${recipeHash(recipeOf(tool))}`);
+}
+
+/** The group says who needs a tool, not how it is built: it stays out of the recipe's hash. */
+function recipeOf(tool: PinnedTool): Omit<PinnedTool, "group"> {
+  const { group: _group, ...recipe } = tool;
+  return recipe;
 }
 
 /** PATH with every pinned tool's directory first, so adapters and tests run exactly the pins. */
@@ -46,4 +53,16 @@ export function toolPath(env: NodeJS.ProcessEnv, versions: Versions): string {
     if (dir) dirs.add(dir);
   }
   return [...dirs, env.PATH ?? ""].filter(Boolean).join(delimiter);
+}
+
+/** The pins (`name==version`) installed into a virtualenv so far, from its marker; none when absent. */
+export async function installedPins(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, ".complete"), "utf8").catch(() => undefined);
+  if (text === undefined) return [];
+  try {
+    const marker = JSON.parse(text) as { pins?: unknown };
+    return Array.isArray(marker.pins) ? marker.pins.filter((p): p is string => typeof p === "string") : [];
+  } catch {
+    return [];
+  }
 }

@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { z } from "zod";
 import { InfraError } from "../errors.js";
 
+/** `user`: what operating a cluster needs; `tests`: what only the test tiers need. */
+export const TOOL_GROUPS = ["user", "tests"] as const;
+export type ToolGroup = (typeof TOOL_GROUPS)[number];
+
 const common = {
+  group: z.enum(TOOL_GROUPS),
   bins: z.array(z.string().min(1)).min(1),
   versionArgs: z.array(z.string()).default(["--version"]),
 };

@@ -1,7 +1,7 @@
 /**
  * What `infra up` checks about the tunnel before it applies anything: in ingress mode tunnel or
  * both, cloudflared's token Secret in Git must be written for this cluster (not the shipped example,
- * not missing); otherwise Argo CD would sync a connector that cannot start.
+ * not init's placeholder, not missing); otherwise Argo CD would sync a connector that cannot start.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -29,10 +29,11 @@ export async function assertTokenSecret(root: string, env: NodeJS.ProcessEnv): P
   if (!tunnel) return undefined;
   const state = await tokenSecretState(root);
   if (state === "written") return tunnel;
-  const what =
-    state === "missing"
-      ? `${TOKEN_SECRET_FILE} does not exist`
-      : `${TOKEN_SECRET_FILE} is not encrypted for this cluster's age key (still the example?)`;
+  const what = {
+    missing: `${TOKEN_SECRET_FILE} does not exist`,
+    foreign: `${TOKEN_SECRET_FILE} is not encrypted for this cluster's age key (still the example?)`,
+    placeholder: `${TOKEN_SECRET_FILE} holds \`infra init\`'s placeholder, not the tunnel's token`,
+  }[state];
   const next = env[TOKEN_ENV]?.trim()
     ? "run `infra tunnel token` (it reads CLOUDFLARE_TUNNEL_TOKEN), commit and push, then `infra up` again"
     : `create the tunnel with \`infra dns apply\`, ${TOKEN_FROM_TOFU}, run \`infra tunnel token\`, commit and push, then \`infra up\` again`;

@@ -15,16 +15,20 @@ import { loadVersions } from "../toolchain/versions.js";
 
 export const TOKEN_SECRET_FILE = "kubernetes/infrastructure/cloudflared/tunnel-token.sops.yaml";
 export const TOKEN_ENV = "CLOUDFLARE_TUNNEL_TOKEN";
-const SECRET = { namespace: "cloudflared", name: "cloudflared-tunnel-token", key: "token" } as const;
+export const TOKEN_SECRET = {
+  namespace: "cloudflared",
+  name: "cloudflared-tunnel-token",
+  key: "token",
+} as const;
 
 /** The Secret before sops encrypts its stringData. */
 export function tokenSecretPlaintext(token: string): string {
   return stringify({
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: SECRET.name, namespace: SECRET.namespace },
+    metadata: { name: TOKEN_SECRET.name, namespace: TOKEN_SECRET.namespace },
     type: "Opaque",
-    stringData: { [SECRET.key]: token },
+    stringData: { [TOKEN_SECRET.key]: token },
   });
 }
 
@@ -33,6 +37,26 @@ const HEADER = [
   "# The Cloudflare Tunnel's token, written by `infra tunnel token` and encrypted with SOPS for the age",
   "# recipients in .sops.yaml. Replace it the same way (docs/runbooks/switch-to-tunnel.md).",
 ].join("\n");
+
+/** The header line that marks init's placeholder (comments outside stringData stay plaintext in SOPS). */
+export const PLACEHOLDER_MARKER = "# infra: placeholder, not a tunnel token";
+const PLACEHOLDER_HEADER = [
+  "# yamllint disable rule:line-length",
+  PLACEHOLDER_MARKER,
+  "# Written by `infra init`, encrypted with SOPS for the age recipients in .sops.yaml. cloudflared cannot",
+  "# start with it: write the tunnel's token with `infra tunnel token` (docs/runbooks/switch-to-tunnel.md).",
+].join("\n");
+const PLACEHOLDER_TOKEN = "placeholder-run-infra-tunnel-token";
+
+/**
+ * The Secret as sops encrypts it: the tunnel's token, or (undefined) init's placeholder. The header
+ * comments stay plaintext (the creation rule encrypts only stringData), so tokenSecretState reads them.
+ */
+export function tokenSecretText(token: string | undefined): string {
+  return token === undefined
+    ? `${PLACEHOLDER_HEADER}\n${tokenSecretPlaintext(PLACEHOLDER_TOKEN)}`
+    : `${HEADER}\n${tokenSecretPlaintext(token)}`;
+}
 
 /** Encrypts the Secret for the repository's recipients and writes it atomically. */
 export async function writeTokenSecret(root: string, token: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -45,7 +69,7 @@ export async function writeTokenSecret(root: string, token: string, env: NodeJS.
     {
       cwd: root,
       env: { ...env, PATH: toolPath(env, versions) },
-      input: tokenSecretPlaintext(token),
+      input: tokenSecretText(token),
       check: false,
     },
   ).catch((error: unknown) => {
@@ -66,7 +90,7 @@ export async function writeTokenSecret(root: string, token: string, env: NodeJS.
     );
   }
   const temporary = `${target}.tmp-${process.pid}`;
-  await writeFile(temporary, `${HEADER}\n${result.stdout}`);
+  await writeFile(temporary, result.stdout);
   await rename(temporary, target);
 }
 
@@ -86,16 +110,18 @@ export async function repositoryRecipients(root: string): Promise<string[]> {
   return [...text.matchAll(/age1[0-9a-z]{58}/g)].map((m) => m[0]);
 }
 
-export type TokenSecretState = "missing" | "foreign" | "written";
+export type TokenSecretState = "missing" | "foreign" | "placeholder" | "written";
 
 /**
  * Whether the token Secret in the tree is this cluster's: missing, encrypted for none of .sops.yaml's
- * recipients (the shipped example, or another cluster's), or written for them.
+ * recipients (the shipped example, or another cluster's), `infra init`'s placeholder (encrypted for
+ * them, but no token yet), or the token written for them.
  */
 export async function tokenSecretState(root: string): Promise<TokenSecretState> {
   const file = join(root, TOKEN_SECRET_FILE);
   if (!existsSync(file)) return "missing";
   const ours = new Set(await repositoryRecipients(root));
-  const recipients = sopsRecipients(await readFile(file, "utf8"));
-  return recipients.some((r) => ours.has(r)) ? "written" : "foreign";
+  const text = await readFile(file, "utf8");
+  if (!sopsRecipients(text).some((r) => ours.has(r))) return "foreign";
+  return text.split("\n").includes(PLACEHOLDER_MARKER) ? "placeholder" : "written";
 }

@@ -4,10 +4,11 @@
  * account in cluster.yaml, and of the tunnel in OpenTofu's state when the state is local. Nothing is
  * written when any check fails.
  *
- * This is the tunnel's piece of `infra init`'s secrets (the Ansible vault and the other SOPS
- * Secrets), kept separate while init's secret handling lands; it moves into init's catalog then.
+ * `infra init` writes the same Secret (checkedTunnelToken, writeTokenSecret's document) when
+ * CLOUDFLARE_TUNNEL_TOKEN is set, and a placeholder for the new age key otherwise.
  */
 import { tunnelName } from "../config/derived.js";
+import type { ClusterConfig } from "../config/schema.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
@@ -31,12 +32,25 @@ export interface TunnelTokenResult {
 /** The command that gives the token, for hints. */
 export const TOKEN_FROM_TOFU = `export ${TOKEN_ENV}="$(tofu -chdir=tofu output -raw tunnel_token)"`;
 
-export async function tunnelTokenCommand(
-  ctx: CommandContext,
-  options: TunnelTokenOptions,
-): Promise<Outcome<TunnelTokenResult>> {
-  const { config, source } = await loadTunnelConfig(ctx, options, "to hold a token for");
-  const text = ctx.env[TOKEN_ENV];
+export interface CheckedToken {
+  /** The token as given, trimmed. */
+  text: string;
+  tunnelId: string;
+  /** The tunnel id in OpenTofu's local state, or undefined when the state is not local here. */
+  stateId: string | undefined;
+}
+
+/**
+ * CLOUDFLARE_TUNNEL_TOKEN, checked: a tunnel token at all, of cluster.yaml's account, and of the
+ * tunnel in OpenTofu's local state. `infra tunnel token` and `infra init` write only such a token.
+ */
+export async function checkedTunnelToken(
+  config: ClusterConfig,
+  configFile: string,
+  env: NodeJS.ProcessEnv,
+  root: string,
+): Promise<CheckedToken> {
+  const text = env[TOKEN_ENV];
   if (!text?.trim()) {
     throw new InfraError("TUNNEL_TOKEN_MISSING", `${TOKEN_ENV} is not set; nothing was written`, {
       kind: "preflight",
@@ -56,12 +70,12 @@ export async function tunnelTokenCommand(
       `${TOKEN_ENV} is the token of a tunnel in account ${token.accountTag}, not of cloudflare.accountId ${config.cloudflare.accountId}`,
       {
         kind: "usage",
-        location: { file: source.display, path: "cloudflare.accountId" },
+        location: { file: configFile, path: "cloudflare.accountId" },
         hint: `take the token of this cluster's tunnel: ${TOKEN_FROM_TOFU}`,
       },
     );
   }
-  const stateId = await tunnelIdInLocalState(ctx.cwd);
+  const stateId = await tunnelIdInLocalState(root);
   if (stateId !== undefined && stateId !== token.tunnelId) {
     throw new InfraError(
       "TUNNEL_TOKEN_INVALID",
@@ -69,6 +83,16 @@ export async function tunnelTokenCommand(
       { kind: "usage", hint: `take the token of this cluster's tunnel: ${TOKEN_FROM_TOFU}` },
     );
   }
+  return { text: text.trim(), tunnelId: token.tunnelId, stateId };
+}
+
+export async function tunnelTokenCommand(
+  ctx: CommandContext,
+  options: TunnelTokenOptions,
+): Promise<Outcome<TunnelTokenResult>> {
+  const { config, source } = await loadTunnelConfig(ctx, options, "to hold a token for");
+  const token = await checkedTunnelToken(config, source.display, ctx.env, ctx.cwd);
+  const { text, stateId } = token;
   const state = await tokenSecretState(ctx.cwd);
   const result: TunnelTokenResult = {
     file: TOKEN_SECRET_FILE,
@@ -81,7 +105,7 @@ export async function tunnelTokenCommand(
   if (state === "written") {
     await confirmAction(ctx, `Replace the tunnel token in ${TOKEN_SECRET_FILE}?`, options.yes);
   }
-  await writeTokenSecret(ctx.cwd, text.trim(), ctx.env);
+  await writeTokenSecret(ctx.cwd, text, ctx.env);
   return outcome(result, render);
 }
 

@@ -301,16 +301,25 @@ export async function registerNodes(plane: ControlPlane, nodes: Record<string, b
   // node status is a subresource: set the Ready condition explicitly
   for (const [name, ready] of Object.entries(nodes)) {
     const condition = { type: "Ready", status: ready ? "True" : "False", reason: "Test", message: "test" };
-    await plane.kubectl([
-      "patch",
-      "node",
-      name,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status: { conditions: [condition] } }),
-    ]);
+    await reportNodeStatus(plane, name, { conditions: [condition] });
   }
+}
+
+/** What a kubelet reports about its Node (status is a subresource): the test plays the kubelet. */
+export async function reportNodeStatus(
+  plane: Pick<ControlPlane, "kubectl">,
+  name: string,
+  status: Record<string, unknown>,
+): Promise<void> {
+  await plane.kubectl([
+    "patch",
+    "node",
+    name,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify({ status }),
+  ]);
 }
 
 /** A ValidatingAdmissionPolicy (and its binding) refusing to create ConfigMaps unless `allowed` (CEL) holds. */

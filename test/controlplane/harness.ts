@@ -36,8 +36,8 @@ export interface ControlPlane {
     root: string;
   };
   veleroNamespace: string;
-  /** A kubeconfig for a user authenticated by a client certificate (CN=user, O=groups). */
-  userKubeconfig(user: string, groups?: string[]): Promise<string>;
+  /** A kubeconfig for a user authenticated by a client certificate (CN=user, O=groups) valid `days` (default 2). */
+  userKubeconfig(user: string, groups?: string[], days?: number): Promise<string>;
   kubectl(args: string[], input?: string): Promise<string>;
   /** `kubectl apply` of one object or a List. */
   apply(object: unknown): Promise<string>;
@@ -127,6 +127,7 @@ async function makeCert(
   name: string,
   subject: string,
   extensions: string,
+  days = 2,
 ): Promise<{ cert: string; key: string }> {
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
@@ -157,7 +158,7 @@ async function makeCert(
     "-out",
     cert,
     "-days",
-    "2",
+    String(days),
     "-extfile",
     ext,
   ]);
@@ -288,9 +289,15 @@ async function logTails(logs: string, lines = 15): Promise<string> {
   return tails.join("\n");
 }
 
-export async function startControlPlane(options: { velero?: boolean } = {}): Promise<ControlPlane> {
+/** velero: false leaves Velero out; s3: true starts the S3 store even then. */
+export async function startControlPlane(
+  options: { velero?: boolean; s3?: boolean } = {},
+): Promise<ControlPlane> {
+  const withS3 = options.velero !== false || options.s3 === true;
   const bin = await toolBinaries(
-    options.velero === false ? ["etcd", "kube-apiserver", "kube-controller-manager"] : undefined,
+    options.velero === false
+      ? ["etcd", "kube-apiserver", "kube-controller-manager", ...(withS3 ? (["versitygw"] as const) : [])]
+      : undefined,
   );
   const dir = await mkdtemp(join(tmpdir(), "infra-cp-"));
   const logs = join(dir, "logs");
@@ -385,7 +392,9 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
       `--tls-cert-file=${serving.cert}`,
       `--tls-private-key-file=${serving.key}`,
       `--client-ca-file=${ca}`,
-      "--authorization-mode=RBAC",
+      // as K3s runs it: kubelets (and the flannel watchdog) write their own Node with node credentials
+      "--authorization-mode=Node,RBAC",
+      "--enable-admission-plugins=NodeRestriction",
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${saPub}`,
       `--service-account-signing-key-file=${saKey}`,
@@ -429,7 +438,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
       `--service-account-private-key-file=${saKey}`,
       `--root-ca-file=${ca}`,
       "--use-service-account-credentials=false",
-      "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller",
+      "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,disruption-controller",
       "--v=1",
     ]);
 
@@ -440,7 +449,7 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
     const bucket = "velero-test";
     await mkdir(join(s3Root, bucket));
     const endpoint = `http://127.0.0.1:${s3Port}`;
-    if (options.velero !== false) {
+    if (withS3) {
       procs.start("versitygw", bin.versitygw, [
         "--port",
         `127.0.0.1:${s3Port}`,
@@ -469,9 +478,9 @@ export async function startControlPlane(options: { velero?: boolean } = {}): Pro
       veleroNamespace,
       kubectl,
       apply: (object) => kubectl(["apply", "-f", "-"], JSON.stringify(object)),
-      async userKubeconfig(user, groups = []) {
+      async userKubeconfig(user, groups = [], days = 2) {
         const subject = `${groups.map((g) => `/O=${g}`).join("")}/CN=${user}`;
-        const pair = await makeCert(pki, authority, `user-${user}`, subject, clientExt);
+        const pair = await makeCert(pki, authority, `user-${user}`, subject, clientExt, days);
         const file = join(dir, `${user}.kubeconfig`);
         await writeFile(file, kubeconfigYaml(server, ca, pair.cert, pair.key, user));
         return file;

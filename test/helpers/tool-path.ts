@@ -1,6 +1,6 @@
 /**
  * Vitest global setup for the tiers that run external tools: puts the pinned tools
- * (tools/versions.yaml, installed by `./infra tools install`) first on PATH.
+ * (tools/versions.yaml, installed by `./infra tools install --tests`) first on PATH.
  */
 
 import { PACKAGE_ROOT } from "../../src/package-root.js";

@@ -13,16 +13,19 @@ export interface ToolRun {
 export function runTool(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): ToolRun {
   const result = spawnSync(command, args, {
     cwd: options.cwd ?? PACKAGE_ROOT,
     env: { ...process.env, ...options.env },
+    ...(options.input === undefined ? {} : { input: options.input }),
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") {
-    throw new Error(`${command} is not installed: run \`./infra tools install\` (see \`./infra doctor\`)`);
+    throw new Error(
+      `${command} is not installed: run \`./infra tools install --tests\` (see \`./infra doctor\`)`,
+    );
   }
   return { code: result.status ?? -1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
 }

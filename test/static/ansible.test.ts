@@ -175,6 +175,7 @@ describe("ansible/ static checks", () => {
     expect(roles).toEqual([
       "common",
       "firewall",
+      "flannel_watchdog",
       "k3s_agent",
       "k3s_artifacts",
       "k3s_prereq",

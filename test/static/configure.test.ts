@@ -11,6 +11,7 @@ import { parse } from "yaml";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
 import { RENDERED_FILES } from "../../src/render/render.js";
 import { runCli } from "../helpers/cli.js";
+import { INIT_ARGS } from "../helpers/init-args.js";
 import { runTool } from "../helpers/tools.js";
 
 let project = "";
@@ -19,24 +20,10 @@ let home = "";
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), "infra-static-init-"));
   home = mkdtempSync(join(tmpdir(), "infra-static-home-"));
-  const init = runCli(
-    [
-      "init",
-      "--name",
-      "lab",
-      "--domain",
-      "lab.example.net",
-      "--cloudflare-account-id",
-      "abcdefabcdefabcdefabcdefabcdef12",
-      "--acme-email",
-      "ops@example.net",
-      "--git-repo-url",
-      "https://git.example.net/lab.git",
-      "--node",
-      "name=hz-1,role=server,provider=hetzner,region=fsn1,ip=5.75.2.1,ingress",
-    ],
-    { cwd: project, env: { HOME: home, XDG_CONFIG_HOME: "" } },
-  );
+  const init = runCli(INIT_ARGS, {
+    cwd: project,
+    env: { HOME: home, XDG_CONFIG_HOME: "", SOPS_AGE_KEY_FILE: "", ANSIBLE_VAULT_PASSWORD_FILE: "" },
+  });
   if (init.code !== 0) throw new Error(`infra init failed:\n${init.stderr}`);
 });
 afterAll(() => {

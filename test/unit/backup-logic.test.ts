@@ -10,7 +10,7 @@ import { nodePortRules } from "../../src/dr/drill.js";
 import type { InfraError } from "../../src/errors.js";
 import type { InventoryItem } from "../../src/kube/inventory.js";
 import { formatSelector, parseSelector } from "../../src/kube/selector.js";
-import { goDuration, parseDuration } from "../../src/kube/wait.js";
+import { durationOption, goDuration, parseDuration } from "../../src/kube/wait.js";
 
 describe("Velero phases", () => {
   it("knows every v1.18 backup phase and treats unknown ones as not terminal", () => {
@@ -40,6 +40,19 @@ describe("options", () => {
     expect(parseDuration("90s")).toBe(90_000);
     expect(parseDuration("2 days")).toBeUndefined();
     expect(goDuration(parseDuration("36h") ?? 0)).toBe("36h0m0s");
+  });
+
+  it("refuses a duration flag below its minimum, naming the flag", () => {
+    expect(durationOption("--drain-timeout", "1s", { minMs: 1000 })).toBe(1000);
+    expect(() => durationOption("--drain-timeout", "0", { minMs: 1000 })).toThrow(
+      expect.objectContaining({
+        code: "INVALID_DURATION",
+        exitCode: 2,
+        message: '"0" is too short: at least 1s',
+        location: { path: "--drain-timeout" },
+      }),
+    );
+    expect(durationOption("--timeout", "0")).toBe(0);
   });
 
   it("parses label selectors like kubectl", () => {

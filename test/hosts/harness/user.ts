@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseDocument, stringify } from "yaml";
+import { parse, parseDocument, stringify } from "yaml";
 import { exec } from "../../../src/adapters/exec.js";
 import { cacheRoot } from "../../../src/toolchain/paths.js";
 import { describeInfra, type InfraRun, infra, makeRepository } from "./repo.js";
@@ -78,6 +78,14 @@ export async function prepareUser(
     infra(repo, args, { ...options, env: options.env ?? env, logFile });
   const runs: InfraRun[] = [];
 
+  // The four values init asks for, from the environment (never flags). The Cloudflare token and the R2
+  // keys are never used here (DNS is skipped, etcd snapshots are off), so random values stand in.
+  const given = {
+    TAILSCALE_AUTH_KEY: await bed.headscale.createAuthKey(),
+    CLOUDFLARE_API_TOKEN: randomBytes(30).toString("base64url"),
+    R2_ACCESS_KEY_ID: randomBytes(16).toString("hex"),
+    R2_SECRET_ACCESS_KEY: randomBytes(32).toString("hex"),
+  };
   runs.push(
     await run([
       "init",
@@ -97,7 +105,7 @@ export async function prepareUser(
       ]),
       "--age-key-file",
       ageKeyFile,
-    ]),
+    ], { env: { ...env, ...given } }),
   );
   if (runs[0]?.code !== 0) throw new Error(describeInfra(runs[0] as InfraRun));
 
@@ -109,19 +117,12 @@ export async function prepareUser(
   doc.setIn(["ssh", "privateKeyFile"], bed.sshKey);
   await writeFile(configPath, doc.toString());
 
-  // TEMPORARY — until issue 16a's `infra init` (which writes the vault from TAILSCALE_AUTH_KEY,
-  // R2_ACCESS_KEY_ID/R2_SECRET_ACCESS_KEY and a generated K3s token) is on main: the vault init will make.
-  await writeFile(vaultPasswordFile, `${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
-  const vault: Record<string, string> = {
-    vault_tailscale_authkey: await bed.headscale.createAuthKey(),
-    vault_k3s_token: randomBytes(32).toString("hex"),
-    vault_etcd_s3_access_key: randomBytes(16).toString("hex"),
-    vault_etcd_s3_secret_key: randomBytes(32).toString("hex"),
-  };
-  // The user's addition (vault.yml.example): headscale's API key, so the preflight checks the auth key.
+  // The vault init wrote (the K3s token generated), plus the user's addition (vault.yml.example):
+  // headscale's API key, so the preflight checks the auth key. Added as `ansible-vault edit` would.
+  const vault = await decryptVault(repo, vaultPasswordFile);
   vault.vault_tailscale_api_key = await bed.headscale.createApiKey();
   await encryptVault(repo, vaultPasswordFile, vault);
-  const secrets = Object.values(vault);
+  const secrets = [...Object.values(vault), ...Object.values(given)];
 
   const hostVars: Record<string, Record<string, unknown>> = {};
   const hostVarsFile = (node: string) => join(repo, "ansible", "inventory", "host_vars", `${node}.yml`);
@@ -148,12 +149,7 @@ export async function prepareUser(
   }
 
   runs.push(await run(["configure"]));
-  // TEMPORARY — until issue 16a's `infra init` re-encrypts the example SOPS Secrets for the new age key:
-  // `infra check` with SOPS_AGE_KEY_FILE set fails on files it cannot decrypt, so this one check runs
-  // without the key (the rules then report the files as not decrypted).
-  const checkEnv = { ...env };
-  delete checkEnv.SOPS_AGE_KEY_FILE;
-  runs.push(await run(["check"], { env: checkEnv }));
+  runs.push(await run(["check"]));
   return {
     user: {
       repo,
@@ -174,6 +170,13 @@ export async function prepareUser(
     },
     runs,
   };
+}
+
+/** The vault's values (ansible-vault view). */
+async function decryptVault(repo: string, passwordFile: string): Promise<Record<string, string>> {
+  const vault = join(repo, "ansible", "inventory", "group_vars", "all", "vault.yml");
+  const view = await exec("ansible-vault", ["view", "--vault-password-file", passwordFile, vault]);
+  return parse(view.stdout) as Record<string, string>;
 }
 
 /** Writes the encrypted vault (ansible-vault encrypt, the plain text only briefly on disk, 0600). */

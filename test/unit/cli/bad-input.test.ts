@@ -36,14 +36,14 @@ afterAll(() => {
 const cases: { name: string; args: string[]; cause: RegExp; next: RegExp }[] = [
   {
     name: "unknown command",
-    args: ["upgrade"],
-    cause: /unknown command 'upgrade' \(did you mean 'up'\?\)/,
+    args: ["upgarde"],
+    cause: /unknown command 'upgarde' \(did you mean 'upgrade'\?\)/,
     next: /infra --help/,
   },
   {
     name: "unknown command with --help",
-    args: ["upgrade", "--help"],
-    cause: /unknown command 'upgrade' \(did you mean 'up'\?\)/,
+    args: ["upgarde", "--help"],
+    cause: /unknown command 'upgarde' \(did you mean 'upgrade'\?\)/,
     next: /infra --help/,
   },
   {

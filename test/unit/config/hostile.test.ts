@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfigText } from "../../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import { runCli } from "../../helpers/cli.js";
+import { INIT_ARGS } from "../../helpers/init-args.js";
 
 const example = readFileSync(join(PACKAGE_ROOT, "cluster.example.yaml"), "utf8");
 const solo = readFileSync(
@@ -235,24 +236,7 @@ describe("hostile files through the built CLI: exit 2, one located line, nothing
   it("infra init over a cluster.yaml that is a directory", () => {
     const project = mkdtempSync(join(dir, "init-"));
     mkdirSync(join(project, "cluster.yaml"));
-    const result = runCli(
-      [
-        "init",
-        "--name",
-        "lab",
-        "--domain",
-        "lab.example.net",
-        "--cloudflare-account-id",
-        "abcdefabcdefabcdefabcdefabcdef12",
-        "--acme-email",
-        "ops@lab.example.net",
-        "--git-repo-url",
-        "https://git.example.net/lab.git",
-        "--node",
-        "name=hz-1,role=server,provider=hetzner,region=fsn1,ip=5.75.2.1,ingress",
-      ],
-      { cwd: project, env: { HOME: project, XDG_CONFIG_HOME: "" } },
-    );
+    const result = runCli(INIT_ARGS, { cwd: project, env: { HOME: project, XDG_CONFIG_HOME: "" } });
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr.split("\n")[0]).toBe("✗ cluster.yaml: is a directory, not a config file");
     expect(readdirSync(project)).toEqual(["cluster.yaml"]);

@@ -79,13 +79,20 @@ describe("infra init from flags", () => {
     const decrypter = new age.Decrypter();
     decrypter.addIdentity(secret);
     expect(await decrypter.decrypt(await encrypter.encrypt("secret"), "text")).toBe("secret");
-    expect(result.data.files.map((f) => f.action)).toEqual(["written", "written", "written"]);
+    // Outside a clone of the repository there is no vault or Secret to write, so none is asked for.
+    expect(result.data.files.map((f) => [f.path, f.action])).toEqual([
+      [keyFile(), "written"],
+      ["cluster.yaml", "written"],
+      [".sops.yaml", "written"],
+      [".envrc", "written"],
+    ]);
+    expect(result.data.secrets).toEqual([]);
   });
 
   it("is idempotent, never overwrites without --yes, and reuses the key", async () => {
     const first = await initCommand(ctx(), flags);
     const again = await initCommand(ctx(), flags);
-    expect(again.data.files.map((f) => f.action)).toEqual(["reused", "unchanged", "unchanged"]);
+    expect(again.data.files.map((f) => f.action)).toEqual(["reused", "unchanged", "unchanged", "unchanged"]);
     expect(again.data.ageRecipient).toBe(first.data.ageRecipient);
 
     const before = readFileSync(join(dir, "cluster.yaml"), "utf8");
@@ -96,7 +103,12 @@ describe("infra init from flags", () => {
     expect(readFileSync(join(dir, "cluster.yaml"), "utf8")).toBe(before);
 
     const replaced = await initCommand(ctx(), { ...flags, domain: "other.example.net", yes: true });
-    expect(replaced.data.files.map((f) => f.action)).toEqual(["reused", "replaced", "unchanged"]);
+    expect(replaced.data.files.map((f) => f.action)).toEqual([
+      "reused",
+      "replaced",
+      "unchanged",
+      "unchanged",
+    ]);
     expect(readFileSync(join(dir, "cluster.yaml"), "utf8")).toContain("domain: other.example.net");
     expect(replaced.data.ageRecipient).toBe(first.data.ageRecipient);
   });
@@ -186,6 +198,9 @@ describe("infra init interactively", () => {
         const answer = answers.shift();
         if (answer === undefined) throw new Error(`unexpected question: ${question}`);
         return answer;
+      },
+      secret: async (question) => {
+        throw new Error(`no secret is asked outside a repository clone: ${question}`);
       },
       close: () => {},
     };
@@ -284,8 +299,25 @@ describe("infra init interactively", () => {
     const io = script(["n"]);
     const error = await fail(initCommand(ctx(), flags, io));
     expect(error.code).toBe("INIT_DECLINED");
-    expect(io.questions).toEqual(["cluster.yaml exists and differs. Overwrite it? [y/N]"]);
+    expect(io.questions).toEqual(["cluster.yaml exists and differs. Replace it? [y/N]"]);
     expect(readFileSync(join(dir, "cluster.yaml"), "utf8")).toBe("# mine\n");
     expect(existsSync(keyFile())).toBe(false);
+  });
+
+  it("a re-run without cluster flags keeps a hand-edited cluster.yaml and asks nothing about it", async () => {
+    const first = await initCommand(ctx(), flags);
+    const edited = `${readFileSync(join(dir, "cluster.yaml"), "utf8")}# a comment of the user's\n`;
+    writeFileSync(join(dir, "cluster.yaml"), edited);
+    const io = script([]);
+    const again = await initCommand({ ...ctx(), interactive: true }, {}, io);
+    expect(io.questions).toEqual([]);
+    expect(again.data.files.map((f) => f.action)).toEqual(["reused", "unchanged", "unchanged", "unchanged"]);
+    expect(again.data.ageRecipient).toBe(first.data.ageRecipient);
+    expect(readFileSync(join(dir, "cluster.yaml"), "utf8")).toBe(edited);
+
+    writeFileSync(join(dir, "cluster.yaml"), "name: [\n");
+    const broken = await fail(initCommand(ctx(), {}));
+    expect(broken.code).toBe("CONFIG_YAML_SYNTAX");
+    expect(broken.exitCode).toBe(2);
   });
 });

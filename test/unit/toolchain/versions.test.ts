@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InfraError } from "../../../src/errors.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
-import { goModFor } from "../../../src/toolchain/install.js";
-import { cacheRoot, toolBinDir, toolPath, venvDir } from "../../../src/toolchain/paths.js";
+import { goModFor, selectTools } from "../../../src/toolchain/install.js";
+import { cacheRoot, goToolDir, toolBinDir, toolPath, venvDir } from "../../../src/toolchain/paths.js";
 import { loadVersions } from "../../../src/toolchain/versions.js";
 
 async function versionsFile(text: string): Promise<string> {
@@ -27,7 +27,7 @@ describe("tools/versions.yaml", () => {
 
   it("rejects an unknown key with the file and the entry's path", async () => {
     const root = await versionsFile(
-      'python: "3.12"\ntools:\n  x:\n    kind: pip\n    version: 1.0.0\n    bins: [x]\n    colour: red\n',
+      'python: "3.12"\ntools:\n  x:\n    kind: pip\n    group: user\n    version: 1.0.0\n    bins: [x]\n    colour: red\n',
     );
     const error = await loadVersions(root).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InfraError);
@@ -38,9 +38,41 @@ describe("tools/versions.yaml", () => {
 
   it("rejects a Go version without the v prefix", async () => {
     const root = await versionsFile(
-      'python: "3.12"\ntools:\n  g:\n    kind: go\n    module: example.com/g\n    version: 1.2.3\n    packages: [example.com/g]\n    bins: [g]\n',
+      'python: "3.12"\ntools:\n  g:\n    kind: go\n    group: tests\n    module: example.com/g\n    version: 1.2.3\n    packages: [example.com/g]\n    bins: [g]\n',
     );
     await expect(loadVersions(root)).rejects.toMatchObject({ location: { path: "tools.g.version" } });
+  });
+});
+
+describe("tool groups", () => {
+  it("the user group is what operating a cluster needs; everything else serves the tests", async () => {
+    const versions = await loadVersions(PACKAGE_ROOT);
+    const user = selectTools(versions, { names: [], tests: false }).map((t) => t.name);
+    expect(user.sort()).toEqual(
+      ["age", "ansible", "helm", "kubeconform", "kustomize", "openssh-client", "opentofu", "sops"].sort(),
+    );
+    const all = selectTools(versions, { names: [], tests: true });
+    expect(all).toEqual(versions.tools);
+    for (const name of [
+      "kubernetes",
+      "etcd",
+      "velero",
+      "versitygw",
+      "headscale",
+      "tailscale",
+      "qemu-system-x86",
+    ]) {
+      expect(versions.tools.find((t) => t.name === name)?.group, name).toBe("tests");
+    }
+    // Named tools are installed whatever their group.
+    expect(selectTools(versions, { names: ["etcd"], tests: false }).map((t) => t.name)).toEqual(["etcd"]);
+  });
+
+  it("rejects a tool without a group, naming the entry", async () => {
+    const root = await versionsFile(
+      'python: "3.12"\ntools:\n  x:\n    kind: pip\n    version: 1.0.0\n    bins: [x]\n',
+    );
+    await expect(loadVersions(root)).rejects.toMatchObject({ location: { path: "tools.x.group" } });
   });
 });
 
@@ -64,6 +96,14 @@ describe("tool cache layout", () => {
     expect(venvDir(env, versions)).not.toBe(venvDir(env, bumped));
   });
 
+  it("keeps a Go tool's cache directory when only its group changes (the group is not part of the recipe)", async () => {
+    const versions = await loadVersions(PACKAGE_ROOT);
+    const sops = versions.tools.find((t) => t.name === "sops");
+    if (sops?.kind !== "go") throw new Error("sops is a pinned Go tool");
+    expect(goToolDir(env, { ...sops, group: "tests" })).toBe(goToolDir(env, sops));
+    expect(goToolDir(env, { ...sops, ldflags: "-s" })).not.toBe(goToolDir(env, sops));
+  });
+
   it("puts every pinned tool's directory before the inherited PATH", async () => {
     const versions = await loadVersions(PACKAGE_ROOT);
     const path = toolPath(env, versions).split(":");
@@ -80,6 +120,7 @@ describe("generated Go tools module", () => {
     const text = goModFor({
       name: "kube-apiserver",
       kind: "go",
+      group: "tests",
       module: "k8s.io/kubernetes",
       version: "v1.36.3",
       packages: ["k8s.io/kubernetes/cmd/kube-apiserver"],

@@ -11,7 +11,7 @@ import { InfraError } from "../../../src/errors.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import { planHandover, txtOwner } from "../../../src/tunnel/handover.js";
 import { assertTokenSecret } from "../../../src/tunnel/preflight.js";
-import { TOKEN_SECRET_FILE } from "../../../src/tunnel/secret.js";
+import { PLACEHOLDER_MARKER, TOKEN_SECRET_FILE, tokenSecretState } from "../../../src/tunnel/secret.js";
 import { tunnelIdFromShow, tunnelIdInLocalState } from "../../../src/tunnel/state.js";
 import { parseTunnelToken } from "../../../src/tunnel/token-format.js";
 import { tunnelToken } from "../../helpers/cloudflare-fake.js";
@@ -149,7 +149,7 @@ describe("which records a handover deletes", () => {
 });
 
 describe("infra up's check of the token Secret", () => {
-  function repo(mode: "public" | "tunnel", secret: "missing" | "example" | "ours"): string {
+  function repo(mode: "public" | "tunnel", secret: "missing" | "example" | "ours" | "placeholder"): string {
     const root = temp();
     mkdirSync(join(root, "tofu"));
     writeFileSync(
@@ -166,13 +166,34 @@ describe("infra up's check of the token Secret", () => {
     if (secret !== "missing") {
       mkdirSync(join(root, "kubernetes/infrastructure/cloudflared"), { recursive: true });
       cpSync(join(PACKAGE_ROOT, TOKEN_SECRET_FILE), join(root, TOKEN_SECRET_FILE));
-      if (secret === "ours") {
-        const text = `sops:\n    age:\n        - recipient: ${ours}\n`;
+      if (secret !== "example") {
+        // The header init writes (its plaintext comment marks the placeholder), or the token's.
+        const header = secret === "placeholder" ? `# yamllint disable\n${PLACEHOLDER_MARKER}\n` : "";
+        const text = `${header}stringData:\n    token: ENC[x]\nsops:\n    age:\n        - recipient: ${ours}\n`;
         writeFileSync(join(root, TOKEN_SECRET_FILE), text);
       }
     }
     return root;
   }
+
+  it("tells the states apart: missing, the shipped example, init's placeholder, the token", async () => {
+    expect(await tokenSecretState(repo("tunnel", "missing"))).toBe("missing");
+    expect(await tokenSecretState(repo("tunnel", "example"))).toBe("foreign");
+    expect(await tokenSecretState(repo("tunnel", "placeholder"))).toBe("placeholder");
+    expect(await tokenSecretState(repo("tunnel", "ours"))).toBe("written");
+  });
+
+  it("stops on init's placeholder like on the example: it names `infra tunnel token`", async () => {
+    const error = (await assertTokenSecret(repo("tunnel", "placeholder"), {}).catch(
+      (e: unknown) => e,
+    )) as InfraError;
+    expect(error).toBeInstanceOf(InfraError);
+    expect([error.code, error.exitCode]).toEqual(["TUNNEL_TOKEN_MISSING", 3]);
+    expect(error.message).toBe(
+      "the tunnel infra-k3s-home has no token for cloudflared: kubernetes/infrastructure/cloudflared/tunnel-token.sops.yaml holds `infra init`'s placeholder, not the tunnel's token and CLOUDFLARE_TUNNEL_TOKEN is not set; nothing was applied",
+    );
+    expect(error.hint).toMatch(/, run `infra tunnel token`, commit and push, then `infra up` again$/);
+  });
 
   it("passes in public mode and when the Secret is encrypted for this cluster", async () => {
     expect(await assertTokenSecret(repo("public", "missing"), {})).toBeUndefined();
