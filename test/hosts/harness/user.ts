@@ -87,25 +87,28 @@ export async function prepareUser(
     R2_SECRET_ACCESS_KEY: randomBytes(32).toString("hex"),
   };
   runs.push(
-    await run([
-      "init",
-      "--name",
-      CLUSTER.name,
-      "--domain",
-      CLUSTER.domain,
-      "--cloudflare-account-id",
-      CLUSTER.accountId,
-      "--acme-email",
-      CLUSTER.email,
-      "--git-repo-url",
-      CLUSTER.repoURL,
-      ...bed.nodes.flatMap((n) => [
-        "--node",
-        `name=${n.name},role=${n.role},provider=generic,region=loopback,ip=${n.publicIp}${n.role === "server" ? ",ingress" : ""}`,
-      ]),
-      "--age-key-file",
-      ageKeyFile,
-    ], { env: { ...env, ...given } }),
+    await run(
+      [
+        "init",
+        "--name",
+        CLUSTER.name,
+        "--domain",
+        CLUSTER.domain,
+        "--cloudflare-account-id",
+        CLUSTER.accountId,
+        "--acme-email",
+        CLUSTER.email,
+        "--git-repo-url",
+        CLUSTER.repoURL,
+        ...bed.nodes.flatMap((n) => [
+          "--node",
+          `name=${n.name},role=${n.role},provider=generic,region=loopback,ip=${n.publicIp}${n.role === "server" ? ",ingress" : ""}`,
+        ]),
+        "--age-key-file",
+        ageKeyFile,
+      ],
+      { env: { ...env, ...given } },
+    ),
   );
   if (runs[0]?.code !== 0) throw new Error(describeInfra(runs[0] as InfraRun));
 
