@@ -18,7 +18,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, parseDocument } from "yaml";
 import { changedTasks, renderedFiles } from "./harness/ansible.js";
 import { freeTcpPort } from "./harness/net.js";
 import {
@@ -33,9 +33,10 @@ import {
   tailscaleStatus,
   tcpProbe,
 } from "./harness/probes.js";
+import { descendants, leftBehind, type ProcessInfo } from "./harness/processes.js";
 import { describeInfra, type InfraRun } from "./harness/repo.js";
 import { startTestbed, type Testbed } from "./harness/testbed.js";
-import { CLUSTER, prepareUser, type User } from "./harness/user.js";
+import { CLUSTER, LINK_INTERFACE, prepareUser, type User } from "./harness/user.js";
 
 const SERVER = "server-1";
 const AGENT = "agent-1";
@@ -113,6 +114,65 @@ async function expectUnchanged(what: string): Promise<void> {
 
 const up = (args: string[], options: Parameters<User["infra"]>[1] = {}) =>
   user.infra(["up", ...args, "--json"], options);
+
+/** cluster.yaml's ingress mode, edited as a user would (comments kept), then `infra configure`. */
+async function setIngressMode(mode: "public" | "tunnel"): Promise<void> {
+  const path = join(user.repo, "cluster.yaml");
+  const doc = parseDocument(await readFile(path, "utf8"));
+  doc.setIn(["ingress", "mode"], mode);
+  // tunnel mode has no ingress node (cluster.yaml refuses one); the server is the ingress node in public.
+  const nodes = doc.get("nodes") as { items: { get(key: string): unknown }[] };
+  const index = nodes.items.findIndex((node) => node.get("name") === SERVER);
+  doc.setIn(["nodes", index, "ingress"], mode === "public");
+  await writeFile(path, doc.toString());
+  const configure = await user.infra(["configure"]);
+  expect(configure.code, describeInfra(configure)).toBe(0);
+}
+
+/**
+ * Runs `infra up --until hosts` and sends it `signal` once `when` matches a progress line. Returns the run,
+ * the processes it had started at that moment, and the seconds from the signal to its exit.
+ */
+async function interruptedUp(
+  signal: NodeJS.Signals,
+  when: RegExp,
+): Promise<{ run: InfraRun; started: ProcessInfo[]; secondsToExit: number }> {
+  let pid: number | undefined;
+  let signalled: Promise<ProcessInfo[]> | undefined;
+  let sentAt = 0;
+  const run = await up(["--until", "hosts", "--skip", "dns", "--yes"], {
+    onStart: (child) => {
+      pid = child.pid;
+    },
+    onLine: (line) => {
+      if (signalled || pid === undefined || !when.test(line)) return;
+      const target = pid;
+      signalled = descendants(target).then((started) => {
+        sentAt = Date.now();
+        log(`${signal} to infra (${started.length} processes under it) at: ${line}`);
+        process.kill(target, signal);
+        return started;
+      });
+    },
+  });
+  expect(signalled, `a progress line matched ${when}`).toBeDefined();
+  const started = await (signalled as Promise<ProcessInfo[]>);
+  return { run, started, secondsToExit: (Date.now() - sentAt) / 1000 };
+}
+
+async function expectNothingLeftBehind(started: ProcessInfo[]): Promise<void> {
+  expect(
+    started.some((p) => p.command.includes("ansible-playbook")),
+    JSON.stringify(started),
+  ).toBe(true);
+  // ansible-playbook's forks wind down on SIGTERM; give them a moment before calling one an orphan.
+  let left = await leftBehind(started);
+  for (let i = 0; i < 10 && left.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    left = await leftBehind(started);
+  }
+  expect(left, "processes of the interrupted run still alive").toEqual([]);
+}
 
 beforeAll(async () => {
   bed = await startTestbed({
@@ -393,6 +453,113 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
     RUN_TIMEOUT,
   );
 
+  // ingress.mode tunnel and back (docs/runbooks/switch-to-tunnel.md goes both ways), through cluster.yaml,
+  // `infra configure` and `infra up --until hosts`: only the firewall follows the mode on a host. The first
+  // tunnel run is interrupted (SIGTERM) once it has changed a firewall rule; the re-run resumes.
+  it(
+    "SIGTERM while infra up changes the firewall: exit 130, one line on the state left behind, no process left",
+    async () => {
+      await setIngressMode("tunnel");
+      const { run, started, secondsToExit } = await interruptedUp(
+        "SIGTERM",
+        /^(server|agent)-1: changed: firewall : /,
+      );
+      timings["sigterm-to-exit"] = secondsToExit;
+      log(`SIGTERM to exit: ${secondsToExit.toFixed(1)} s`);
+      expect(run.code, describeInfra(run)).toBe(130);
+      expect(errorOf(run)).toMatchObject({ code: "INTERRUPTED" });
+      expect(errorOf(run)?.hint).toContain("may be half-configured: re-run `infra up");
+      await expectNothingLeftBehind(started);
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "tunnel mode, re-run: only firewall tasks change; 80/443 are denied on the public link of every host",
+    async () => {
+      const run = await timed("up-3-tunnel", () => up(["--until", "hosts", "--skip", "dns", "--yes"]));
+      expect(run.code, describeInfra(run)).toBe(0);
+      const changed = await changedTasks(upOf(run).logFile);
+      for (const [host, tasks] of Object.entries(changed)) {
+        expect(
+          tasks.filter((task) => !task.startsWith("firewall : ")),
+          `${host}: tasks outside the firewall role that changed`,
+        ).toEqual([]);
+      }
+      for (const vm of bed.vms) {
+        const status = (await vm.ssh("ufw status verbose")).stdout;
+        expect(new Set(ufwRules(status).v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(
+          new Set(designedRules(vm.name, "tunnel")),
+        );
+      }
+      const server = bed.vm(SERVER);
+      const linkIp = bed.nodes.find((n) => n.name === SERVER)?.publicIp ?? "";
+      for (const port of [80, 443]) await startListener(server, port);
+      try {
+        const labels: string[] = [];
+        const states = await Promise.all(
+          [80, 443].flatMap((port) => {
+            labels.push(`${AGENT} -> ${SERVER} link :${port}`, `${SERVER} local :${port}`);
+            // The listener does listen on the link address: the block is the firewall's doing.
+            return [tcpProbe(bed.vm(AGENT), linkIp, port), tcpProbe(server, linkIp, port)];
+          }),
+        );
+        expect(Object.fromEntries(labels.map((label, i) => [label, states[i]])), "in tunnel mode").toEqual({
+          [`${AGENT} -> ${SERVER} link :80`]: "filtered",
+          [`${SERVER} local :80`]: "open",
+          [`${AGENT} -> ${SERVER} link :443`]: "filtered",
+          [`${SERVER} local :443`]: "open",
+        });
+      } finally {
+        for (const port of [80, 443]) await stopListener(server, port);
+      }
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "Ctrl-C during the preflight of the switch back to public: exit 130, no process left, no host changed",
+    async () => {
+      await setIngressMode("public");
+      const before = await Promise.all(bed.vms.map((vm) => vm.ssh("ufw status verbose")));
+      const { run, started } = await interruptedUp("SIGINT", /play: Preflight/);
+      expect(run.code, describeInfra(run)).toBe(130);
+      expect(errorOf(run)).toMatchObject({ code: "INTERRUPTED" });
+      await expectNothingLeftBehind(started);
+      const after = await Promise.all(bed.vms.map((vm) => vm.ssh("ufw status verbose")));
+      expect(after.map((r) => r.stdout)).toEqual(before.map((r) => r.stdout));
+    },
+    RUN_TIMEOUT,
+  );
+
+  it(
+    "back to public mode: the deny rules are gone and the ingress node serves 443 over the link again",
+    async () => {
+      const run = await timed("up-4-public", () => up(["--until", "hosts", "--skip", "dns", "--yes"]));
+      expect(run.code, describeInfra(run)).toBe(0);
+      for (const vm of bed.vms) {
+        const status = (await vm.ssh("ufw status verbose")).stdout;
+        const rules = ufwRules(status);
+        expect(new Set(rules.v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(
+          new Set(designedRules(vm.name, "public")),
+        );
+        expect(
+          rules.v6.filter((r) => r.includes("DENY")),
+          `${vm.name} IPv6 deny rules left`,
+        ).toEqual([]);
+      }
+      const server = bed.vm(SERVER);
+      const linkIp = bed.nodes.find((n) => n.name === SERVER)?.publicIp ?? "";
+      await startListener(server, 443);
+      try {
+        expect(await tcpProbe(bed.vm(AGENT), linkIp, 443, { attempts: 3 })).toBe("open");
+      } finally {
+        await stopListener(server, 443);
+      }
+    },
+    RUN_TIMEOUT,
+  );
+
   it(
     "the K3s roles in check mode with real facts, up to the download this machine cannot make",
     async () => {
@@ -541,22 +708,10 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
 
   it("the firewall rules are the designed ones", async () => {
     for (const vm of bed.vms) {
-      const isServer = vm.name === SERVER;
       const status = (await vm.ssh("ufw status verbose")).stdout;
       expect(status).toMatch(/Status: active/);
       expect(status).toMatch(/Default: deny \(incoming\), allow \(outgoing\), allow \(routed\)/);
-      const expected = [
-        "22/tcp ALLOW IN Anywhere",
-        "22/tcp on tailscale0 ALLOW IN Anywhere",
-        "41641/udp ALLOW IN Anywhere",
-        "6443/tcp on tailscale0 ALLOW IN Anywhere",
-        "10250/tcp on tailscale0 ALLOW IN Anywhere",
-        "8472/udp on tailscale0 ALLOW IN Anywhere",
-        ...(isServer ? ["2379:2380/tcp on tailscale0 ALLOW IN Anywhere"] : []),
-        "Anywhere ALLOW IN 10.42.0.0/16",
-        "Anywhere ALLOW IN 10.43.0.0/16",
-        ...(isServer ? ["80/tcp ALLOW IN Anywhere", "443/tcp ALLOW IN Anywhere"] : []),
-      ];
+      const expected = designedRules(vm.name, "public");
       expect(new Set(ufwRules(status).v4), `${vm.name} IPv4 rules:\n${status}`).toEqual(new Set(expected));
     }
   });
@@ -709,4 +864,28 @@ function ufwRules(status: string): { v4: string[]; v6: string[] } {
     else v4.push(normalised);
   }
   return { v4, v6 };
+}
+
+/**
+ * The designed IPv4 ufw rules of a host. The server is the ingress node in public mode; in tunnel mode
+ * no node is one, and 80/443 are denied on the public link.
+ */
+function designedRules(host: string, mode: "public" | "tunnel"): string[] {
+  const isServer = host === SERVER;
+  return [
+    "22/tcp ALLOW IN Anywhere",
+    "22/tcp on tailscale0 ALLOW IN Anywhere",
+    "41641/udp ALLOW IN Anywhere",
+    "6443/tcp on tailscale0 ALLOW IN Anywhere",
+    "10250/tcp on tailscale0 ALLOW IN Anywhere",
+    "8472/udp on tailscale0 ALLOW IN Anywhere",
+    ...(isServer ? ["2379:2380/tcp on tailscale0 ALLOW IN Anywhere"] : []),
+    "Anywhere ALLOW IN 10.42.0.0/16",
+    "Anywhere ALLOW IN 10.43.0.0/16",
+    ...(mode === "tunnel"
+      ? [`80/tcp on ${LINK_INTERFACE} DENY IN Anywhere`, `443/tcp on ${LINK_INTERFACE} DENY IN Anywhere`]
+      : isServer
+        ? ["80/tcp ALLOW IN Anywhere", "443/tcp ALLOW IN Anywhere"]
+        : []),
+  ];
 }

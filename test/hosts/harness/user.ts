@@ -36,6 +36,9 @@ export interface User {
 
 export type RunOptions = Omit<Parameters<typeof infra>[2], "env" | "logFile"> & { env?: NodeJS.ProcessEnv };
 
+/** The VMs' private link, their "public" interface (test/hosts/harness/image.ts names it). */
+export const LINK_INTERFACE = "eth1";
+
 export const CLUSTER = {
   name: "hosts-test",
   domain: "hosts.test",
@@ -148,6 +151,9 @@ export async function prepareUser(
       tailscale_binary_src_dir: bed.tailscaleBinDir,
       // headscale gives a node the tags of its pre-auth key and refuses tags the node asks for.
       tailscale_advertise_tags: false,
+      // The private link is the VMs' "internet"; their default route is QEMU's user network (eth0), from
+      // which the role would otherwise take the public interface (tunnel mode denies 80/443 on it).
+      firewall_public_interface: LINK_INTERFACE,
     });
   }
 
