@@ -19,6 +19,8 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseDocument } from "yaml";
+import { InfraError } from "../../src/errors.js";
+import { openAnsibleSession } from "../../src/phases/ansible-phases.js";
 import { changedTasks, renderedFiles } from "./harness/ansible.js";
 import { freeTcpPort } from "./harness/net.js";
 import {
@@ -847,6 +849,233 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       for (const secret of secrets) expect(text.includes(secret), `a secret in ${file}`).toBe(false);
     }
     expect(logs.length).toBeGreaterThan(5);
+  });
+});
+
+// K3s day two (issue 17) on the converged hosts. K3s cannot be obtained here: the unit the watchdog restarts
+// is a **stand-in for K3s** (a real systemd unit named k3s.service that only records each start), and no
+// API server runs in the guest (the watchdog's last known pod CIDRs, the state file it keeps for that case,
+// are written by the test). The playbooks run through the product's Ansible adapter, in the repository
+// `infra init` made, with the facts the journey's runs cached.
+const AGENT_POD_CIDR = "10.42.1.0/24";
+const WATCHDOG_STATE = "/var/lib/k3s-flannel-watchdog";
+const STAND_IN_STARTS = "/var/lib/k3s-stand-in/starts";
+const MAX_RESTARTS_PER_DAY = 3;
+
+async function onServer(command: string): Promise<string> {
+  return (await bed.vm(SERVER).ssh(command)).stdout.trim();
+}
+
+const standInStarts = async () => Number(await onServer(`wc -l < ${STAND_IN_STARTS}`));
+
+/** One run of the watchdog as its timer runs it (the service), and what it logged. */
+async function watchdogRun(): Promise<string> {
+  await bed.vm(SERVER).ssh("systemctl start k3s-flannel-watchdog.service", { check: false });
+  const id = await onServer("systemctl show -p InvocationID --value k3s-flannel-watchdog.service");
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const out = await onServer(`journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=${id}`);
+    if (out) return out;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`the watchdog's run ${id} logged nothing`);
+}
+
+/**
+ * A playbook (a path, or a name under ansible/playbooks) through the product's adapter, its preflight
+ * skipped as `infra` skips it after its own (the facts are cached). The result, or the InfraError.
+ */
+async function playbook(
+  path: string,
+  options: { check?: boolean; extraVars?: Record<string, unknown> } = {},
+): Promise<{ changed: Record<string, number>; hosts: string[]; error?: InfraError }> {
+  const session = await openAnsibleSession(user.repo, user.env, "day-two");
+  const started = Date.now();
+  try {
+    const result = await session.runPlaybook(
+      {
+        playbook: path,
+        check: options.check === true,
+        extraVars: { preflight_passed: true, ...options.extraVars },
+      },
+      { ansibleDir: session.ansibleDir, env: session.env, logFile: session.logFile },
+    );
+    return {
+      changed: Object.fromEntries(Object.entries(result.recap).map(([host, r]) => [host, r.changed])),
+      hosts: Object.keys(result.recap).sort(),
+    };
+  } catch (error) {
+    if (!(error instanceof InfraError)) throw error;
+    return { changed: {}, hosts: [], error };
+  } finally {
+    log(`${path}${options.check ? " --check" : ""}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+}
+
+describe("hosts: K3s day two on the converged hosts (issue 17)", () => {
+  describe("the flannel watchdog, with a real systemd unit standing in for K3s", () => {
+    beforeAll(async () => {
+      await onServer(
+        [
+          "mkdir -p /var/lib/k3s-stand-in",
+          `cat > /etc/systemd/system/k3s.service <<'EOF'
+[Unit]
+Description=STAND-IN for K3s (hosts-tier test of the flannel watchdog): records each start, runs nothing
+[Service]
+ExecStart=/bin/sh -c 'date +%s >> ${STAND_IN_STARTS}; exec sleep infinity'
+EOF`,
+          "systemctl daemon-reload",
+          "systemctl start k3s.service",
+        ].join("\n"),
+      );
+    }, RUN_TIMEOUT);
+
+    it(
+      "the role installs the script, the service and an enabled timer; a second run changes nothing",
+      async () => {
+        // The role alone, as the K3s roles include it (they cannot run here: no K3s).
+        const file = join(bed.dir, "flannel-watchdog.yml");
+        await writeFile(
+          file,
+          [
+            "---",
+            "- name: Flannel watchdog (hosts-tier test; k3s.service is a stand-in for K3s here)",
+            `  hosts: ${SERVER}`,
+            "  become: true",
+            "  gather_facts: false",
+            "  roles:",
+            "    - role: flannel_watchdog",
+            "      vars:",
+            "        flannel_watchdog_grace_seconds: 0",
+            "        flannel_watchdog_min_restart_interval: 60",
+            `        flannel_watchdog_max_restarts_per_day: ${MAX_RESTARTS_PER_DAY}`,
+            "",
+          ].join("\n"),
+        );
+        const first = await playbook(file);
+        expect(first.error?.message).toBeUndefined();
+        const second = await playbook(file);
+        expect(second.error?.message).toBeUndefined();
+        expect(second.changed).toEqual({ [SERVER]: 0 });
+        expect(await onServer("systemctl is-enabled k3s-flannel-watchdog.timer")).toBe("enabled");
+        expect(await onServer("systemctl is-active k3s-flannel-watchdog.timer")).toBe("active");
+        // The test runs the service itself from here on: no timer run in between.
+        await onServer("systemctl stop k3s-flannel-watchdog.timer");
+      },
+      RUN_TIMEOUT,
+    );
+
+    it("a real VXLAN flannel.1 over tailscale0 with the route to the agent's pod CIDR: no restart", async () => {
+      const ip = await tailscaleIp4(bed.vm(SERVER));
+      await onServer(
+        [
+          `ip link add flannel.1 type vxlan id 1 local ${ip} dev tailscale0 dstport 8472 nolearning`,
+          "ip link set flannel.1 up",
+          `ip route add ${AGENT_POD_CIDR} via ${AGENT_POD_CIDR.replace("/24", "")} dev flannel.1 onlink`,
+          // the pod CIDRs the watchdog last read from the API (there is no API here)
+          `mkdir -p ${WATCHDOG_STATE} && echo '${AGENT} ${AGENT_POD_CIDR}' > ${WATCHDOG_STATE}/peers`,
+        ].join(" && "),
+      );
+      expect(await onServer("ip -d -o link show flannel.1")).toMatch(/vxlan id 1 .*dev tailscale0/);
+      const before = await standInStarts();
+      const out = await watchdogRun();
+      expect(out).toMatch(/the API did not answer .*; checking the last known pod CIDRs/);
+      expect(out).not.toMatch(/restarting/);
+      expect(await standInStarts()).toBe(before);
+    });
+
+    it("the route gone while tailscale0 is up: the stand-in is restarted once and the journal says why", async () => {
+      await onServer(`ip route del ${AGENT_POD_CIDR} dev flannel.1`);
+      const before = await standInStarts();
+      const out = await watchdogRun();
+      expect(out).toMatch(
+        new RegExp(
+          `no route over flannel\\.1 to ${AGENT_POD_CIDR.replaceAll(".", "\\.")} \\(${AGENT}\\); restarting k3s \\(restart 1 in 24 h\\)`,
+        ),
+      );
+      await expect.poll(standInStarts, { timeout: 30_000 }).toBe(before + 1);
+    });
+
+    it("rate limits: no second restart within the interval, none past the daily cap", async () => {
+      const before = await standInStarts();
+      const soon = await watchdogRun();
+      expect(soon).toMatch(/not restarting k3s: rate-limited \(last restart \d+s ago, at most one per 60s\)/);
+      // the day's earlier restarts, as the watchdog records them, outside the interval
+      await onServer(
+        `now=$(date +%s); : > ${WATCHDOG_STATE}/restarts; for i in $(seq ${MAX_RESTARTS_PER_DAY}); do echo $((now - 3600 * i)) >> ${WATCHDOG_STATE}/restarts; done`,
+      );
+      const capped = await watchdogRun();
+      expect(capped).toMatch(
+        new RegExp(
+          `not restarting k3s: rate-limited \\(${MAX_RESTARTS_PER_DAY} restarts in the last 24 h, at most ${MAX_RESTARTS_PER_DAY}\\)`,
+        ),
+      );
+      expect(await standInStarts()).toBe(before);
+    });
+
+    it("flannel.1 gone while tailscale0 is up: restarted; tailscale0 down: it waits for tailscaled instead", async () => {
+      await onServer(`ip link del flannel.1 && : > ${WATCHDOG_STATE}/restarts`);
+      const before = await standInStarts();
+      expect(await watchdogRun()).toMatch(/flannel\.1 is missing while tailscale0 is up; restarting k3s/);
+      await expect.poll(standInStarts, { timeout: 30_000 }).toBe(before + 1);
+      await onServer(`: > ${WATCHDOG_STATE}/restarts && systemctl stop tailscaled`);
+      try {
+        expect(await watchdogRun()).toMatch(/tailscale0 is down or missing: waiting for tailscaled/);
+        expect(await standInStarts()).toBe(before + 1);
+      } finally {
+        await onServer("systemctl start tailscaled");
+      }
+    });
+  });
+
+  describe("the day-two playbooks in check mode with the guests' real facts", () => {
+    it(
+      "k3s-upgrade.yml to the pinned release: the skew checks pass, the roles run in check mode",
+      async () => {
+        const clusterVars = parse(
+          await readFile(join(user.repo, "ansible", "inventory", "group_vars", "all", "cluster.yml"), "utf8"),
+        ) as { k3s_version: string };
+        const run = await playbook("k3s-upgrade.yml", {
+          check: true,
+          extraVars: { k3s_version: clusterVars.k3s_version },
+        });
+        expect(run.error?.message).toBeUndefined();
+        expect(run.hosts).toEqual([AGENT, SERVER]);
+      },
+      RUN_TIMEOUT,
+    );
+
+    it(
+      "k3s-etcd-snapshot.yml: runs on the first server only; a name K3s would reject stops it",
+      async () => {
+        const ok = await playbook("k3s-etcd-snapshot.yml", {
+          check: true,
+          extraVars: { snapshot_name: "pre-upgrade-v1-36-3-k3s1" },
+        });
+        expect(ok.error?.message).toBeUndefined();
+        expect(ok.hosts).toEqual([SERVER]);
+        const bad = await playbook("k3s-etcd-snapshot.yml", {
+          check: true,
+          extraVars: { snapshot_name: "Bad_Name" },
+        });
+        expect(bad.error?.message).toMatch(/snapshot_name must be lowercase letters, digits and "-"/);
+      },
+      RUN_TIMEOUT,
+    );
+
+    it(
+      "k3s-restore.yml: every step in check mode on the server (K3s' unit is the stand-in here)",
+      async () => {
+        const run = await playbook("k3s-restore.yml", {
+          check: true,
+          extraVars: { restore_snapshot: `etcd-snapshot-${SERVER}-1764000000` },
+        });
+        expect(run.error?.message).toBeUndefined();
+        expect(run.hosts).toContain(SERVER);
+        // check mode: the stand-in was not stopped
+        expect(await onServer("systemctl is-active k3s.service")).toBe("active");
+      },
+      RUN_TIMEOUT,
+    );
   });
 });
 
