@@ -130,7 +130,8 @@ export async function stageSecrets(request: SecretsRequest, staged: StagedFiles)
     } else outcome.files.push({ path: files.vaultPassword, action: "reused" });
     if (vaultSame) outcome.files.push({ path: VAULT_PATH, action: "unchanged" });
     else {
-      const encrypted = await vaultEncrypt(vaultPlaintext(values), { ...run, passwordFile });
+      const kept = vault.state === "missing" ? {} : vault.userEntries;
+      const encrypted = await vaultEncrypt(vaultPlaintext(values, kept), { ...run, passwordFile });
       await staged.stage(join(root, VAULT_PATH), encrypted);
       outcome.files.push({ path: VAULT_PATH, action: vault.state === "missing" ? "written" : "replaced" });
     }

@@ -93,13 +93,34 @@ export const VAULT_KEYS: Readonly<Record<string, SecretId>> = {
   vault_etcd_s3_secret_key: "r2SecretAccessKey",
 };
 
-export function vaultPlaintext(values: SecretValues): string {
-  const body = Object.fromEntries(Object.entries(VAULT_KEYS).map(([key, id]) => [key, values[id]]));
+/**
+ * Keys vault.yml.example documents that the user adds by hand (`ansible-vault edit`), never `init`:
+ * headscale's API key, with which the preflight checks the auth key. `init` keeps them when it rewrites
+ * the vault.
+ */
+export const USER_VAULT_KEYS: readonly string[] = ["vault_tailscale_api_key"];
+
+export function vaultPlaintext(values: SecretValues, userEntries: Record<string, string> = {}): string {
+  const body = {
+    ...Object.fromEntries(Object.entries(VAULT_KEYS).map(([key, id]) => [key, values[id]])),
+    ...userEntries,
+  };
   return [
     "# Ansible Vault written by `infra init` (see vault.yml.example for what each key is).",
     "# Change a value with `ansible-vault edit`; never change vault_k3s_token of a running cluster.",
     stringify(body, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }),
   ].join("\n");
+}
+
+/** The user's own keys (USER_VAULT_KEYS) a vault holds. */
+export function vaultUserEntries(document: unknown): Record<string, string> {
+  const entries: Record<string, string> = {};
+  if (typeof document !== "object" || document === null) return entries;
+  for (const key of USER_VAULT_KEYS) {
+    const value = (document as Record<string, unknown>)[key];
+    if (typeof value === "string" && value) entries[key] = value;
+  }
+  return entries;
 }
 
 export function vaultValues(document: unknown): Partial<SecretValues> {

@@ -12,7 +12,14 @@ import { vaultDecrypt } from "../adapters/ansible-vault.js";
 import { sopsDecrypt } from "../adapters/sops.js";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
-import { type SecretValues, type SopsSecret, sopsValues, VAULT_PATH, vaultValues } from "./catalog.js";
+import {
+  type SecretValues,
+  type SopsSecret,
+  sopsValues,
+  VAULT_PATH,
+  vaultUserEntries,
+  vaultValues,
+} from "./catalog.js";
 
 /** The environment the pinned tools run in, and the signal that stops them. */
 export interface ToolRun {
@@ -45,15 +52,23 @@ export async function toolRun(
 export type VaultFile =
   | { state: "missing" }
   /** A vault.yml someone wrote without encrypting it. */
-  | { state: "plaintext"; values: Partial<SecretValues> }
-  | { state: "encrypted"; values: Partial<SecretValues>; plaintext: string };
+  | { state: "plaintext"; values: Partial<SecretValues>; userEntries: Record<string, string> }
+  | {
+      state: "encrypted";
+      values: Partial<SecretValues>;
+      /** The keys the user added (USER_VAULT_KEYS), kept when init rewrites the vault. */
+      userEntries: Record<string, string>;
+      plaintext: string;
+    };
 
 export async function readVault(root: string, passwordFile: string, run: ToolRun): Promise<VaultFile> {
   const file = join(root, VAULT_PATH);
   if (!existsSync(file)) return { state: "missing" };
   const text = await readFile(file, "utf8");
-  if (!text.startsWith("$ANSIBLE_VAULT;"))
-    return { state: "plaintext", values: vaultValues(safeParse(text)) };
+  if (!text.startsWith("$ANSIBLE_VAULT;")) {
+    const document = safeParse(text);
+    return { state: "plaintext", values: vaultValues(document), userEntries: vaultUserEntries(document) };
+  }
   if (!existsSync(passwordFile)) {
     throw new InfraError(
       "VAULT_PASSWORD_MISSING",
@@ -66,7 +81,13 @@ export async function readVault(root: string, passwordFile: string, run: ToolRun
     );
   }
   const plaintext = await vaultDecrypt(file, VAULT_PATH, { ...run, passwordFile });
-  return { state: "encrypted", values: vaultValues(safeParse(plaintext)), plaintext };
+  const document = safeParse(plaintext);
+  return {
+    state: "encrypted",
+    values: vaultValues(document),
+    userEntries: vaultUserEntries(document),
+    plaintext,
+  };
 }
 
 export type SopsFile =

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { initCommands } from "../../../src/init/commands.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
 import {
@@ -13,9 +13,11 @@ import {
   sopsPlaintext,
   sopsSecretHolding,
   sopsValues,
+  USER_VAULT_KEYS,
   VAULT_KEYS,
   VAULT_PATH,
   vaultPlaintext,
+  vaultUserEntries,
   vaultValues,
 } from "../../../src/secrets/catalog.js";
 import { ENVRC_EXAMPLE, envrcText } from "../../../src/secrets/envrc.js";
@@ -47,14 +49,14 @@ describe("the catalog of secrets matches the committed tree", () => {
     }
   });
 
-  it("writes exactly the keys of vault.yml.example, which group_vars/all/main.yml reads", () => {
+  it("writes the keys of vault.yml.example (but the user's own), which group_vars/all/main.yml reads", () => {
     const example = parse(readFileSync(join(PACKAGE_ROOT, `${VAULT_PATH}.example`), "utf8"));
-    expect(Object.keys(VAULT_KEYS).sort()).toEqual(Object.keys(example).sort());
+    expect([...Object.keys(VAULT_KEYS), ...USER_VAULT_KEYS].sort()).toEqual(Object.keys(example).sort());
     const main = readFileSync(
       join(PACKAGE_ROOT, "ansible", "inventory", "group_vars", "all", "main.yml"),
       "utf8",
     );
-    for (const key of Object.keys(VAULT_KEYS)) expect(main).toContain(key);
+    for (const key of [...Object.keys(VAULT_KEYS), ...USER_VAULT_KEYS]) expect(main).toContain(key);
   });
 
   it("`infra init --help` names exactly the variables init reads the secrets from (the tunnel token last)", () => {
@@ -77,6 +79,13 @@ describe("secret files round trip", () => {
     expect(text).toMatch(/^vault_k3s_token: "a{64}"$/m);
     const read = vaultValues(parse(text));
     for (const id of Object.values(VAULT_KEYS)) expect(read[id]).toBe(values[id]);
+  });
+
+  it("a vault rewritten by init keeps the keys the user added (headscale's API key), and only those", () => {
+    const added = { vault_tailscale_api_key: "hskey-api-abc", unrelated: "dropped" };
+    const kept = vaultUserEntries(parse(`${vaultPlaintext(values)}${stringify(added)}`));
+    expect(kept).toEqual({ vault_tailscale_api_key: "hskey-api-abc" });
+    expect(parse(vaultPlaintext(values, kept)).vault_tailscale_api_key).toBe("hskey-api-abc");
   });
 
   it("each Secret reads back to the values it was made from; velero-r2 is an AWS credentials file", () => {
