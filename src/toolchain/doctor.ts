@@ -80,8 +80,13 @@ export async function doctorCommand(
 
 async function inspect(tool: PinnedTool, versions: Versions, env: NodeJS.ProcessEnv): Promise<ToolReport> {
   const dir = toolBinDir(env, versions, tool);
-  const bin = tool.bins[0] ?? tool.name;
+  // a library (an Ansible plugin) is checked by importing it with the virtualenv's Python
+  const library = tool.kind === "pip" ? tool.module : undefined;
+  const bin = library ? "python" : (tool.bins[0] ?? tool.name);
   const path = dir ? join(dir, bin) : which(bin, env.PATH ?? "");
+  const versionArgs = library
+    ? ["-c", `import ${library}, importlib.metadata as m; print("${tool.name}", m.version("${tool.name}"))`]
+    : tool.versionArgs;
   const report: ToolReport = {
     name: tool.name,
     kind: tool.kind,
@@ -95,12 +100,7 @@ async function inspect(tool: PinnedTool, versions: Versions, env: NodeJS.Process
       ? (await installedPins(join(dir, ".."))).includes(`${tool.name}==${report.pinned}`)
       : existsSync(join(dir, "..", ".complete")));
   if (path && existsSync(path) && complete) {
-    const version = await firstLine(
-      path,
-      tool.versionArgs,
-      env,
-      tool.kind === "go" ? tool.version : undefined,
-    );
+    const version = await firstLine(path, versionArgs, env, tool.kind === "go" ? tool.version : undefined);
     if (version !== undefined) {
       report.status = "found";
       report.path = path;

@@ -14,7 +14,26 @@ const common = {
   versionArgs: z.array(z.string()).default(["--version"]),
 };
 
-const PipTool = z.object({ kind: z.literal("pip"), version: z.string().min(1), ...common }).strict();
+const PipTool = z
+  .object({
+    kind: z.literal("pip"),
+    version: z.string().min(1),
+    ...common,
+    /**
+     * A library with no programs of its own (an Ansible plugin such as Mitogen): the Python module
+     * `infra doctor` imports with the virtualenv's interpreter instead of running a binary.
+     */
+    module: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, "a Python module name, e.g. ansible_mitogen")
+      .optional(),
+    bins: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+  .refine((tool) => tool.bins.length > 0 || tool.module !== undefined, {
+    message: "a pip tool names its programs (bins) or, for a library, the module to import (module)",
+    path: ["bins"],
+  });
 const AptTool = z.object({ kind: z.literal("apt"), package: z.string().min(1), ...common }).strict();
 const GoTool = z
   .object({

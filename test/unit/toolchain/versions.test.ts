@@ -36,6 +36,23 @@ describe("tools/versions.yaml", () => {
     expect((error as InfraError).location?.path).toBe("tools.x");
   });
 
+  it("takes a pip library (no programs) by the module doctor imports, and refuses a pip tool with neither", async () => {
+    const versions = await loadVersions(PACKAGE_ROOT);
+    expect(versions.tools.find((t) => t.name === "mitogen")).toMatchObject({
+      kind: "pip",
+      group: "user",
+      module: "ansible_mitogen.plugins.strategy.mitogen_linear",
+      bins: [],
+    });
+    const root = await versionsFile(
+      'python: "3.12"\ntools:\n  x:\n    kind: pip\n    group: user\n    version: 1.0.0\n',
+    );
+    await expect(loadVersions(root)).rejects.toMatchObject({
+      code: "TOOLS_FILE_INVALID",
+      location: { path: "tools.x.bins" },
+    });
+  });
+
   it("rejects a Go version without the v prefix", async () => {
     const root = await versionsFile(
       'python: "3.12"\ntools:\n  g:\n    kind: go\n    group: tests\n    module: example.com/g\n    version: 1.2.3\n    packages: [example.com/g]\n    bins: [g]\n',
@@ -49,7 +66,7 @@ describe("tool groups", () => {
     const versions = await loadVersions(PACKAGE_ROOT);
     const user = selectTools(versions, { names: [], tests: false }).map((t) => t.name);
     expect(user.sort()).toEqual(
-      ["age", "ansible", "helm", "kubeconform", "kustomize", "openssh-client", "opentofu", "sops"].sort(),
+      ["age", "ansible", "helm", "kubeconform", "kustomize", "mitogen", "openssh-client", "opentofu", "sops"].sort(),
     );
     const all = selectTools(versions, { names: [], tests: true });
     expect(all).toEqual(versions.tools);
