@@ -11,6 +11,7 @@ import { InfraError } from "../errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { toolPath } from "../toolchain/paths.js";
 import { loadVersions } from "../toolchain/versions.js";
+import { type AnsibleStrategy, strategyEnv } from "./ansible-strategy.js";
 import { type ExecOptions, type ExecResult, exec, tail } from "./exec.js";
 
 export interface PlaybookOptions {
@@ -97,11 +98,18 @@ export function playbookArgv(options: PlaybookOptions): string[] {
 /**
  * The environment of a run: the pinned tools first on PATH, this repository's ansible.cfg, the
  * JSON-lines callback on stdout, no colour, no retry files. The vault password file is taken from
- * the caller's ANSIBLE_VAULT_PASSWORD_FILE (never from a committed file).
+ * the caller's ANSIBLE_VAULT_PASSWORD_FILE (never from a committed file). A strategy, when one was
+ * chosen (ansible-strategy.ts), sets ANSIBLE_STRATEGY (and for Mitogen its plugin directory).
  */
-export function playbookEnv(base: NodeJS.ProcessEnv, ansibleDir: string, path: string): NodeJS.ProcessEnv {
+export function playbookEnv(
+  base: NodeJS.ProcessEnv,
+  ansibleDir: string,
+  path: string,
+  strategy?: AnsibleStrategy,
+): NodeJS.ProcessEnv {
   return {
     ...base,
+    ...(strategy ? strategyEnv(strategy) : {}),
     PATH: path,
     ANSIBLE_CONFIG: join(ansibleDir, "ansible.cfg"),
     ANSIBLE_STDOUT_CALLBACK: "ansible.posix.jsonl",

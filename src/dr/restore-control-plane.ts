@@ -107,7 +107,7 @@ export async function restoreControlPlaneCommand(
 
   const { openAnsibleSession, RunPlaybook, CheckVault } = await import("../phases/ansible-phases.js");
   const { runAnsibleCommand } = await import("../phases/ansible-command.js");
-  const session = await openAnsibleSession(ctx.cwd, ctx.env, "dr-restore-control-plane");
+  const session = await openAnsibleSession(ctx.cwd, ctx.env, "dr-restore-control-plane", ctx.reporter);
   // The vault (cluster token) must open before the question is even asked.
   const { checkVault } = await import("../adapters/ansible.js");
   await checkVault(session.ansibleDir, session.env, session.cwd, true);

@@ -52,7 +52,8 @@ export async function runAnsibleCommand(
   options: AnsibleCommandOptions,
   build: (session: AnsibleSession) => Phase[],
 ): Promise<Outcome<AnsibleCommandResult>> {
-  const session = options.session ?? (await openAnsibleSession(ctx.cwd, ctx.env, options.command));
+  const session =
+    options.session ?? (await openAnsibleSession(ctx.cwd, ctx.env, options.command, ctx.reporter));
   const managerOptions: ConstructorParameters<typeof Manager>[0] = {
     reporter: ctx.reporter,
     dryRun: options.dryRun,

@@ -17,7 +17,9 @@ import {
   runLogPath,
   runPlaybook,
 } from "../adapters/ansible.js";
+import { resolveStrategy } from "../adapters/ansible-strategy.js";
 import { InfraError } from "../errors.js";
+import type { Reporter } from "../ui/reporter.js";
 import { inLayer, type LayerSelection, runsLayer } from "./layers.js";
 import type { Phase, PhaseContext } from "./phase.js";
 
@@ -45,16 +47,24 @@ export interface AnsibleSession {
   runPlaybook: typeof runPlaybook;
 }
 
+/**
+ * Where and how this command runs Ansible. The execution strategy (INFRA_ANSIBLE_STRATEGY) is resolved
+ * here, once per command: a Mitogen plugin that does not load gives one warning and
+ * every playbook of the command runs with the default strategy.
+ */
 export async function openAnsibleSession(
   cwd: string,
   env: NodeJS.ProcessEnv,
   command: string,
+  reporter: Pick<Reporter, "warn">,
 ): Promise<AnsibleSession> {
   const ansibleDir = ansibleDirFor(cwd);
+  const path = await pinnedPath(env);
+  const strategy = await resolveStrategy({ ...env, PATH: path }, (message) => reporter.warn(message));
   return {
     cwd,
     ansibleDir,
-    env: playbookEnv(env, ansibleDir, await pinnedPath(env)),
+    env: playbookEnv(env, ansibleDir, path, strategy),
     logFile: runLogPath(cwd, command),
     results: [],
     runPlaybook,

@@ -108,7 +108,7 @@ export async function upCommand(
     const work = LAYERS.filter((layer) => runsLayer(layers, layer)).map((layer) => LAYER_WORK[layer]);
     await confirmAction(ctx, `Converge the cluster: ${work.join(", ")}?`, options.yes);
   }
-  const session = deps.session ?? (await openAnsibleSession(ctx.cwd, ctx.env, "up"));
+  const session = deps.session ?? (await openAnsibleSession(ctx.cwd, ctx.env, "up", ctx.reporter));
   const manager = new Manager({
     reporter: ctx.reporter,
     dryRun: options.dryRun,

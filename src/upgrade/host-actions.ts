@@ -19,7 +19,7 @@ export interface HostActions {
 }
 
 export async function ansibleHostActions(ctx: CommandContext): Promise<HostActions> {
-  const session = await openAnsibleSession(ctx.cwd, ctx.env, "upgrade");
+  const session = await openAnsibleSession(ctx.cwd, ctx.env, "upgrade", ctx.reporter);
   // The cluster token (vault) is needed by the roles: stop here, before any node is touched.
   await checkVault(session.ansibleDir, session.env, session.cwd, true);
   return {

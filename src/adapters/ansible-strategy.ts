@@ -1,0 +1,128 @@
+/**
+ * Ansible's execution strategy for every ansible-playbook `infra` runs. Ansible's default, `linear`,
+ * starts a Python module wrapper on the host for every task; Mitogen's `mitogen_linear` keeps one
+ * Python interpreter per host and sends it the modules, which cuts the per-task cost. Mitogen is an
+ * opt-in per machine (INFRA_ANSIBLE_STRATEGY=mitogen): it is a property of the controller's
+ * toolchain, not of the cluster, and a third-party strategy that ansible-core may stop loading.
+ *
+ * Before a run the plugin is imported once with the interpreter ansible-playbook runs on: the import
+ * runs Mitogen's own check of the ansible-core release. When it fails (not installed, version skew),
+ * the run falls back to `linear` with one warning naming the cause, never a half-run.
+ */
+import { existsSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+import { InfraError } from "../errors.js";
+import { type ExecOptions, type ExecResult, exec } from "./exec.js";
+
+/** The environment variable that chooses the strategy on this machine. */
+export const STRATEGY_ENV = "INFRA_ANSIBLE_STRATEGY";
+export const ANSIBLE_STRATEGIES = ["linear", "mitogen"] as const;
+export type AnsibleStrategyName = (typeof ANSIBLE_STRATEGIES)[number];
+
+/** The Python module of Mitogen's strategy; its directory is what ANSIBLE_STRATEGY_PLUGINS names. */
+export const MITOGEN_STRATEGY_MODULE = "ansible_mitogen.plugins.strategy.mitogen_linear";
+
+/** The strategy a run uses: its name, and for Mitogen the plugin directory found in the virtualenv. */
+export type AnsibleStrategy = { name: "linear" } | { name: "mitogen"; pluginDir: string };
+
+/** What probing the plugin found: its directory, or why it does not load. */
+export type StrategyProbe = { ok: true; pluginDir: string } | { ok: false; cause: string };
+
+/**
+ * The strategy asked for on this machine: unset or empty means Ansible's default (nothing is
+ * changed); anything but `linear` or `mitogen` is a configuration error (exit 2).
+ */
+export function requestedStrategy(env: NodeJS.ProcessEnv): AnsibleStrategyName | undefined {
+  const value = env[STRATEGY_ENV]?.trim();
+  if (!value) return undefined;
+  if ((ANSIBLE_STRATEGIES as readonly string[]).includes(value)) return value as AnsibleStrategyName;
+  throw new InfraError(
+    "ANSIBLE_STRATEGY_INVALID",
+    `${STRATEGY_ENV}=${JSON.stringify(value)} is not an Ansible strategy infra knows`,
+    {
+      kind: "config",
+      location: { file: `$${STRATEGY_ENV}` },
+      hint: `set it to ${ANSIBLE_STRATEGIES.join(" or ")}, or unset it for Ansible's default (linear)`,
+    },
+  );
+}
+
+/** The variables a strategy adds to ansible-playbook's environment (pure; unit-tested). */
+export function strategyEnv(strategy: AnsibleStrategy): Record<string, string> {
+  if (strategy.name === "mitogen") {
+    return { ANSIBLE_STRATEGY_PLUGINS: strategy.pluginDir, ANSIBLE_STRATEGY: "mitogen_linear" };
+  }
+  return { ANSIBLE_STRATEGY: "linear" };
+}
+
+type Exec = (command: string, args: readonly string[], options: ExecOptions) => Promise<ExecResult>;
+
+/** The interpreter a script runs on: its `#!` line (a virtualenv's ansible-playbook names its Python). */
+export async function scriptInterpreter(path: string): Promise<string | undefined> {
+  const handle = await open(path, "r").catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(512), 0, 512, 0);
+    const first = buffer.subarray(0, bytesRead).toString("utf8").split("\n")[0] ?? "";
+    if (!first.startsWith("#!")) return undefined;
+    const [interpreter, argument] = first.slice(2).trim().split(/\s+/);
+    // `#!/usr/bin/env python3`: the program env starts
+    return interpreter?.endsWith("/env") ? argument : interpreter;
+  } finally {
+    await handle.close();
+  }
+}
+
+function onPath(program: string, path: string): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    if (dir && existsSync(join(dir, program))) return join(dir, program);
+  }
+  return undefined;
+}
+
+/**
+ * Imports Mitogen's strategy with the Python that ansible-playbook (first on `env.PATH`) runs on,
+ * which also runs Mitogen's check of the ansible-core release; returns the plugin's directory, or
+ * the last line of the import's error.
+ */
+export async function probeMitogen(env: NodeJS.ProcessEnv, run: Exec = exec): Promise<StrategyProbe> {
+  const playbook = onPath("ansible-playbook", env.PATH ?? "");
+  if (!playbook) return { ok: false, cause: "ansible-playbook is not installed" };
+  const python = await scriptInterpreter(playbook);
+  if (!python) return { ok: false, cause: `${playbook} names no Python interpreter` };
+  const script = `import os, ${MITOGEN_STRATEGY_MODULE} as m; print(os.path.dirname(m.__file__))`;
+  const result = await run(python, ["-c", script], {
+    env: { ...env, PYTHONWARNINGS: "ignore" },
+    check: false,
+    timeoutMs: 60_000,
+  }).catch((error: unknown) => ({
+    exitCode: -1,
+    stdout: "",
+    stderr: error instanceof Error ? error.message : String(error),
+  }));
+  const pluginDir = result.stdout.trim().split("\n").pop() ?? "";
+  if (result.exitCode === 0 && pluginDir) return { ok: true, pluginDir };
+  const lines = result.stderr.trim().split("\n").filter(Boolean);
+  return { ok: false, cause: lines.at(-1)?.trim() || `${python} exited ${result.exitCode}` };
+}
+
+/**
+ * The strategy of this command's runs: undefined when none was asked for (Ansible's own default and
+ * the user's ANSIBLE_* settings apply); Mitogen when asked for and its plugin loads; otherwise
+ * linear, after one warning naming the cause.
+ */
+export async function resolveStrategy(
+  env: NodeJS.ProcessEnv,
+  warn: (message: string) => void,
+  probe: (env: NodeJS.ProcessEnv) => Promise<StrategyProbe> = probeMitogen,
+): Promise<AnsibleStrategy | undefined> {
+  const wanted = requestedStrategy(env);
+  if (wanted !== "mitogen") return wanted ? { name: wanted } : undefined;
+  const found = await probe(env);
+  if (found.ok) return { name: "mitogen", pluginDir: found.pluginDir };
+  warn(
+    `${STRATEGY_ENV}=mitogen: the Mitogen strategy does not load (${found.cause}); every playbook runs with Ansible's default strategy (linear) — \`./infra tools install\` installs the pinned plugin beside Ansible`,
+  );
+  return { name: "linear" };
+}

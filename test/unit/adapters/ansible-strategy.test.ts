@@ -1,0 +1,176 @@
+import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { playbookEnv } from "../../../src/adapters/ansible.js";
+import {
+  MITOGEN_STRATEGY_MODULE,
+  probeMitogen,
+  requestedStrategy,
+  resolveStrategy,
+  type StrategyProbe,
+  scriptInterpreter,
+  strategyEnv,
+} from "../../../src/adapters/ansible-strategy.js";
+import type { ExecOptions, ExecResult } from "../../../src/adapters/exec.js";
+import { InfraError } from "../../../src/errors.js";
+
+const PLUGIN_DIR = "/cache/venv/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy";
+
+describe("INFRA_ANSIBLE_STRATEGY", () => {
+  it("is Ansible's own default when unset or empty, else linear or mitogen", () => {
+    expect(requestedStrategy({})).toBeUndefined();
+    expect(requestedStrategy({ INFRA_ANSIBLE_STRATEGY: "" })).toBeUndefined();
+    expect(requestedStrategy({ INFRA_ANSIBLE_STRATEGY: "linear" })).toBe("linear");
+    expect(requestedStrategy({ INFRA_ANSIBLE_STRATEGY: " mitogen\n" })).toBe("mitogen");
+  });
+
+  it("refuses any other value with a config error (exit 2) naming the variable and the choices", () => {
+    for (const value of ["Mitogen", "mitogen_linear", "free", "1"]) {
+      const error = (() => {
+        try {
+          requestedStrategy({ INFRA_ANSIBLE_STRATEGY: value });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error, value).toBeInstanceOf(InfraError);
+      expect(error).toMatchObject({ code: "ANSIBLE_STRATEGY_INVALID", exitCode: 2 });
+      expect((error as InfraError).message).toContain(`INFRA_ANSIBLE_STRATEGY=${JSON.stringify(value)}`);
+      expect((error as InfraError).hint).toContain("linear or mitogen");
+    }
+  });
+});
+
+describe("the environment of a run", () => {
+  it("points Ansible at the Mitogen plugin directory and its mitogen_linear strategy", () => {
+    const env = playbookEnv({ HOME: "/h" }, "/repo/ansible", "/tools/bin", {
+      name: "mitogen",
+      pluginDir: PLUGIN_DIR,
+    });
+    expect(env).toMatchObject({
+      ANSIBLE_STRATEGY_PLUGINS: PLUGIN_DIR,
+      ANSIBLE_STRATEGY: "mitogen_linear",
+      ANSIBLE_CONFIG: "/repo/ansible/ansible.cfg",
+    });
+  });
+
+  it("forces linear when linear was chosen or Mitogen fell back, whatever ANSIBLE_STRATEGY the shell had", () => {
+    expect(strategyEnv({ name: "linear" })).toEqual({ ANSIBLE_STRATEGY: "linear" });
+    const env = playbookEnv({ ANSIBLE_STRATEGY: "mitogen_linear" }, "/repo/ansible", "/tools/bin", {
+      name: "linear",
+    });
+    expect(env.ANSIBLE_STRATEGY).toBe("linear");
+    expect(env.ANSIBLE_STRATEGY_PLUGINS).toBeUndefined();
+  });
+
+  it("leaves the user's own Ansible settings alone when no strategy was asked for", () => {
+    const env = playbookEnv({ ANSIBLE_STRATEGY: "free" }, "/repo/ansible", "/tools/bin");
+    expect(env.ANSIBLE_STRATEGY).toBe("free");
+  });
+});
+
+describe("resolveStrategy", () => {
+  const probeOk = async (): Promise<StrategyProbe> => ({ ok: true, pluginDir: PLUGIN_DIR });
+
+  it("does not probe anything unless Mitogen is asked for", async () => {
+    const probe = async (): Promise<StrategyProbe> => {
+      throw new Error("probed");
+    };
+    const warnings: string[] = [];
+    expect(await resolveStrategy({}, (m) => warnings.push(m), probe)).toBeUndefined();
+    expect(
+      await resolveStrategy({ INFRA_ANSIBLE_STRATEGY: "linear" }, (m) => warnings.push(m), probe),
+    ).toEqual({ name: "linear" });
+    expect(warnings).toEqual([]);
+  });
+
+  it("uses Mitogen when its plugin loads", async () => {
+    const warnings: string[] = [];
+    expect(
+      await resolveStrategy({ INFRA_ANSIBLE_STRATEGY: "mitogen" }, (m) => warnings.push(m), probeOk),
+    ).toEqual({
+      name: "mitogen",
+      pluginDir: PLUGIN_DIR,
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  it("falls back to linear with one warning line naming the cause when the plugin does not load", async () => {
+    const cause =
+      "ansible.errors.AnsibleError: Your Ansible version (2.9.27) is too old. The oldest version supported by Mitogen for Ansible is (2, 10).";
+    const warnings: string[] = [];
+    const strategy = await resolveStrategy(
+      { INFRA_ANSIBLE_STRATEGY: "mitogen" },
+      (m) => warnings.push(m),
+      async () => ({ ok: false, cause }),
+    );
+    expect(strategy).toEqual({ name: "linear" });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).not.toContain("\n");
+    expect(warnings[0]).toContain(cause);
+    expect(warnings[0]).toContain("default strategy (linear)");
+    expect(warnings[0]).toContain("./infra tools install");
+  });
+});
+
+describe("probeMitogen", () => {
+  async function toolDir(shebang: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "infra-strategy-"));
+    await writeFile(join(dir, "ansible-playbook"), `${shebang}\nprint("ansible")\n`);
+    await chmod(join(dir, "ansible-playbook"), 0o755);
+    return dir;
+  }
+
+  function fakeExec(result: Partial<ExecResult>, calls: { command: string; args: readonly string[] }[]) {
+    return async (command: string, args: readonly string[], _options: ExecOptions): Promise<ExecResult> => {
+      calls.push({ command, args });
+      return { command, args, exitCode: 0, stdout: "", stderr: "", ...result };
+    };
+  }
+
+  it("imports the strategy with the Python that ansible-playbook names, and returns the plugin's directory", async () => {
+    const dir = await toolDir("#!/cache/venv/bin/python3.13");
+    const calls: { command: string; args: readonly string[] }[] = [];
+    const found = await probeMitogen(
+      { PATH: `${dir}:/usr/bin` },
+      fakeExec({ stdout: `${PLUGIN_DIR}\n` }, calls),
+    );
+    expect(found).toEqual({ ok: true, pluginDir: PLUGIN_DIR });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.command).toBe("/cache/venv/bin/python3.13");
+    expect(calls[0]?.args[1]).toContain(`import os, ${MITOGEN_STRATEGY_MODULE} as m`);
+  });
+
+  it("gives the import error's last line as the cause", async () => {
+    const dir = await toolDir("#!/usr/bin/env python3");
+    const calls: { command: string; args: readonly string[] }[] = [];
+    const found = await probeMitogen(
+      { PATH: dir },
+      fakeExec(
+        {
+          exitCode: 1,
+          stderr:
+            "Traceback (most recent call last):\n  File \"<string>\", line 1\nModuleNotFoundError: No module named 'ansible_mitogen'\n",
+        },
+        calls,
+      ),
+    );
+    expect(calls[0]?.command).toBe("python3");
+    expect(found).toEqual({ ok: false, cause: "ModuleNotFoundError: No module named 'ansible_mitogen'" });
+  });
+
+  it("says so when there is no ansible-playbook, or it names no interpreter", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "infra-strategy-"));
+    expect(await probeMitogen({ PATH: empty }, fakeExec({}, []))).toEqual({
+      ok: false,
+      cause: "ansible-playbook is not installed",
+    });
+    const binary = await toolDir("ELF");
+    expect(await probeMitogen({ PATH: binary }, fakeExec({}, []))).toMatchObject({
+      ok: false,
+      cause: expect.stringContaining("names no Python interpreter"),
+    });
+    expect(await scriptInterpreter(join(empty, "nothing"))).toBeUndefined();
+  });
+});
