@@ -66,7 +66,17 @@ describe("tool groups", () => {
     const versions = await loadVersions(PACKAGE_ROOT);
     const user = selectTools(versions, { names: [], tests: false }).map((t) => t.name);
     expect(user.sort()).toEqual(
-      ["age", "ansible", "helm", "kubeconform", "kustomize", "mitogen", "openssh-client", "opentofu", "sops"].sort(),
+      [
+        "age",
+        "ansible",
+        "helm",
+        "kubeconform",
+        "kustomize",
+        "mitogen",
+        "openssh-client",
+        "opentofu",
+        "sops",
+      ].sort(),
     );
     const all = selectTools(versions, { names: [], tests: true });
     expect(all).toEqual(versions.tools);
