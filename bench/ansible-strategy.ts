@@ -76,8 +76,8 @@ try {
     return { wall, cpu: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN };
   };
 
-  const perTask: Record<string, { wall: number[]; cpu: number[]; empty: number[] }> = {};
-  for (const s of strategies) perTask[s.name] = { wall: [], cpu: [], empty: [] };
+  const perTask: Record<string, { wall: number[]; cpu: number[]; empty: number[]; emptyCpu: number[] }> = {};
+  for (const s of strategies) perTask[s.name] = { wall: [], cpu: [], empty: [], emptyCpu: [] };
   for (let i = 0; i < RUNS; i++) {
     const order = i % 2 === 0 ? strategies : [...strategies].reverse();
     for (const strategy of order) {
@@ -88,6 +88,7 @@ try {
       figures.wall.push((full.wall - empty.wall) / TASKS);
       figures.cpu.push((full.cpu - empty.cpu) / TASKS);
       figures.empty.push(empty.wall);
+      figures.emptyCpu.push(empty.cpu);
     }
   }
   const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
@@ -95,7 +96,7 @@ try {
     const f = perTask[name];
     if (!f) return "";
     const cpu = timed ? `, CPU ${ms(median(f.cpu))}` : "";
-    return `  ${label.padEnd(32)} per task: wall ${ms(median(f.wall))}${cpu}   (empty playbook: ${median(f.empty).toFixed(1)} s wall)`;
+    return `  ${label.padEnd(32)} per task: wall ${ms(median(f.wall))}${cpu}   (empty playbook: ${median(f.empty).toFixed(1)} s wall${timed ? `, ${median(f.emptyCpu).toFixed(1)} s CPU` : ""})`;
   };
   const ratio = median(perTask.mitogen?.wall ?? []) / median(perTask.linear?.wall ?? []);
   const cpuRatio = median(perTask.mitogen?.cpu ?? []) / median(perTask.linear?.cpu ?? []);
