@@ -888,7 +888,9 @@ async function playbook(
   path: string,
   options: { check?: boolean; extraVars?: Record<string, unknown> } = {},
 ): Promise<{ changed: Record<string, number>; hosts: string[]; error?: InfraError }> {
-  const session = await openAnsibleSession(user.repo, user.env, "day-two");
+  const session = await openAnsibleSession(user.repo, user.env, "day-two", {
+    warn: (message) => log(`warning: ${message}`),
+  });
   const started = Date.now();
   try {
     const result = await session.runPlaybook(
