@@ -2,7 +2,7 @@
  * `infra doctor` against the real pinned tools: a cache holding exactly the user group (links to
  * the tools `./infra tools install --tests` built) is complete for a user and incomplete for the tests.
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -28,7 +28,8 @@ describe("infra doctor per group, with the real tools", () => {
       const installed = dirname(bin);
       const link = join(cache, tool.kind === "pip" ? "venv" : "go", basename(installed));
       mkdirSync(dirname(link), { recursive: true });
-      symlinkSync(installed, link);
+      // the pip tools of the group (Ansible, Mitogen) share one virtualenv
+      if (!existsSync(link)) symlinkSync(installed, link);
     }
     const which = (bin: string) =>
       (process.env.PATH ?? "").split(":").find((d) => d && existsBin(join(d, bin)));
