@@ -26,9 +26,10 @@ import { venvDir } from "../../src/toolchain/paths.js";
 import { loadVersions } from "../../src/toolchain/versions.js";
 import { ANSIBLE_DIR, ansibleTestEnv, buildInventory } from "../unit/ansible/fixture-inventory.js";
 
+/** Mitogen's strategy as `infra` resolves it on this machine (the first test finds it). */
+let mitogen: AnsibleStrategy = { name: "linear" };
 let dir = "";
 let env: NodeJS.ProcessEnv = {};
-let mitogen: AnsibleStrategy = { name: "linear" };
 
 /** As root (the CI and this machine) `su` needs no password; elsewhere passwordless sudo. */
 const BECOME_METHOD = process.getuid?.() === 0 ? "ansible.builtin.su" : "ansible.builtin.sudo";
