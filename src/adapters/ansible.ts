@@ -409,10 +409,12 @@ export function failureError(result: PlaybookResult, logFile: string): InfraErro
 export async function runPlaybook(options: PlaybookOptions, runner: RunnerOptions): Promise<PlaybookResult> {
   const started = Date.now();
   const args = playbookArgv(options);
+  // which strategy ran is in the log (INFRA_ANSIBLE_STRATEGY, ansible-strategy.ts)
+  const strategy = runner.env.ANSIBLE_STRATEGY ? ` (strategy ${runner.env.ANSIBLE_STRATEGY})` : "";
   await mkdir(dirname(runner.logFile), { recursive: true });
   await appendFile(
     runner.logFile,
-    `\n===== ${new Date().toISOString()} ansible-playbook ${args.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}\n`,
+    `\n===== ${new Date().toISOString()} ansible-playbook ${args.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}${strategy}\n`,
   );
   const parser = new PlaybookEventParser();
   const result: PlaybookResult = {

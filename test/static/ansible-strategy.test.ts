@@ -193,6 +193,7 @@ describe("Ansible's Mitogen strategy with the pinned ansible-core", () => {
     for (const run of viaMitogen.runs) {
       expect(new Set(run.report.parents).size, run.log).toBe(1);
       expect(run.log).toContain("ansible.builtin are deprecated");
+      expect(run.log).toMatch(/===== .* ansible-playbook .* \(strategy mitogen_linear\)\n/);
     }
     for (const run of linear.runs) {
       expect(new Set(run.report.parents).size).toBe(2);

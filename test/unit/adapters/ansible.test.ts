@@ -238,6 +238,23 @@ describe("runPlaybook with a recorded run", () => {
     expect(result.failures).toEqual([]);
   });
 
+  it("names the strategy in the log when infra chose one", async () => {
+    const env = playbookEnv({}, dir, "/tools/bin", { name: "mitogen", pluginDir: "/p" });
+    await runPlaybook(
+      { playbook: "bootstrap.yml" },
+      { ansibleDir: dir, env, logFile: join(dir, "s.log"), exec: replay(0, []) },
+    );
+    await runPlaybook(
+      { playbook: "bootstrap.yml" },
+      { ansibleDir: dir, env: {}, logFile: join(dir, "s.log"), exec: replay(0, []) },
+    );
+    const headers = (await readFile(join(dir, "s.log"), "utf8"))
+      .split("\n")
+      .filter((l) => l.startsWith("====="));
+    expect(headers[0]).toMatch(/ansible-playbook playbooks\/bootstrap.yml \(strategy mitogen_linear\)$/);
+    expect(headers[1]).toMatch(/ansible-playbook playbooks\/bootstrap.yml$/);
+  });
+
   it("in check mode a command the module cannot predict is listed as one that would run", async () => {
     const skipped = JSON.stringify({
       _event: "v2_runner_on_skipped",
