@@ -8,6 +8,8 @@
  * (markers.ts), so a user's own rules can sit beside it and survive `infra tailnet apply`.
  */
 import { nodeSsh } from "../config/derived.js";
+
+export { nodeTags } from "../config/derived.js";
 import type { ClusterConfig } from "../config/schema.js";
 import { type BlockSection, beginMarker, endMarker, SECTIONS } from "./markers.js";
 
@@ -67,12 +69,6 @@ export function clusterTags(config: ClusterConfig): string[] {
   const { tags, serverTag, agentTag, admins } = config.tailscale;
   const adminTags = admins.filter((admin) => admin.startsWith("tag:"));
   return [...new Set([serverTag, agentTag, ...tags, ...adminTags])];
-}
-
-/** The tags a node of the given role carries: its role tag and the cluster's common tags. */
-export function nodeTags(config: ClusterConfig, role: "server" | "agent"): string[] {
-  const roleTag = role === "server" ? config.tailscale.serverTag : config.tailscale.agentTag;
-  return [...new Set([...config.tailscale.tags, roleTag])];
 }
 
 export function clusterPolicy(config: ClusterConfig): ClusterPolicy {
