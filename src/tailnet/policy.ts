@@ -10,6 +10,7 @@
 import { nodeSsh } from "../config/derived.js";
 
 export { nodeTags } from "../config/derived.js";
+
 import type { ClusterConfig } from "../config/schema.js";
 import { type BlockSection, beginMarker, endMarker, SECTIONS } from "./markers.js";
 
