@@ -30,6 +30,7 @@ export const tailnetCommands = [
     command({
       name: "apply",
       summary: "update the cluster's rules in the policy on the control server (diff, then ask)",
+      changes: true,
       options: [YES, DRY_RUN("show the diff against the policy in force; send nothing"), ADOPT],
       examples: ["infra tailnet apply --dry-run", "infra tailnet apply", "infra tailnet apply --adopt --yes"],
       run: async (ctx, input) =>

@@ -35,7 +35,7 @@ export const tailnetPolicy: Rule = {
 
 /** The config `infra` would use here (cluster.yaml, else the example) when valid; configure reports it otherwise. */
 function clusterConfig(root: string): ClusterConfig | undefined {
-  const source = resolveConfigSource(root, undefined);
+  const source = resolveConfigSource(root, root, undefined);
   try {
     return validateConfigText(readFileSync(source.path, "utf8"), source.display, {}).config;
   } catch {
