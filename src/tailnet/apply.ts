@@ -12,6 +12,7 @@ import { InfraError } from "../errors.js";
 import { type Outcome, outcome } from "../outcome.js";
 import { confirmAction } from "../ui/confirm.js";
 import { type ControlServer, headscaleServer, tailscaleServer } from "./control-server.js";
+import { cutOffError, describeCutOff, nodesCutOff } from "./lockout.js";
 import { mergePolicy, verifyMerged } from "./merge.js";
 import { type ClusterPolicy, clusterPolicy } from "./policy.js";
 
@@ -20,6 +21,8 @@ export interface ApplyOptions {
   yes?: boolean;
   dryRun?: boolean;
   adopt?: boolean;
+  /** Apply even when nodes on the tailnet lack the role tag the policy opens the ports to. */
+  force?: boolean;
 }
 
 export interface ApplyResult {
@@ -70,6 +73,14 @@ export async function tailnetApply(
     heldBackTests,
   });
   if (merged.text === live.text) return outcome(result(false, ""), renderApply);
+
+  // Before the server's own validation: it would accept a policy that cuts the nodes off.
+  ctx.reporter.phase(`Check that the nodes on ${server.name} carry the tags the policy opens the ports to`);
+  const cutOff = nodesCutOff(config, await server.devices());
+  if (cutOff.length > 0) {
+    if (!options.force) throw cutOffError(cutOff, server.name);
+    ctx.reporter.warn(`${describeCutOff(cutOff, server.name)} (applied anyway: --force)`);
+  }
 
   ctx.reporter.phase(`Let ${server.name} validate the new policy`);
   const tests = await validateWithTests(server, policy, merge);

@@ -6,6 +6,12 @@ const ADOPT = {
   description: "add the cluster's blocks to a policy infra did not write (every rule already there is kept)",
 };
 
+const FORCE = {
+  flags: "--force",
+  description:
+    "apply even when nodes on the tailnet lack the role tag the new policy opens the cluster's ports to",
+};
+
 export const tailnetCommands = [
   group("tailnet", "the mesh's access policy from cluster.yaml (Tailscale or headscale)", [
     command({
@@ -31,7 +37,7 @@ export const tailnetCommands = [
       name: "apply",
       summary: "update the cluster's rules in the policy on the control server (diff, then ask)",
       changes: true,
-      options: [YES, DRY_RUN("show the diff against the policy in force; send nothing"), ADOPT],
+      options: [YES, DRY_RUN("show the diff against the policy in force; send nothing"), ADOPT, FORCE],
       examples: ["infra tailnet apply --dry-run", "infra tailnet apply", "infra tailnet apply --adopt --yes"],
       run: async (ctx, input) =>
         (await import("./apply.js")).tailnetApply(ctx, {
@@ -39,6 +45,7 @@ export const tailnetCommands = [
           yes: input.flag("yes"),
           dryRun: input.flag("dryRun"),
           adopt: input.flag("adopt"),
+          force: input.flag("force"),
         }),
     }),
   ]),

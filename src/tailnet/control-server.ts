@@ -14,6 +14,12 @@ export interface LivePolicy {
   version: string | undefined;
 }
 
+/** A device on the tailnet as the control server knows it: its host name and its tags. */
+export interface Device {
+  name: string;
+  tags: string[];
+}
+
 export interface ControlServer {
   kind: "headscale" | "tailscale";
   /** For messages: "headscale at https://hs.example.com", "Tailscale (tailnet example.com)". */
@@ -23,6 +29,8 @@ export interface ControlServer {
   validate(text: string): Promise<void>;
   /** Replaces the policy, unless it changed since `version` was read. */
   set(text: string, version: string | undefined): Promise<void>;
+  /** The devices on the tailnet, to tell whether a new policy would cut a node off (lockout.ts). */
+  devices(): Promise<Device[]>;
 }
 
 export interface ServerOptions {
@@ -30,7 +38,22 @@ export interface ServerOptions {
   timeoutMs?: number;
 }
 
-type Exchange = (request: HttpRequest, attempts: number) => Promise<HttpResponse>;
+/**
+ * One exchange with the server: a read (the policy, the devices, a validation) is retried; a write is
+ * sent once, and an interrupt during it is reported as leaving the outcome unknown.
+ */
+type Exchange = (request: HttpRequest, use: "read" | "write") => Promise<HttpResponse>;
+
+function exchangeWith(server: string, options: ServerOptions): Exchange {
+  return (request, use) =>
+    send(request, {
+      server,
+      attempts: use === "read" ? 3 : 1,
+      writes: use === "write",
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+}
 
 // ---------------------------------------------------------------------------------------------
 // headscale
@@ -55,7 +78,17 @@ export function headscaleRequests(baseUrl: string, apiKey: string) {
       headers: json,
       body: JSON.stringify({ policy }),
     }),
+    nodes: (): HttpRequest => ({ method: "GET", url: `${base}/api/v1/node`, headers }),
   };
+}
+
+/** `GET /api/v1/node`: `{ nodes: [{ givenName, name, tags }] }` (the given name is the host name it joined with). */
+export function headscaleDevices(text: string): Device[] {
+  const body = JSON.parse(text) as { nodes?: Array<Record<string, unknown>> };
+  return (body.nodes ?? []).map((node) => ({
+    name: String(node.givenName ?? node.given_name ?? node.name ?? ""),
+    tags: Array.isArray(node.tags) ? node.tags.map(String) : [],
+  }));
 }
 
 export function headscaleServer(
@@ -76,8 +109,7 @@ export function headscaleServer(
     );
   }
   const requests = headscaleRequests(baseUrl, apiKey);
-  const exchange: Exchange = (request, attempts) =>
-    send(request, { server: name, attempts, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
+  const exchange = exchangeWith(name, options);
   const refuse = (response: HttpResponse, what: string): never => {
     throw headscaleError(name, response, what);
   };
@@ -85,7 +117,7 @@ export function headscaleServer(
     kind: "headscale",
     name,
     async get() {
-      const response = await exchange(requests.get(), 3);
+      const response = await exchange(requests.get(), "read");
       if (response.status === 200) {
         const body = JSON.parse(response.text) as { policy?: string; updatedAt?: string };
         return { text: body.policy, version: body.updatedAt };
@@ -96,14 +128,19 @@ export function headscaleServer(
       return refuse(response, "read the policy");
     },
     async validate(text) {
-      const response = await exchange(requests.check(text), 3);
+      const response = await exchange(requests.check(text), "read");
       if (response.status !== 200) refuse(response, "accept the policy");
     },
     async set(text, version) {
       const now = await this.get();
       if (now.version !== version) throw changedMeanwhile(name);
-      const response = await exchange(requests.set(text), 1);
+      const response = await exchange(requests.set(text), "write");
       if (response.status !== 200) refuse(response, "accept the policy");
+    },
+    async devices() {
+      const response = await exchange(requests.nodes(), "read");
+      if (response.status !== 200) refuse(response, "list its nodes");
+      return headscaleDevices(response.text);
     },
   };
 }
@@ -148,7 +185,8 @@ export const TAILSCALE_API_URL_ENV = "TAILSCALE_API_URL";
 export const TAILSCALE_API_URL = "https://api.tailscale.com";
 
 export function tailscaleRequests(apiUrl: string, tailnet: string, token: string) {
-  const base = `${apiUrl.replace(/\/+$/, "")}/api/v2/tailnet/${encodeURIComponent(tailnet)}/acl`;
+  const tailnetUrl = `${apiUrl.replace(/\/+$/, "")}/api/v2/tailnet/${encodeURIComponent(tailnet)}`;
+  const base = `${tailnetUrl}/acl`;
   const auth = { Authorization: `Bearer ${token}` };
   return {
     get: (): HttpRequest => ({
@@ -174,7 +212,21 @@ export function tailscaleRequests(apiUrl: string, tailnet: string, token: string
       },
       body: policy,
     }),
+    devices: (): HttpRequest => ({
+      method: "GET",
+      url: `${tailnetUrl}/devices`,
+      headers: { ...auth, Accept: "application/json" },
+    }),
   };
+}
+
+/** `GET /api/v2/tailnet/{tailnet}/devices`: `{ devices: [{ hostname, name (the FQDN), tags }] }`. */
+export function tailscaleDevices(text: string): Device[] {
+  const body = JSON.parse(text) as { devices?: Array<Record<string, unknown>> };
+  return (body.devices ?? []).map((device) => ({
+    name: String(device.hostname ?? String(device.name ?? "").split(".")[0]),
+    tags: Array.isArray(device.tags) ? device.tags.map(String) : [],
+  }));
 }
 
 /** `/acl/validate` answers 200 with an empty object when the policy is fine, else a message. */
@@ -214,27 +266,31 @@ export function tailscaleServer(env: NodeJS.ProcessEnv, options: ServerOptions =
     );
   }
   const requests = tailscaleRequests(apiUrl, tailnet, token);
-  const exchange: Exchange = (request, attempts) =>
-    send(request, { server: name, attempts, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
+  const exchange = exchangeWith(name, options);
   return {
     kind: "tailscale",
     name,
     async get() {
-      const response = await exchange(requests.get(), 3);
+      const response = await exchange(requests.get(), "read");
       if (response.status !== 200) throw tailscaleError(name, response, "read the policy");
       return { text: response.text, version: response.headers.get("etag") ?? undefined };
     },
     async validate(text) {
-      const response = await exchange(requests.validate(text), 3);
+      const response = await exchange(requests.validate(text), "read");
       if (response.status === 401 || response.status === 403)
         throw tailscaleError(name, response, "validate");
       const problem = validationProblem(response);
       if (problem !== undefined) throw rejected(name, problem);
     },
     async set(text, version) {
-      const response = await exchange(requests.set(text, version), 1);
+      const response = await exchange(requests.set(text, version), "write");
       if (response.status === 412) throw changedMeanwhile(name);
       if (response.status !== 200) throw tailscaleError(name, response, "accept the policy");
+    },
+    async devices() {
+      const response = await exchange(requests.devices(), "read");
+      if (response.status !== 200) throw tailscaleError(name, response, "list the devices");
+      return tailscaleDevices(response.text);
     },
   };
 }

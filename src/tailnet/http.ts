@@ -27,6 +27,8 @@ export interface HttpOptions {
   signal?: AbortSignal | undefined;
   /** Who answers, for messages: "headscale at https://hs.example.com". */
   server: string;
+  /** The request writes the policy: an interrupt while it is under way leaves its outcome unknown. */
+  writes?: boolean;
 }
 
 export async function send(request: HttpRequest, options: HttpOptions): Promise<HttpResponse> {
@@ -53,9 +55,14 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
       if (options.signal?.aborted) {
         throw new InfraError(
           "INTERRUPTED",
-          `interrupted while waiting for ${options.server}; nothing more was sent`,
+          options.writes
+            ? `interrupted while ${options.server} was taking the new policy; it may or may not be in force`
+            : `interrupted while waiting for ${options.server}; nothing was written`,
           {
             kind: "interrupted",
+            hint: options.writes
+              ? "run `infra tailnet apply --dry-run`: an empty diff means the new policy is in force"
+              : "the policy in force was not changed",
           },
         );
       }

@@ -7,8 +7,10 @@
 import { describe, expect, it } from "vitest";
 import { InfraError } from "../../../src/errors.js";
 import {
+  headscaleDevices,
   headscaleRequests,
   headscaleServer,
+  tailscaleDevices,
   tailscaleError,
   tailscaleRequests,
   tailscaleServer,
@@ -128,5 +130,38 @@ describe("headscale's API", () => {
       body: JSON.stringify({ policy: "{ // c\n}" }),
     });
     expect(() => headscaleServer("https://hs.example.com", {})).toThrow(/HEADSCALE_API_KEY is not set/);
+  });
+});
+
+describe("the devices on the tailnet (to tell a node cut off by a new policy)", () => {
+  it("headscale: GET /api/v1/node, the given name and tags", () => {
+    expect(headscaleRequests("https://hs.example.com", "k").nodes()).toMatchObject({
+      method: "GET",
+      url: "https://hs.example.com/api/v1/node",
+    });
+    expect(
+      headscaleDevices(
+        '{"nodes":[{"id":"1","name":"server-1","givenName":"server-1","tags":["tag:k8s-server"]},{"id":"2","name":"laptop","givenName":"laptop-2"}]}',
+      ),
+    ).toEqual([
+      { name: "server-1", tags: ["tag:k8s-server"] },
+      { name: "laptop-2", tags: [] },
+    ]);
+    expect(headscaleDevices("{}")).toEqual([]);
+  });
+
+  it("Tailscale: GET /api/v2/tailnet/{tailnet}/devices, the host name and tags", () => {
+    expect(tailscaleRequests("https://api.tailscale.com", "example.com", "t").devices()).toMatchObject({
+      method: "GET",
+      url: "https://api.tailscale.com/api/v2/tailnet/example.com/devices",
+    });
+    expect(
+      tailscaleDevices(
+        '{"devices":[{"hostname":"server-1","name":"server-1.tail1234.ts.net","tags":["tag:k8s-server"]},{"name":"phone.tail1234.ts.net"}]}',
+      ),
+    ).toEqual([
+      { name: "server-1", tags: ["tag:k8s-server"] },
+      { name: "phone", tags: [] },
+    ]);
   });
 });
