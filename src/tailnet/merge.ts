@@ -102,3 +102,29 @@ export function verifyMerged(text: string, config: ClusterConfig, origin: Origin
     }
   }
 }
+
+/**
+ * Tags the policy names (in rules, tests, owners) that tagOwners does not define: a typo in a rule
+ * of the user's. Both control servers refuse such a policy ("tag not found"); `infra check` says so
+ * before it is sent. Each with the line it is on.
+ */
+export function unownedTags(text: string, origin: Origin): Array<{ tag: string; line: number }> {
+  const root = parseHujson(text, origin);
+  const owned = new Set(
+    (findNodeAtLocation(root, ["tagOwners"])?.children ?? []).map((p) => p.children?.[0]?.value),
+  );
+  const found: Array<{ tag: string; line: number }> = [];
+  const visit = (node: Node, isKey: boolean) => {
+    if (node.type === "string" && !isKey && typeof node.value === "string") {
+      const tag = /^tag:[^:\s,]+/.exec(node.value)?.[0];
+      if (tag && !owned.has(tag)) found.push({ tag, line: lineColumn(text, node.offset).line });
+    }
+    if (node.type === "property") {
+      const [key, value] = node.children ?? [];
+      if (key) visit(key, true);
+      if (value) visit(value, false);
+    } else for (const child of node.children ?? []) visit(child, false);
+  };
+  visit(root, false);
+  return found;
+}

@@ -11,7 +11,7 @@ import { resolveConfigSource, validateConfigText } from "../../config/load.js";
 import type { ClusterConfig } from "../../config/schema.js";
 import { InfraError } from "../../errors.js";
 import { findBlocks, SECTIONS } from "../../tailnet/markers.js";
-import { clusterBlocks, verifyMerged } from "../../tailnet/merge.js";
+import { clusterBlocks, unownedTags, verifyMerged } from "../../tailnet/merge.js";
 import { clusterPolicy } from "../../tailnet/policy.js";
 import { POLICY_FILE } from "../../tailnet/policy-command.js";
 import type { Finding } from "../findings.js";
@@ -92,6 +92,15 @@ function policyFindings(root: string, config: ClusterConfig): Finding[] {
           ),
         );
       }
+    }
+    for (const { tag, line } of unownedTags(text, POLICY_FILE)) {
+      findings.push(
+        finding(
+          `names ${tag}, which tagOwners does not define: the control server would refuse the policy (a typo?)`,
+          "correct the tag in your rule, or define it in tagOwners outside infra's block",
+          line,
+        ),
+      );
     }
     if (findings.length === 0) verifyMerged(text, config, POLICY_FILE);
     return findings;

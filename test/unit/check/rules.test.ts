@@ -217,10 +217,12 @@ describe("tunnel rules", () => {
 });
 
 describe("tailnet-policy", () => {
-  it("reports the stale tagOwners block and the node override without its role tag", async () => {
+  it("reports the stale tagOwners block, tags no owner defines (a typo in the user's rule), and the node override without its role tag", async () => {
     const findings = await findingsOf("tailnet-policy", "fail");
     expect(findings.map((f) => `${f.severity} ${f.file}:${f.line} ${f.message}`)).toEqual([
       "error tailnet/policy.hujson:15 the tagOwners block is stale against cluster.yaml",
+      "error tailnet/policy.hujson:24 names tag:monitoring, which tagOwners does not define: the control server would refuse the policy (a typo?)",
+      "error tailnet/policy.hujson:24 names tag:k8s-agnet, which tagOwners does not define: the control server would refuse the policy (a typo?)",
       "error ansible/inventory/host_vars/vultr-ams-1.yml:3 tailscale_tags lacks tag:k8s-agent: the agent would join without the tags the tailnet policy opens the cluster's ports to",
     ]);
   });
