@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { TIER_TIMEOUT_MS } from "../helpers/timeouts.js";
 import { describeRun, type PlaybookRun } from "./harness/ansible.js";
+import { hostFirewallOnTailnet } from "./harness/belt-and-braces.js";
 import { startCluster, type TestCluster, tailscaleIpFacts } from "./harness/cluster.js";
 import {
   type PortState,
@@ -256,6 +257,19 @@ describe("hosts: bootstrap.yml + k3s_prereq on emulated Debian 12 VMs over a rea
     } finally {
       for (const vm of cluster.vms) for (const port of [6443, 10250]) await stopListener(vm, port);
     }
+  });
+
+  it("belt and braces: the tailnet lets everything through (the harness's policy), yet ufw decides on tailscale0", async () => {
+    const seen = await hostFirewallOnTailnet(cluster.vm(SERVER), cluster.vm(AGENT));
+    expect(seen.netfilterModes, "tailscaled's netfilter mode per VM (0 = off)").toEqual({
+      [SERVER]: 0,
+      [AGENT]: 0,
+    });
+    expect(seen.tsChains, "ts-input/ts-forward chains per VM").toEqual({ [SERVER]: [], [AGENT]: [] });
+    expect(seen.states, "port states over the tailnet (probe -> answer)").toEqual(seen.expected);
+    // "filtered" is the host's doing, not a lost path: each host's default deny counted the SYNs.
+    for (const [vm, [before, after]] of Object.entries(seen.dropped))
+      expect(after, `${vm}: packets ufw dropped (before: ${before})`).toBeGreaterThan(before);
   });
 
   it("tailscale status shows the peer", async () => {
