@@ -72,11 +72,15 @@ export async function tailnetApply(
     diff,
     heldBackTests,
   });
-  if (merged.text === live.text) return outcome(result(false, ""), renderApply);
-
   // Before the server's own validation: it would accept a policy that cuts the nodes off.
   ctx.reporter.phase(`Check that the nodes on ${server.name} carry the tags the policy opens the ports to`);
   const cutOff = nodesCutOff(config, await server.devices());
+  if (merged.text === live.text) {
+    // Nothing to write; a node without its role tag is cut off by the policy in force already.
+    if (cutOff.length > 0)
+      ctx.reporter.warn(`${describeCutOff(cutOff, server.name, true)}; give them their role tag`);
+    return outcome(result(false, ""), renderApply);
+  }
   if (cutOff.length > 0) {
     if (!options.force) throw cutOffError(cutOff, server.name);
     ctx.reporter.warn(`${describeCutOff(cutOff, server.name)} (applied anyway: --force)`);

@@ -31,12 +31,16 @@ export function nodesCutOff(config: ClusterConfig, devices: readonly Device[]): 
   return cutOff;
 }
 
-/** "the new policy would cut 2 nodes on <server> off the cluster's ports: server-1 (tag:k8s; needs tag:x), ..." */
-export function describeCutOff(cutOff: readonly CutOff[], server: string): string {
+/**
+ * "the new policy would cut 2 nodes on <server> off the cluster's ports: server-1 (tag:k8s; needs
+ * tag:x), ..."; with `inForce`, "the policy in force cuts ...".
+ */
+export function describeCutOff(cutOff: readonly CutOff[], server: string, inForce = false): string {
   const nodes = cutOff
     .map((c) => `${c.node} (${c.has.length > 0 ? c.has.join(", ") : "no tags"}; needs ${c.lacks})`)
     .join(", ");
-  return `the new policy would cut ${cutOff.length === 1 ? "a node" : `${cutOff.length} nodes`} on ${server} off the cluster's ports: ${nodes}`;
+  const verb = inForce ? "the policy in force cuts" : "the new policy would cut";
+  return `${verb} ${cutOff.length === 1 ? "a node" : `${cutOff.length} nodes`} on ${server} off the cluster's ports: ${nodes}`;
 }
 
 export function cutOffError(cutOff: readonly CutOff[], server: string): InfraError {

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { validateConfigText } from "../../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
-import { cutOffError, nodesCutOff } from "../../../src/tailnet/lockout.js";
+import { cutOffError, describeCutOff, nodesCutOff } from "../../../src/tailnet/lockout.js";
 
 function load(serverTag = "tag:k8s-server") {
   const doc = parseDocument(readFileSync(join(PACKAGE_ROOT, "cluster.example.yaml"), "utf8"));
@@ -49,5 +49,6 @@ describe("nodes a new policy would cut off", () => {
     const cutOff = nodesCutOff(load(), [...devices, { name: "aws-euc1-1", tags: [] }]);
     expect(cutOff).toEqual([{ node: "aws-euc1-1", role: "agent", lacks: "tag:k8s-agent", has: [] }]);
     expect(cutOffError(cutOff, "x").message).toContain("aws-euc1-1 (no tags; needs tag:k8s-agent)");
+    expect(describeCutOff(cutOff, "x", true)).toMatch(/^the policy in force cuts a node on x off/);
   });
 });
