@@ -10,6 +10,8 @@
  * tools/versions.yaml (`./infra tools install headscale tailscale`).
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +19,8 @@ import { parseDocument, type YAMLMap } from "yaml";
 import { validateConfigText } from "../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
 import { nodeTags } from "../../src/tailnet/policy.js";
-import { type CliRun, runCli } from "../helpers/cli.js";
+import { type CliRun, runCli, startCli } from "../helpers/cli.js";
+import { freeTcpPort } from "../hosts/harness/net.js";
 import { type Headscale, startHeadscale } from "./tailnet/headscale.js";
 import { type Member, type Mesh, startMesh } from "./tailnet/mesh.js";
 import { type Flow, type FlowState, label, probeAll } from "./tailnet/probes.js";
@@ -102,6 +105,16 @@ afterAll(async () => {
   await headscale?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** A flow's state once the peers' netmaps have caught up with a policy just applied ("unreachable" meanwhile). */
+async function settled(flow: Flow): Promise<FlowState> {
+  let state: FlowState = "unreachable";
+  for (let attempt = 0; attempt < 20 && state === "unreachable"; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    state = (await probeAll([flow]))[label(flow)] as FlowState;
+  }
+  return state;
+}
 
 /** The flows of the K3s ports between every ordered pair of members, minus a member to itself. */
 function flowsBetween(sources: Member[], destinations: Member[]): Flow[] {
@@ -236,6 +249,124 @@ describe("the tailnet policy on a real mesh: headscale, tailscaled in network na
     await expectMatrix(true);
   });
 
+  it("hostile input: a typo'd server tag would cut the servers off (refused; with --force it really does), an unreachable headscale, Ctrl-C during the write", async () => {
+    const before = await headscale.policy();
+    try {
+      await hostileInput(before);
+    } finally {
+      // Whatever failed, the next test starts from the cluster.yaml it expects.
+      await editConfig((doc) => {
+        doc.setIn(["tailscale", "serverTag"], "tag:k8s-server");
+        doc.setIn(["tailscale", "loginServer"], headscale.url);
+        doc.setIn(["ssh", "port"], 22);
+      });
+    }
+    expect(applyJson()).toMatchObject({ changed: false });
+  });
+
+  async function hostileInput(before: string | undefined): Promise<void> {
+    // A typo in serverTag: headscale would take the policy, but the servers on the tailnet carry tag:k8s-server.
+    await editConfig((doc) => doc.setIn(["tailscale", "serverTag"], "tag:k8s-sever"));
+    for (const args of [
+      ["tailnet", "apply", "--yes"],
+      ["tailnet", "apply", "--dry-run"],
+    ]) {
+      const refused = refusal(args);
+      expect(refused).toMatchObject({ exit: 3, code: "TAILNET_NODES_CUT_OFF" });
+      expect(refused.message).toContain("server-1 (tag:k8s, tag:k8s-server; needs tag:k8s-sever)");
+      expect(refused.message).toContain("server-2 (tag:k8s, tag:k8s-server; needs tag:k8s-sever)");
+    }
+    expect(await headscale.policy()).toBe(before);
+    // The guard is not theoretical: forced through, the servers lose etcd between them.
+    const forced = infra(["tailnet", "apply", "--yes", "--force"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/warning: the new policy would cut 2 nodes .* \(applied anyway: --force\)/);
+    const m = mesh as Mesh;
+    const etcd: Flow = {
+      from: m.member("server-1"),
+      to: m.member("server-2"),
+      proto: "tcp",
+      port: TCP.etcdClient,
+    };
+    // Cut off: the packet is dropped, or server-2 is not even a peer of server-1 any more.
+    expect(["denied", "unreachable"]).toContain((await probeAll([etcd]))[label(etcd)]);
+    await editConfig((doc) => doc.setIn(["tailscale", "serverTag"], "tag:k8s-server"));
+    expect(applyJson()).toMatchObject({ changed: true, applied: true });
+    expect(await headscale.policy()).toBe(before);
+    expect(await settled(etcd)).toBe("open");
+
+    // A node re-tagged by hand, the policy unchanged: nothing to write, and the agent is named as cut off.
+    const agentId = (await headscale.nodes()).find((n) => n.name === "agent-1")?.id;
+    await headscale.cli(["nodes", "tag", "-i", String(agentId), "-t", "tag:k8s"]);
+    try {
+      const run = infra(["tailnet", "apply", "--yes", "--json"]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ changed: false, applied: false });
+      expect(run.stderr).toContain(
+        "warning: the policy in force cuts a node on headscale at " +
+          `${headscale.url} off the cluster's ports: agent-1 (tag:k8s; needs tag:k8s-agent); give them their role tag`,
+      );
+    } finally {
+      await headscale.cli(["nodes", "tag", "-i", String(agentId), "-t", "tag:k8s,tag:k8s-agent"]);
+    }
+    expect((await headscale.nodes()).find((n) => n.name === "agent-1")?.tags.sort()).toEqual([
+      "tag:k8s",
+      "tag:k8s-agent",
+    ]);
+
+    // headscale not answering (nothing listens on the port): exit 1 after the retries, nothing changed.
+    const closed = await freeTcpPort();
+    await editConfig((doc) => doc.setIn(["tailscale", "loginServer"], `http://127.0.0.1:${closed}`));
+    expect(refusal(["tailnet", "apply", "--yes"])).toMatchObject({
+      exit: 1,
+      code: "TAILNET_SERVER_UNREACHABLE",
+      message: expect.stringMatching(/did not answer GET \/api\/v1\/policy/),
+    });
+
+    // Ctrl-C while the write is under way: a relay in front of headscale passes everything but holds the write.
+    let writeSeen: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      writeSeen = resolve;
+    });
+    const relay = createServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      if (request.method === "PUT" && request.url === "/api/v1/policy") {
+        writeSeen();
+        return; // never answered, never passed on
+      }
+      const upstream = await fetch(`${headscale.url}${request.url}`, {
+        method: request.method ?? "GET",
+        headers: { authorization: request.headers.authorization ?? "", "content-type": "application/json" },
+        ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+      });
+      response.writeHead(upstream.status, { "content-type": "application/json" });
+      response.end(await upstream.text());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = relay.address() as AddressInfo;
+      await editConfig((doc) => {
+        doc.setIn(["tailscale", "loginServer"], `http://127.0.0.1:${port}`);
+        doc.setIn(["ssh", "port"], 2222); // a change to write: the admins' SSH port
+      });
+      const run = startCli(["tailnet", "apply", "--yes"], {
+        cwd: repo,
+        env: { HEADSCALE_API_KEY: apiKey },
+      });
+      await held;
+      run.child.kill("SIGINT");
+      const interrupted = await run.done;
+      expect(interrupted.code, interrupted.stderr).toBe(130);
+      expect(interrupted.stderr).toContain("it may or may not be in force");
+      expect(interrupted.stderr).toContain("infra tailnet apply --dry-run");
+    } finally {
+      relay.closeAllConnections();
+      relay.close();
+    }
+    expect(await headscale.policy()).toBe(before);
+  }
+
   it("bad input: no or a wrong API key, a conflict with the user's rules, a policy headscale rejects — the old policy stays", async () => {
     const before = await headscale.policy();
     expect(refusal(["tailnet", "apply", "--yes"], { HEADSCALE_API_KEY: "" })).toMatchObject({
@@ -262,8 +393,9 @@ describe("the tailnet policy on a real mesh: headscale, tailscaled in network na
     expect(applyJson()).toMatchObject({ changed: false });
 
     // cluster.yaml renames the agents' tag: headscale refuses a policy whose rule names an unowned tag.
+    // (--force: past infra's own guard — the agent carries tag:k8s-agent — to headscale's verdict.)
     await editConfig((doc) => doc.setIn(["tailscale", "agentTag"], "tag:k8s-worker"));
-    expect(refusal(["tailnet", "apply", "--yes"])).toMatchObject({
+    expect(refusal(["tailnet", "apply", "--yes", "--force"])).toMatchObject({
       exit: 2,
       code: "TAILNET_POLICY_REJECTED",
       message: expect.stringMatching(/would not accept the policy: .*tag not found: "tag:k8s-agent"/),

@@ -65,6 +65,9 @@ export async function probe(flow: Flow, budgetMs = 30_000, attemptMs = 1_200): P
       await sleep(100);
       if ((await aclDrops(flow.to)) > before) return "denied";
       last = "timeout";
+      // Neither connected nor dropped: the packet found no path to the peer yet (its netmap may
+      // have just changed with the policy). Bring the direct path up again, as warmPaths does.
+      await warmPath(flow.from, flow.to);
     }
     if (Date.now() > deadline) return last;
     await sleep(500);
@@ -86,9 +89,14 @@ async function warmPaths(flows: Flow[]): Promise<void> {
         Peer?: Record<string, { TailscaleIPs?: string[] }>;
       };
       const peer = Object.values(status.Peer ?? {}).some((p) => p.TailscaleIPs?.includes(to.tailnetIp));
-      if (peer) await from.tailscale(["ping", "--c", "30", to.tailnetIp], { check: false });
+      if (peer) await warmPath(from, to);
     }),
   );
+}
+
+/** `tailscale ping` until the direct path answers (at most 30 pings); harmless when it is up. */
+async function warmPath(from: Member, to: Member): Promise<void> {
+  await from.tailscale(["ping", "--c", "30", to.tailnetIp], { check: false });
 }
 
 /**
