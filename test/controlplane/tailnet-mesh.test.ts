@@ -23,6 +23,7 @@ import { type CliRun, runCli, startCli } from "../helpers/cli.js";
 import { freeTcpPort } from "../hosts/harness/net.js";
 import { type Headscale, startHeadscale } from "./tailnet/headscale.js";
 import { type Member, type Mesh, startMesh } from "./tailnet/mesh.js";
+import { awaitPolicyOnNodes } from "./tailnet/netmap.js";
 import { type Flow, type FlowState, label, probeAll } from "./tailnet/probes.js";
 
 const TCP = { etcdClient: 2379, etcdPeer: 2380, api: 6443, kubelet: 10250, ssh: 22, https: 443 };
@@ -106,14 +107,22 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A flow's state once the peers' netmaps have caught up with a policy just applied ("unreachable" meanwhile). */
-async function settled(flow: Flow): Promise<FlowState> {
-  let state: FlowState = "unreachable";
-  for (let attempt = 0; attempt < 20 && state === "unreachable"; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
-    state = (await probeAll([flow]))[label(flow)] as FlowState;
-  }
-  return state;
+/**
+ * Until every node enforces the policy headscale holds now: headscale answers an apply at once and
+ * pushes the nodes their new maps afterwards, so a probe sent before they arrive meets the old policy.
+ */
+async function policyOnNodes(): Promise<void> {
+  const started = Date.now();
+  const { reads, firstDifferences } = await awaitPolicyOnNodes(
+    () => headscale.filter(),
+    (mesh as Mesh).members,
+  );
+  const waited = ((Date.now() - started) / 1000).toFixed(1);
+  // "server-1: packet filter [...]" -> "server-1: packet filter": which node lagged, and in what.
+  const lagging = firstDifferences.map((d) => /^\S+: (packet filter|peers)/.exec(d)?.[0] ?? d);
+  log(
+    `policy on every node after ${waited} s (${reads} reads); first read: ${lagging.join(", ") || "in place"}`,
+  );
 }
 
 /** The flows of the K3s ports between every ordered pair of members, minus a member to itself. */
@@ -151,6 +160,7 @@ function expectedNodeFlow(flow: Flow, admins: boolean): FlowState {
 
 async function expectMatrix(admins: boolean): Promise<void> {
   const m = mesh as Mesh;
+  await policyOnNodes();
   const nodes = m.members.filter((x) => role(x) !== "device");
   const device = m.member("device");
   // Nodes to nodes, and the device to every node.
@@ -216,6 +226,7 @@ describe("the tailnet policy on a real mesh: headscale, tailscaled in network na
 
   it("the device that is not a cluster node is given none of the nodes: no route to any port", async () => {
     const m = mesh as Mesh;
+    await policyOnNodes();
     const status = JSON.parse(await m.member("device").tailscale(["status", "--json"])) as {
       Peer?: Record<string, { HostName: string }>;
     };
@@ -289,11 +300,13 @@ describe("the tailnet policy on a real mesh: headscale, tailscaled in network na
       port: TCP.etcdClient,
     };
     // Cut off: the packet is dropped, or server-2 is not even a peer of server-1 any more.
+    await policyOnNodes();
     expect(["denied", "unreachable"]).toContain((await probeAll([etcd]))[label(etcd)]);
     await editConfig((doc) => doc.setIn(["tailscale", "serverTag"], "tag:k8s-server"));
     expect(applyJson()).toMatchObject({ changed: true, applied: true });
     expect(await headscale.policy()).toBe(before);
-    expect(await settled(etcd)).toBe("open");
+    await policyOnNodes();
+    expect((await probeAll([etcd]))[label(etcd)]).toBe("open");
 
     // A node re-tagged by hand, the policy unchanged: nothing to write, and the agent is named as cut off.
     const agentId = (await headscale.nodes()).find((n) => n.name === "agent-1")?.id;

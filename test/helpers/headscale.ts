@@ -25,6 +25,8 @@ export interface HeadscaleProcess {
   port: number;
   /** http://127.0.0.1:<port> */
   url: string;
+  /** Its debug listener on the loopback (`metrics_listen_addr`: /metrics, /debug/filter, ...). */
+  debugUrl: string;
   config: string;
   log: string;
   cli(args: string[]): Promise<string>;
@@ -128,5 +130,5 @@ export async function launchHeadscale(dir: string, options: HeadscaleOptions): P
     }
     await sleep(300);
   }
-  return { port, url, config, log, cli, stop };
+  return { port, url, debugUrl: `http://127.0.0.1:${metrics}`, config, log, cli, stop };
 }

@@ -4,6 +4,7 @@
  * points at a port nothing listens on), so peers talk directly or not at all.
  */
 import { launchHeadscale } from "../../helpers/headscale.js";
+import type { FilterRule } from "./netmap.js";
 
 export interface Headscale {
   /** http://127.0.0.1:<port>: the API and the control protocol. */
@@ -18,11 +19,15 @@ export interface Headscale {
   /** The stored policy text, or undefined when none was ever set. */
   policy(): Promise<string | undefined>;
   nodes(): Promise<Array<{ id: number; name: string; tags: string[]; ipv4: string }>>;
+  /** The packet filter its policy in force compiles to, for every node (before it narrows it per node). */
+  filter(): Promise<FilterRule[]>;
   stop(): Promise<void>;
 }
 
 export async function startHeadscale(dir: string): Promise<Headscale> {
-  const { url, port, log, cli, stop } = await launchHeadscale(dir, { policy: { mode: "database" } });
+  const { url, port, debugUrl, log, cli, stop } = await launchHeadscale(dir, {
+    policy: { mode: "database" },
+  });
 
   const readKey = (
     JSON.parse(await cli(["apikeys", "create", "--expiration", "2h", "-o", "json"])) as string
@@ -85,6 +90,12 @@ export async function startHeadscale(dir: string): Promise<Headscale> {
           (Array.isArray(n.ip_addresses) ? (n.ip_addresses as string[]) : []).find((a) => a.includes(".")) ??
           "",
       }));
+    },
+    async filter() {
+      const response = await fetch(`${debugUrl}/debug/filter`);
+      if (!response.ok)
+        throw new Error(`headscale's /debug/filter: ${response.status} ${await response.text()}`);
+      return ((await response.json()) as FilterRule[] | null) ?? [];
     },
     stop,
   };
