@@ -18,6 +18,13 @@ export interface HeadscaleOptions {
   serverUrl?: string;
   /** Where its policy lives: a file it reads, or its database (changed through its API). */
   policy: { mode: "file"; path: string } | { mode: "database" };
+  /**
+   * A STUN port for the DERP node (on the clients' own loopback, where nothing answers). Without one,
+   * tailscaled's netcheck has nowhere to send and reports that IPv4 cannot send, so after each check it
+   * rebinds its socket and forgets every peer's direct path, the only path here, until disco finds it
+   * again (the first packets after it, a WireGuard handshake among them, are lost). Default: none.
+   */
+  stunPort?: number;
 }
 
 export interface HeadscaleProcess {
@@ -59,7 +66,7 @@ export async function launchHeadscale(dir: string, options: HeadscaleOptions): P
                 hostname: "derp.invalid",
                 ipv4: "127.0.0.1",
                 ipv6: "none",
-                stunport: -1,
+                stunport: options.stunPort ?? -1,
                 stunonly: false,
                 derpport: 9,
               },

@@ -25,8 +25,11 @@ export interface Headscale {
 }
 
 export async function startHeadscale(dir: string): Promise<Headscale> {
+  // STUN to the members' own loopback (nothing answers there): netcheck can send, so tailscaled keeps
+  // its direct paths instead of rebinding after every check (see launchHeadscale's stunPort).
   const { url, port, debugUrl, log, cli, stop } = await launchHeadscale(dir, {
     policy: { mode: "database" },
+    stunPort: 3478,
   });
 
   const readKey = (
