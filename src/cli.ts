@@ -34,6 +34,7 @@ import { planCommands } from "./plan/commands.js";
 import { renderCommands } from "./render/commands.js";
 import { refuseExample, resolveConfigSource } from "./root.js";
 import { secretsCommands } from "./secrets/commands.js";
+import { tailnetCommands } from "./tailnet/commands.js";
 import { toolchainCommands } from "./toolchain/commands.js";
 import { tunnelCommands } from "./tunnel/commands.js";
 import { upCommands } from "./up/commands.js";
@@ -54,6 +55,7 @@ export const DECLARATIONS: readonly Declaration[] = [
   ...upgradeCommands,
   ...dnsCommands,
   ...tunnelCommands,
+  ...tailnetCommands,
   ...backupCommands,
   ...drCommands,
   ...appCommands,

@@ -110,3 +110,9 @@ export const TUNNEL_ORIGIN_SERVICE = "https://traefik.kube-system.svc.cluster.lo
 export function tunnelOriginTlsVerify(config: ClusterConfig): boolean {
   return config.acme.environment === "production";
 }
+
+/** The tags a node of the given role carries on the tailnet: the cluster's common tags and its role tag. */
+export function nodeTags(config: ClusterConfig, role: "server" | "agent"): string[] {
+  const roleTag = role === "server" ? config.tailscale.serverTag : config.tailscale.agentTag;
+  return [...new Set([...config.tailscale.tags, roleTag])];
+}

@@ -20,6 +20,7 @@ import {
   TAILSCALE_RANGE,
 } from "./net.js";
 import type { ClusterConfig } from "./schema.js";
+import { checkTailnetRules } from "./tailnet-rules.js";
 import { quote } from "./words.js";
 
 export type PathSegment = string | number;
@@ -339,6 +340,7 @@ export function checkRules(config: ClusterConfig): Finding[] {
     }
   });
 
+  findings.push(...checkTailnetRules(config));
   return findings;
 }
 

@@ -92,6 +92,9 @@ const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 const ACCOUNT_ID = /^[0-9a-f]{32}$/;
 const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const TAG = /^tag:[A-Za-z][A-Za-z0-9-]*$/;
+const GROUP = /^group:[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** A tailnet user: Tailscale's login names (alice@example.com, alice@github) and headscale's (alice@). */
+const TAILNET_USER = /^[^\s@:,"]+@[^\s@:,"]*$/;
 const GIT_URL = /^(https:\/\/|ssh:\/\/|git@)[^\s]+$/;
 const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** Provider codes; they become the node labels topology.kubernetes.io/region and node.kubernetes.io/instance-type. */
@@ -125,6 +128,45 @@ function urlProblem(value: string): string | undefined {
   if (!url.hostname) return "it has no host";
   return undefined;
 }
+
+const tailnetTag = (description: string) =>
+  formatted(TAG, "TAILSCALE_TAG_INVALID", "not a Tailscale tag", 'tags look like "tag:k8s"', description);
+
+const tailnetUser = formatted(
+  TAILNET_USER,
+  "TAILNET_USER_INVALID",
+  "not a tailnet user",
+  "write the login name, e.g. alice@example.com (Tailscale) or alice@ (headscale)",
+  "A tailnet user's login name.",
+);
+
+/** Who a policy rule may name as a source: a group, a tag or a user. */
+const tailnetPrincipal = checked(
+  (value) =>
+    TAG.test(value) || GROUP.test(value) || TAILNET_USER.test(value)
+      ? undefined
+      : "write a group (group:k8s-admins), a tag (tag:ci) or a user (alice@example.com)",
+  {
+    code: "TAILNET_PRINCIPAL_INVALID",
+    is: "not a tailnet group, tag or user",
+    hint: "admins are groups defined in tailscale.groups, tags, or users' login names",
+    description: "A group (group:name), a tag (tag:name) or a user (alice@example.com).",
+  },
+);
+
+/** A tag owner: a principal, or one of Tailscale's autogroups (autogroup:admin). */
+const tailnetOwner = checked(
+  (value) =>
+    /^autogroup:[a-z-]+$/.test(value) || TAG.test(value) || GROUP.test(value) || TAILNET_USER.test(value)
+      ? undefined
+      : "write autogroup:admin, a group, a tag or a user",
+  {
+    code: "TAILNET_PRINCIPAL_INVALID",
+    is: "not a tag owner",
+    hint: "tag owners are autogroup:admin (Tailscale), groups defined in tailscale.groups, tags, or users",
+    description: "A tag owner: autogroup:admin (Tailscale only), a group, a tag or a user.",
+  },
+);
 
 const publicIPv4 = checked(
   (value) => {
@@ -490,7 +532,40 @@ export const ClusterConfig = z
           )
           .min(1)
           .default(["tag:k8s"])
-          .meta({ description: 'Optional. ACL tags the nodes advertise. Default: ["tag:k8s"].' }),
+          .meta({
+            description:
+              'Optional. Tags every node carries besides its role tag (serverTag or agentTag), for your own rules. Default: ["tag:k8s"].',
+          }),
+        serverTag: tailnetTag(
+          "Optional. The tag only servers carry (etcd, API); the tailnet policy opens 2379-2380 between them. Default: tag:k8s-server.",
+        ).default("tag:k8s-server"),
+        agentTag: tailnetTag("Optional. The tag only agents carry. Default: tag:k8s-agent.").default(
+          "tag:k8s-agent",
+        ),
+        admins: z.array(tailnetPrincipal).default([]).meta({
+          description:
+            "Optional. Who reaches the Kubernetes API (6443) on the servers and SSH on every node over the tailnet: groups (defined in `groups`), tags (tag:ci) or users (alice@example.com; on headscale alice@). Default: nobody.",
+        }),
+        groups: z
+          .record(
+            formatted(
+              GROUP,
+              "TAILSCALE_GROUP_INVALID",
+              "not a tailnet group name",
+              'group names look like "group:k8s-admins"',
+              "A tailnet group name.",
+            ),
+            z.array(tailnetUser).min(1),
+          )
+          .default({})
+          .meta({
+            description:
+              "Optional. Groups the generated tailnet policy defines, each a list of users (alice@example.com; on headscale alice@). Default: none.",
+          }),
+        tagOwners: z.array(tailnetOwner).default([]).meta({
+          description:
+            "Optional. Who may apply the cluster's tags to a device, besides the control server's admins (who create the auth keys). Default: nobody else ([]).",
+        }),
         loginServer: checked(urlProblem, {
           code: "URL_INVALID",
           is: "not an http(s) URL",

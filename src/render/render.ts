@@ -10,6 +10,7 @@ import {
   agents,
   apiHostname,
   nodeSsh,
+  nodeTags,
   r2EndpointHost,
   relativeName,
   servers,
@@ -117,7 +118,10 @@ export function clusterVars(config: ClusterConfig): Record<string, unknown> {
     k3s_service_cidr: config.k3s.serviceCidr,
     k3s_api_hostname: apiHostname(config),
     ingress_mode: config.ingress.mode,
-    tailscale_tags: [...config.tailscale.tags],
+    // Each group's hosts get theirs (group_vars/k3s_masters.yml, k3s_workers.yml): the tailnet policy
+    // tells servers and agents apart by these tags.
+    tailscale_server_tags: nodeTags(config, "server"),
+    tailscale_agent_tags: nodeTags(config, "agent"),
     tailscale_login_server: config.tailscale.loginServer ?? "",
     etcd_s3_enabled: config.backup.etcd.enabled,
     etcd_s3_endpoint: r2EndpointHost(config),

@@ -22,6 +22,7 @@ import { parse, parseDocument } from "yaml";
 import { InfraError } from "../../src/errors.js";
 import { openAnsibleSession } from "../../src/phases/ansible-phases.js";
 import { changedTasks, renderedFiles } from "./harness/ansible.js";
+import { hostFirewallOnTailnet } from "./harness/belt-and-braces.js";
 import { freeTcpPort } from "./harness/net.js";
 import {
   hostState,
@@ -779,6 +780,19 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
     } finally {
       for (const vm of bed.vms) for (const port of [6443, 10250]) await stopListener(vm, port);
     }
+  });
+
+  it("belt and braces: the tailnet lets everything through (the harness's policy), yet ufw decides on tailscale0", async () => {
+    const seen = await hostFirewallOnTailnet(bed.vm(SERVER), bed.vm(AGENT));
+    expect(seen.netfilterModes, "tailscaled's netfilter mode per VM (0 = off)").toEqual({
+      [SERVER]: 0,
+      [AGENT]: 0,
+    });
+    expect(seen.tsChains, "ts-input/ts-forward chains per VM").toEqual({ [SERVER]: [], [AGENT]: [] });
+    expect(seen.states, "port states over the tailnet (probe -> answer)").toEqual(seen.expected);
+    // "filtered" is the host's doing, not a lost path: each host's default deny counted the SYNs.
+    for (const [vm, [before, after]] of Object.entries(seen.dropped))
+      expect(after, `${vm}: packets ufw dropped (before: ${before})`).toBeGreaterThan(before);
   });
 
   it("tailscale status shows the peer, both registered with headscale under the cluster's tag", async () => {

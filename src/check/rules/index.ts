@@ -57,6 +57,7 @@ export const RULES: readonly Rule[] = [
   imageTag,
   serviceSelector,
   ...tunnelRules,
+  (await import("./tailnet.js")).tailnetPolicy,
 ];
 
 export function runRules(tree: Tree, rules: readonly Rule[] = RULES): Finding[] {

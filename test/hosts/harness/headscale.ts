@@ -4,15 +4,10 @@
  * machine), so the nodes must connect directly over the private link, UDP 41641 — which is what the
  * firewall is meant to allow.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { stringify } from "yaml";
-import { exec } from "../../../src/adapters/exec.js";
+import { launchHeadscale } from "../../helpers/headscale.js";
 import { HEADSCALE_GUEST_PORT, HOST_SERVICES_IP } from "./image.js";
-import { freeTcpPort } from "./net.js";
 
 export const HEADSCALE_USER = "infra";
 
@@ -36,7 +31,6 @@ export interface Headscale {
 
 export async function startHeadscale(dir: string, tags: readonly string[]): Promise<Headscale> {
   await mkdir(dir, { recursive: true });
-  const [port, metrics, grpc] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
   const serverUrl = `http://${HOST_SERVICES_IP}:${HEADSCALE_GUEST_PORT}`;
   const policy = join(dir, "policy.json");
   const owner = `${HEADSCALE_USER}@`;
@@ -51,105 +45,10 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
       2,
     )}\n`,
   );
-  // headscale refuses an empty DERP map. This one region points at the guest's own loopback, where
-  // nothing listens and no STUN runs: no relay exists, and nothing is sent off the machine.
-  const derpMap = join(dir, "derp.yaml");
-  await writeFile(
-    derpMap,
-    // A Map keeps the region id an integer key (`900:`); an object key would be quoted ("900"),
-    // which headscale's YAML decoder refuses for its map[int] of regions.
-    stringify({
-      regions: new Map([
-        [
-          900,
-          {
-            regionid: 900,
-            regioncode: "none",
-            regionname: "No relay (host tier)",
-            nodes: [
-              {
-                name: "900a",
-                regionid: 900,
-                hostname: "derp.invalid",
-                ipv4: "127.0.0.1",
-                ipv6: "none",
-                stunport: -1,
-                stunonly: false,
-                derpport: 9,
-              },
-            ],
-          },
-        ],
-      ]),
-    }),
-  );
-  const config = join(dir, "config.yaml");
-  await writeFile(
-    config,
-    stringify({
-      server_url: serverUrl,
-      listen_addr: `127.0.0.1:${port}`,
-      metrics_listen_addr: `127.0.0.1:${metrics}`,
-      grpc_listen_addr: `127.0.0.1:${grpc}`,
-      grpc_allow_insecure: false,
-      noise: { private_key_path: join(dir, "noise_private.key") },
-      prefixes: { v4: "100.64.0.0/10", v6: "fd7a:115c:a1e0::/48", allocation: "sequential" },
-      derp: {
-        server: { enabled: false },
-        urls: [],
-        paths: [derpMap],
-        auto_update_enabled: false,
-      },
-      disable_check_updates: true,
-      database: { type: "sqlite", sqlite: { path: join(dir, "db.sqlite"), write_ahead_log: true } },
-      log: { level: "info", format: "text" },
-      policy: { mode: "file", path: policy },
-      dns: {
-        magic_dns: false,
-        override_local_dns: false,
-        base_domain: "tailnet.test",
-        nameservers: { global: [] },
-      },
-      unix_socket: join(dir, "headscale.sock"),
-      unix_socket_permission: "0770",
-      logtail: { enabled: false },
-    }),
-  );
-  const log = join(dir, "headscale.log");
-  const out = createWriteStream(log);
-  const child: ChildProcess = spawn("headscale", ["serve", "-c", config], {
-    stdio: ["ignore", "pipe", "pipe"],
+  const { port, config, log, cli, stop } = await launchHeadscale(dir, {
+    serverUrl,
+    policy: { mode: "file", path: policy },
   });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  child.once("error", () => undefined);
-
-  const cli = async (args: string[]) =>
-    (await exec("headscale", ["-c", config, ...args], { timeoutMs: 60_000 })).stdout;
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const done = await Promise.race([exited.then(() => "exited"), sleep(10_000).then(() => "timeout")]);
-    if (done === "timeout") child.kill("SIGKILL");
-  };
-
-  const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`headscale exited with ${child.exitCode}; see ${log}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) break;
-    if (Date.now() - started > 60_000) {
-      await stop();
-      throw new Error(`headscale did not answer /health on 127.0.0.1:${port} within 60s; see ${log}`);
-    }
-    await sleep(300);
-  }
   await cli(["users", "create", HEADSCALE_USER]);
 
   return {

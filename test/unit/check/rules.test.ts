@@ -59,7 +59,7 @@ describe("stack rules", () => {
         for (const finding of findings) {
           expect(finding.rule).toBe(rule.id);
           expect(finding.message.length).toBeGreaterThan(20);
-          expect(finding.file).toMatch(/^(kubernetes|tofu)\//);
+          expect(finding.file).toMatch(/^(kubernetes|tofu|tailnet|ansible)\//);
           expect(finding.line).toBeGreaterThan(0);
           expect(finding.fix.length).toBeGreaterThan(10);
         }
@@ -212,6 +212,18 @@ describe("tunnel rules", () => {
     expect(findings.map((f) => `${f.file}:${f.line} ${f.message}`).sort()).toEqual([
       "kubernetes/route.yaml:9 HTTPRoute shop asks for a 300 TTL on a proxied record",
       "tofu/cluster.auto.tfvars.json:6 the proxied record status (CNAME) has ttl 300",
+    ]);
+  });
+});
+
+describe("tailnet-policy", () => {
+  it("reports the stale tagOwners block, tags no owner defines (a typo in the user's rule), and the node override without its role tag", async () => {
+    const findings = await findingsOf("tailnet-policy", "fail");
+    expect(findings.map((f) => `${f.severity} ${f.file}:${f.line} ${f.message}`)).toEqual([
+      "error tailnet/policy.hujson:15 the tagOwners block is stale against cluster.yaml",
+      "error tailnet/policy.hujson:24 names tag:monitoring, which tagOwners does not define: the control server would refuse the policy (a typo?)",
+      "error tailnet/policy.hujson:24 names tag:k8s-agnet, which tagOwners does not define: the control server would refuse the policy (a typo?)",
+      "error ansible/inventory/host_vars/vultr-ams-1.yml:3 tailscale_tags lacks tag:k8s-agent: the agent would join without the tags the tailnet policy opens the cluster's ports to",
     ]);
   });
 });

@@ -758,7 +758,7 @@ describe("anchors, aliases and merge keys (<<)", () => {
       [
         "LABEL_INVALID",
         'nodes[3].labels["example.com/pool"]',
-        85,
+        97,
         `"bad value" is not a Kubernetes label value: it must be empty or letters, digits, '-', '_' or '.', starting and ending with a letter or digit (written once, used in 997 places through an alias)`,
       ],
     ]);
