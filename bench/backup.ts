@@ -55,6 +55,8 @@ try {
     KUBECONFIG: plane.kubeconfig,
     VELERO_NAMESPACE: plane.veleroNamespace,
     NO_COLOR: "1",
+    // this checkout has no cluster.yaml: name the example, which commands that write refuse unless told
+    INFRA_CONFIG: join(PACKAGE_ROOT, "cluster.example.yaml"),
   };
   const infra = (...args: string[]) =>
     run(process.execPath, [join(PACKAGE_ROOT, "dist", "bin.js"), ...args], env);

@@ -5,7 +5,8 @@
  * validating (a stopped Velero server leaves them "Available" for ever). Used by `infra status`
  * and `infra backup list`.
  */
-import { CronExpressionParser } from "cron-parser";
+import { createRequire } from "node:module";
+import type * as CronParser from "cron-parser";
 import { formatDuration as ageText, parseDuration } from "../kube/wait.js";
 import { checkCronSpec } from "../lib/cron.js";
 import {
@@ -15,6 +16,17 @@ import {
   SCHEDULE_LABEL,
   type Schedule,
 } from "./velero.js";
+
+/**
+ * cron-parser (with luxon, about 370 KB of code) is loaded when a schedule's fire times are first
+ * needed, after the API has answered, not when the command starts: the cost before a command's first
+ * request is what an operator waits for. It is a CommonJS package, so a synchronous require suffices.
+ */
+let cronParser: typeof CronParser.CronExpressionParser | undefined;
+function cron(): typeof CronParser.CronExpressionParser {
+  cronParser ??= (createRequire(import.meta.url)("cron-parser") as typeof CronParser).CronExpressionParser;
+  return cronParser;
+}
 
 /** How long a backup may take before it is flagged, and the slack a schedule gets (default). */
 export const DEFAULT_MAX_BACKUP_DURATION = "1h";
@@ -77,13 +89,14 @@ export function parseSchedule(text: string, now = new Date()): CronTimes | undef
     return { periodMs: ms, previous: (at) => new Date(at.getTime() - ms) };
   }
   try {
-    const probe = CronExpressionParser.parse(expression, { currentDate: now, tz });
+    const probe = cron().parse(expression, { currentDate: now, tz });
     const a = probe.prev().getTime();
     const b = probe.prev().getTime();
     return {
       periodMs: a - b,
       previous: (at) =>
-        CronExpressionParser.parse(expression, { currentDate: new Date(at.getTime() + 1), tz })
+        cron()
+          .parse(expression, { currentDate: new Date(at.getTime() + 1), tz })
           .prev()
           .toDate(),
     };

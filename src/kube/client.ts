@@ -172,15 +172,55 @@ export class KubeClient {
   }
 
   /**
+   * Calls `onChange` whenever the API server reports a change in the collection at `path` (a watch,
+   * narrowed by `query`, e.g. a field selector) until `signal` aborts. It only wakes a poll early: the
+   * events are not read, and a watch that is refused, fails or ends is left alone (the poll goes on).
+   */
+  watchChanges(
+    path: string,
+    query: RequestOptions["query"],
+    onChange: () => void,
+    signal: AbortSignal,
+  ): void {
+    const url = this.url(path, { ...query, watch: 1, timeoutSeconds: 600 });
+    const cancel = this.signal ? AbortSignal.any([this.signal, signal]) : signal;
+    if (tracing()) trace(`api: WATCH ${url.toString()}`);
+    const options: https.RequestOptions = {
+      method: "GET",
+      headers: { Accept: "application/json" },
+      signal: cancel,
+    };
+    this.credentials
+      .apply(options, cancel)
+      .then(() => {
+        const transport = url.protocol === "http:" ? http : https;
+        const req = transport.request(url, options, (res) => {
+          if (res.statusCode === 200) res.on("data", onChange);
+          else trace(`api: WATCH ${path} answered HTTP ${res.statusCode}; polling only`);
+          res.on("error", () => undefined);
+          res.resume();
+        });
+        req.on("error", () => undefined);
+        req.end();
+      })
+      .catch(() => undefined);
+  }
+
+  private url(path: string, query: RequestOptions["query"] = {}): URL {
+    const url = new URL(path, this.base);
+    url.pathname = `${this.base.pathname.replace(/\/$/, "")}${path.split("?")[0]}`;
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /**
    * One API call: retried on transient failures (retry.ts) until its deadline, the request
    * timeout, which covers every attempt; a Ctrl-C cancels it at once.
    */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const url = new URL(path, this.base);
-    url.pathname = `${this.base.pathname.replace(/\/$/, "")}${path.split("?")[0]}`;
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
-    }
+    const url = this.url(path, options.query);
     const what = `${method} ${path}`;
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);

@@ -3,7 +3,6 @@
  * interrupts. Polling (not a watch) because it survives flaky Tailscale links and proxies
  * that cut long requests; the interval is short enough for progress to feel live.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { InfraError } from "../errors.js";
 import { trace } from "../ui/trace.js";
 import { transient } from "./retry.js";
@@ -18,6 +17,12 @@ export interface WaitOptions {
   hint: string;
   /** Called once when the API starts failing transiently (e.g. to warn that the wait goes on). */
   onTransient?: (error: Error) => void;
+  /**
+   * Starts something that calls `wake` when the awaited state may have changed (a watch), so the next
+   * check runs at once instead of after the interval; `signal` aborts when the wait ends. The interval
+   * polling stays: it is what holds when the watch fails or a proxy cuts it.
+   */
+  wake?: (wake: () => void, signal: AbortSignal) => void;
 }
 
 /**
@@ -35,34 +40,65 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, options: W
       hint: options.hint,
     });
   let failing: unknown;
-  for (;;) {
-    if (options.signal?.aborted) throw interrupted();
-    let value: T | undefined;
-    try {
-      value = await check();
-      if (failing !== undefined) trace(`wait: the API answers again (${options.what})`);
-      failing = undefined;
-    } catch (error) {
+  // a wake that comes during a check makes the next pause zero: the change may be after that read
+  let woken = false;
+  let endPause: (() => void) | undefined;
+  const stop = new AbortController();
+  options.wake?.(() => {
+    woken = true;
+    endPause?.();
+  }, stop.signal);
+  try {
+    return await poll();
+  } finally {
+    stop.abort();
+  }
+
+  async function poll(): Promise<T> {
+    for (;;) {
       if (options.signal?.aborted) throw interrupted();
-      if (!transient(error)) throw error;
-      if (failing === undefined) options.onTransient?.(error as Error);
-      trace(`wait: ${(error as Error).message}; still waiting for ${options.what}`);
-      failing = error;
+      let value: T | undefined;
+      try {
+        value = await check();
+        if (failing !== undefined) trace(`wait: the API answers again (${options.what})`);
+        failing = undefined;
+      } catch (error) {
+        if (options.signal?.aborted) throw interrupted();
+        if (!transient(error)) throw error;
+        if (failing === undefined) options.onTransient?.(error as Error);
+        trace(`wait: ${(error as Error).message}; still waiting for ${options.what}`);
+        failing = error;
+      }
+      if (value !== undefined) return value;
+      if (Date.now() >= deadline) {
+        if (failing !== undefined) throw failing;
+        throw new InfraError(
+          "WAIT_TIMEOUT",
+          `timed out after ${formatDuration(options.timeoutMs)} waiting for ${options.what}`,
+          {
+            hint: options.hint,
+          },
+        );
+      }
+      if (!woken) await pause(Math.min(interval, Math.max(0, deadline - Date.now())));
+      woken = false;
     }
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline) {
-      if (failing !== undefined) throw failing;
-      throw new InfraError(
-        "WAIT_TIMEOUT",
-        `timed out after ${formatDuration(options.timeoutMs)} waiting for ${options.what}`,
-        {
-          hint: options.hint,
-        },
-      );
-    }
-    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), undefined, {
-      signal: options.signal,
-    }).catch(() => undefined);
+  }
+
+  /** Sleeps until the interval passes, a wake comes or the user interrupts; leaves no timer behind. */
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (options.signal?.aborted) return resolve();
+      const end = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", end);
+        endPause = undefined;
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      options.signal?.addEventListener("abort", end, { once: true });
+      endPause = end;
+    });
   }
 }
 
