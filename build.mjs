@@ -22,7 +22,12 @@ await build({
   target: "node20",
   // yaml's ES module build (the same code as its CommonJS one, without two debug variables read per
   // token): a CommonJS module imported lazily from a chunk would expose only its default export.
-  alias: { yaml: "./node_modules/yaml/browser/index.js" },
+  // jsonc-parser's "main" is a UMD build that requires its parts at run time (not bundled): its ES module
+  // build, which its "module" field names, is bundled instead.
+  alias: {
+    yaml: "./node_modules/yaml/browser/index.js",
+    "jsonc-parser": "./node_modules/jsonc-parser/lib/esm/main.js",
+  },
   // The S3 SDK is only for R2 commands and loads dozens of its own packages at run time.
   external: ["@aws-sdk/*"],
   // CommonJS dependencies (yaml) require Node's built-in modules; an ES module has no `require`.
