@@ -38,6 +38,7 @@ import {
 } from "./cluster-template.js";
 import { confirmReplace, type Prompter, type ReplaceReason, terminalPrompter } from "./prompter.js";
 import { type FileAction, type SecretsOutcome, secretsTree, stageSecrets } from "./secrets.js";
+import { stageTailnetPolicy } from "./tailnet-policy.js";
 
 export type { Prompter } from "./prompter.js";
 
@@ -191,6 +192,9 @@ async function runInit(
     staged,
   );
   result.push(...secrets.files);
+
+  const policy = await stageTailnetPolicy(ctx.cwd, clusterConfig(text), staged);
+  if (policy) result.push(policy);
 
   const envrc = await stageEnvrc(ctx, files, staged);
   result.push({ path: ENVRC, action: envrc.action });

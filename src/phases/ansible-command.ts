@@ -47,6 +47,19 @@ export interface AnsibleCommandOptions {
   session?: AnsibleSession;
 }
 
+/**
+ * An interrupt's one line on the state left behind: the hosts the interrupted phase touched may be
+ * half-configured, and the command that converges them. Other errors pass through.
+ */
+export function rethrowInterrupted(error: unknown, rerun: string, logFile: string): void {
+  if (!(error instanceof InfraError) || error.kind !== "interrupted") return;
+  throw new InfraError(error.code, error.message, {
+    kind: "interrupted",
+    hint: `the hosts of the interrupted phase may be half-configured: re-run \`${rerun}\` (log: ${logFile})`,
+    cause: error,
+  });
+}
+
 export async function runAnsibleCommand(
   ctx: CommandContext,
   options: AnsibleCommandOptions,
@@ -66,14 +79,7 @@ export async function runAnsibleCommand(
   try {
     result = await manager.run(build(session));
   } catch (error) {
-    if (error instanceof InfraError && error.kind === "interrupted" && !options.dryRun) {
-      // the one line on the state left behind: the hosts the phase touched may be half-configured
-      throw new InfraError(error.code, error.message, {
-        kind: "interrupted",
-        hint: `the hosts of the interrupted phase may be half-configured: re-run \`${rerun}\` (log: ${logFile})`,
-        cause: error,
-      });
-    }
+    if (!options.dryRun) rethrowInterrupted(error, rerun, logFile);
     if (error instanceof InfraError && !(error.hint ?? "").includes("log:") && session.results.length > 0) {
       throw new InfraError(error.code, error.message, {
         kind: error.kind,

@@ -8,12 +8,17 @@
  * and a re-run starts again from the top: the layers before are idempotent and change nothing.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { CommandContext } from "../context.js";
 import { InfraError } from "../errors.js";
 import { type KubeAccessOptions, kubeconfigFiles } from "../kube/kubeconfig.js";
 import { type Outcome, outcome } from "../outcome.js";
-import { type PlaybookSummary, playbookSummaries, renderDryRun } from "../phases/ansible-command.js";
+import {
+  type PlaybookSummary,
+  playbookSummaries,
+  renderDryRun,
+  rethrowInterrupted,
+} from "../phases/ansible-command.js";
 import {
   type AnsibleSession,
   bootstrapPhase,
@@ -114,7 +119,14 @@ export async function upCommand(
     dryRun: options.dryRun,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
-  const result = await manager.run(upPhases(ctx, session, { ...options, layers }, deps.steps));
+  let result: Awaited<ReturnType<Manager["run"]>>;
+  try {
+    result = await manager.run(upPhases(ctx, session, { ...options, layers }, deps.steps));
+  } catch (error) {
+    if (!options.dryRun)
+      rethrowInterrupted(error, "infra up", relative(ctx.cwd, session.logFile) || session.logFile);
+    throw error;
+  }
   // resolved after the run: k3s_server writes .infra/kubeconfig part-way through
   const kubeconfig =
     kubeconfigFiles(options.kube ?? {}, ctx.env, ctx.cwd, ctx.workdir).files[0] ?? KUBECONFIG_PATH;

@@ -53,7 +53,7 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** A Git repository holding the committed ansible/, kubernetes/, tofu/ trees and the root files init reads. */
+/** A Git repository holding the committed ansible/, kubernetes/, tofu/, tailnet/ trees and the root files init reads. */
 function repositoryCopy(): string {
   const dir = tempDir("infra-secrets-repo-");
   const tracked = spawnSync(
@@ -64,6 +64,7 @@ function repositoryCopy(): string {
       "ansible",
       "kubernetes",
       "tofu",
+      "tailnet",
       ".sops.yaml",
       ".envrc.example",
       ".gitignore",
@@ -195,6 +196,8 @@ describe("infra init writes the vault and every SOPS Secret, encrypted by the re
         { path: ".envrc", action: "written" },
         ...SOPS_SECRETS.map((s) => ({ path: s.path, action: "replaced" })),
         { path: TOKEN_SECRET_FILE, action: "replaced" },
+        // the example cluster's tailnet policy gives way to this cluster's (`infra check` below holds it)
+        { path: "tailnet/policy.hujson", action: "replaced" },
       ]),
     );
     for (const file of [keyFile(), passwordFile()]) expect(statSync(file).mode & 0o777, file).toBe(0o600);

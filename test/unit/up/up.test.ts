@@ -290,7 +290,7 @@ describe("infra up: a failure stops every later phase with that phase's error an
     });
   }
 
-  it("an interrupt during the host layer: exit 130 and no later layer", async () => {
+  it("an interrupt during the host layer: exit 130, the state line, and no later layer", async () => {
     const controller = new AbortController();
     const interrupted = session();
     interrupted.runPlaybook = async (opts) => {
@@ -314,6 +314,10 @@ describe("infra up: a failure stops every later phase with that phase's error an
       steps: steps(),
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "INTERRUPTED", exitCode: 130 });
+    // the one line on the state left behind, and the command that converges it
+    expect((error as InfraError).hint).toMatch(
+      /^the hosts of the interrupted phase may be half-configured: re-run `infra up` \(log: /,
+    );
     expect(journal).toEqual(["playbook preflight.yml", "dns", "playbook bootstrap.yml"]);
   });
 
