@@ -18,8 +18,12 @@ const fail = (code: string, file: string, message: string, hint: string, cause?:
     ...(cause === undefined ? {} : { cause }),
   });
 
-/** The file's text (a UTF-8 byte order mark removed); `display` is the path as shown. */
-export async function readConfigFile(path: string, display: string): Promise<string> {
+/**
+ * The file's text (a UTF-8 byte order mark removed); `display` is the path as shown. `fix` is the next
+ * step when the path is not a regular file or is far too large: by default cluster.yaml's (`--config`);
+ * another file infra reads (.sops.yaml, the tailnet policy) names its own.
+ */
+export async function readConfigFile(path: string, display: string, fix?: string): Promise<string> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
@@ -34,7 +38,8 @@ export async function readConfigFile(path: string, display: string): Promise<str
         "CONFIG_NOT_A_FILE",
         display,
         "is a directory, not a config file",
-        "name the cluster.yaml file itself (e.g. --config path/to/cluster.yaml), or remove the directory named cluster.yaml",
+        fix ??
+          "name the cluster.yaml file itself (e.g. --config path/to/cluster.yaml), or remove the directory named cluster.yaml",
       );
     }
     if (!stat.isFile()) {
@@ -42,7 +47,7 @@ export async function readConfigFile(path: string, display: string): Promise<str
         "CONFIG_NOT_A_FILE",
         display,
         `is ${kindOf(stat)}, not a regular file`,
-        "point --config at a cluster.yaml file; infra does not read configs from pipes or devices",
+        fix ?? "point --config at a cluster.yaml file; infra does not read configs from pipes or devices",
       );
     }
     if (stat.size > MAX_CONFIG_BYTES) {
@@ -50,7 +55,7 @@ export async function readConfigFile(path: string, display: string): Promise<str
         "CONFIG_TOO_LARGE",
         display,
         `is ${(stat.size / 1024 / 1024).toFixed(1)} MiB; a cluster.yaml is far smaller (at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB)`,
-        "check that --config names your cluster.yaml",
+        fix ?? "check that --config names your cluster.yaml",
       );
     }
     const bytes = await handle.readFile();

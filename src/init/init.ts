@@ -143,7 +143,13 @@ async function runInit(
   const created = key ? undefined : await newAgeKey();
   const ageRecipient = created?.recipient ?? key?.recipients[0] ?? "";
   const sopsText = sopsYamlText(name, ageRecipient, displayHome(ctx.env, files.ageKey));
-  const sopsCurrent = existsSync(sopsPath) ? await readConfigFile(sopsPath, ".sops.yaml") : undefined;
+  const sopsCurrent = existsSync(sopsPath)
+    ? await readConfigFile(
+        sopsPath,
+        ".sops.yaml",
+        ".sops.yaml must be a file: restore it (`git checkout -- .sops.yaml`) or remove what is there; nothing was changed",
+      )
+    : undefined;
   const sopsIsExample = sopsCurrent?.includes(EXAMPLE_SOPS_MARKER) === true;
   // The committed example (for a key nobody has) is replaced without asking; a user's own is not.
   const sopsIsOurs = sopsCurrent !== undefined && !sopsIsExample;

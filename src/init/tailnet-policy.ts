@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { validateConfigText } from "../config/load.js";
 import type { ClusterConfig } from "../config/schema.js";
+import { readConfigFile } from "../config/source-file.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { EXAMPLE_FILE } from "../root.js";
 import type { StagedFiles } from "../secrets/staged.js";
@@ -26,7 +27,13 @@ export async function stageTailnetPolicy(
   // A repository without the tailnet/ folder has chosen not to keep the policy in Git.
   if (!existsSync(dirname(path))) return undefined;
   const wanted = renderPolicy(clusterPolicy(config));
-  const current = existsSync(path) ? await readFile(path, "utf8") : undefined;
+  const current = existsSync(path)
+    ? await readConfigFile(
+        path,
+        POLICY_FILE,
+        `${POLICY_FILE} must be a file: restore it (\`git checkout -- ${POLICY_FILE}\`) or remove what is there; nothing was changed`,
+      )
+    : undefined;
   let text = wanted;
   if (current !== undefined && current !== (await examplePolicy())) {
     text = mergePolicy(current, clusterPolicy(config), POLICY_FILE, { adopt: true }).text;
