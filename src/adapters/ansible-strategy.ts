@@ -56,6 +56,18 @@ export function strategyEnv(strategy: AnsibleStrategy): Record<string, string> {
   return { ANSIBLE_STRATEGY: "linear" };
 }
 
+/**
+ * The strategy of the preflight play, a command's first contact with its hosts. Mitogen's SSH
+ * connection knows host key checking only as on or off: it puts `StrictHostKeyChecking yes` before
+ * ansible.cfg's `accept-new`, so a fresh host's key would be refused. The preflight therefore runs with
+ * `linear` (OpenSSH records a new host's key, refuses a changed one), and Mitogen enforces the recorded
+ * key for the rest of the command. The preflight also caches each host's facts, its discovered Python
+ * among them, which Mitogen then starts on that host.
+ */
+export function preflightStrategy(strategy: AnsibleStrategy | undefined): AnsibleStrategy | undefined {
+  return strategy?.name === "mitogen" ? { name: "linear" } : strategy;
+}
+
 type Exec = (command: string, args: readonly string[], options: ExecOptions) => Promise<ExecResult>;
 
 /** The interpreter a script runs on: its `#!` line (a virtualenv's ansible-playbook names its Python). */

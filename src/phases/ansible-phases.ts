@@ -17,7 +17,7 @@ import {
   runLogPath,
   runPlaybook,
 } from "../adapters/ansible.js";
-import { resolveStrategy } from "../adapters/ansible-strategy.js";
+import { preflightStrategy, resolveStrategy } from "../adapters/ansible-strategy.js";
 import { InfraError } from "../errors.js";
 import type { Reporter } from "../ui/reporter.js";
 import { inLayer, type LayerSelection, runsLayer } from "./layers.js";
@@ -30,6 +30,8 @@ export interface AnsibleSession {
   cwd: string;
   ansibleDir: string;
   env: NodeJS.ProcessEnv;
+  /** The environment of the preflight play: `env` with the strategy of a first contact (preflightStrategy). */
+  preflightEnv: NodeJS.ProcessEnv;
   logFile: string;
   /** Results of the playbooks run so far, in order. */
   results: PlaybookResult[];
@@ -50,7 +52,8 @@ export interface AnsibleSession {
 /**
  * Where and how this command runs Ansible. The execution strategy (INFRA_ANSIBLE_STRATEGY) is resolved
  * here, once per command: a Mitogen plugin that does not load gives one warning and
- * every playbook of the command runs with the default strategy.
+ * every playbook of the command runs with the default strategy. The preflight, the command's first
+ * contact with its hosts, runs with `preflightStrategy`.
  */
 export async function openAnsibleSession(
   cwd: string,
@@ -65,6 +68,7 @@ export async function openAnsibleSession(
     cwd,
     ansibleDir,
     env: playbookEnv(env, ansibleDir, path, strategy),
+    preflightEnv: playbookEnv(env, ansibleDir, path, preflightStrategy(strategy)),
     logFile: runLogPath(cwd, command),
     results: [],
     runPlaybook,
@@ -204,7 +208,7 @@ export class RunPlaybook implements Phase {
     );
     const runner: Parameters<typeof runPlaybook>[1] = {
       ansibleDir: this.session.ansibleDir,
-      env: this.session.env,
+      env: this.spec.preflight ? this.session.preflightEnv : this.session.env,
       logFile: this.session.logFile,
       onEvent: (event) => reportEvent(ctx, event, ctx.dryRun),
     };

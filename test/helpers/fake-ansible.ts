@@ -51,10 +51,12 @@ export function fakeSession(
   calls: PlaybookOptions[],
   options: FakeSessionOptions = {},
 ): AnsibleSession {
+  const env = options.env ?? { ANSIBLE_VAULT_PASSWORD_FILE: join(dir, "vault-pass") };
   return {
     cwd: dir,
     ansibleDir: join(dir, "ansible"),
-    env: options.env ?? { ANSIBLE_VAULT_PASSWORD_FILE: join(dir, "vault-pass") },
+    env,
+    preflightEnv: env,
     logFile: join(dir, ".infra", "logs", "test.log"),
     results: [],
     runPlaybook: async (playbook: PlaybookOptions, runner: RunnerOptions) => {

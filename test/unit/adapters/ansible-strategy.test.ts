@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { playbookEnv } from "../../../src/adapters/ansible.js";
 import {
   MITOGEN_STRATEGY_MODULE,
+  preflightStrategy,
   probeMitogen,
   requestedStrategy,
   resolveStrategy,
@@ -14,6 +15,9 @@ import {
 } from "../../../src/adapters/ansible-strategy.js";
 import type { ExecOptions, ExecResult } from "../../../src/adapters/exec.js";
 import { InfraError } from "../../../src/errors.js";
+import { type AnsibleSession, preflightPhase, RunPlaybook } from "../../../src/phases/ansible-phases.js";
+import type { PhaseContext } from "../../../src/phases/phase.js";
+import { silentReporter } from "../../../src/ui/reporter.js";
 
 const PLUGIN_DIR = "/cache/venv/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy";
 
@@ -67,6 +71,49 @@ describe("the environment of a run", () => {
   it("leaves the user's own Ansible settings alone when no strategy was asked for", () => {
     const env = playbookEnv({ ANSIBLE_STRATEGY: "free" }, "/repo/ansible", "/tools/bin");
     expect(env.ANSIBLE_STRATEGY).toBe("free");
+  });
+});
+
+describe("the preflight, a command's first contact with its hosts", () => {
+  it("runs with linear under Mitogen (OpenSSH's accept-new records a fresh host's key); otherwise unchanged", () => {
+    expect(preflightStrategy({ name: "mitogen", pluginDir: PLUGIN_DIR })).toEqual({ name: "linear" });
+    expect(preflightStrategy({ name: "linear" })).toEqual({ name: "linear" });
+    expect(preflightStrategy(undefined)).toBeUndefined();
+  });
+
+  it("gets the session's preflight environment; every other playbook gets the command's strategy", async () => {
+    const envs: Record<string, string | undefined> = {};
+    const session: AnsibleSession = {
+      cwd: "/repo",
+      ansibleDir: "/repo/ansible",
+      env: { ANSIBLE_STRATEGY: "mitogen_linear" },
+      preflightEnv: { ANSIBLE_STRATEGY: "linear" },
+      logFile: "/repo/.infra/logs/test.log",
+      results: [],
+      runPlaybook: async (options, runner) => {
+        envs[options.playbook] = runner.env.ANSIBLE_STRATEGY;
+        return {
+          playbook: options.playbook,
+          exitCode: 0,
+          check: false,
+          recap: {},
+          changes: [],
+          failures: [],
+          durationMs: 0,
+          logFile: "",
+        };
+      },
+    };
+    const ctx: PhaseContext = {
+      reporter: silentReporter,
+      dryRun: false,
+      wet: (_subject, _message, action) => action(),
+      noteDryRun: () => undefined,
+    };
+    const checks = { tailscaleKey: true, k3sToken: false, firstServer: false };
+    await preflightPhase(session, checks).run(ctx);
+    await new RunPlaybook(session, { title: "bootstrap", playbook: "bootstrap.yml" }).run(ctx);
+    expect(envs).toEqual({ "preflight.yml": "linear", "bootstrap.yml": "mitogen_linear" });
   });
 });
 
