@@ -48,10 +48,25 @@ export function requestedStrategy(env: NodeJS.ProcessEnv): AnsibleStrategyName |
   );
 }
 
-/** The variables a strategy adds to ansible-playbook's environment (pure; unit-tested). */
-export function strategyEnv(strategy: AnsibleStrategy): Record<string, string> {
+/**
+ * The Python Mitogen starts on every host, unless the user's environment or inventory names one.
+ * Mitogen's interpreter discovery is not per host: on the hosts tier's VMs it started the Debian 13
+ * host with the Python discovered on the Debian 12 one (`/usr/bin/python3.11`) and cached that in the
+ * host's facts. Every release the roles support (Debian 12/13, Ubuntu 22.04/24.04, RHEL 9) has this path.
+ */
+export const MITOGEN_PYTHON = "/usr/bin/python3";
+
+/**
+ * The variables a strategy adds to ansible-playbook's environment (pure; unit-tested). `base` is the
+ * caller's environment: its ANSIBLE_PYTHON_INTERPRETER is kept.
+ */
+export function strategyEnv(strategy: AnsibleStrategy, base: NodeJS.ProcessEnv = {}): Record<string, string> {
   if (strategy.name === "mitogen") {
-    return { ANSIBLE_STRATEGY_PLUGINS: strategy.pluginDir, ANSIBLE_STRATEGY: "mitogen_linear" };
+    return {
+      ANSIBLE_STRATEGY_PLUGINS: strategy.pluginDir,
+      ANSIBLE_STRATEGY: "mitogen_linear",
+      ANSIBLE_PYTHON_INTERPRETER: base.ANSIBLE_PYTHON_INTERPRETER || MITOGEN_PYTHON,
+    };
   }
   return { ANSIBLE_STRATEGY: "linear" };
 }

@@ -109,7 +109,7 @@ export function playbookEnv(
 ): NodeJS.ProcessEnv {
   return {
     ...base,
-    ...(strategy ? strategyEnv(strategy) : {}),
+    ...(strategy ? strategyEnv(strategy, base) : {}),
     PATH: path,
     ANSIBLE_CONFIG: join(ansibleDir, "ansible.cfg"),
     ANSIBLE_STDOUT_CALLBACK: "ansible.posix.jsonl",

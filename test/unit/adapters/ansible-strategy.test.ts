@@ -59,6 +59,20 @@ describe("the environment of a run", () => {
     });
   });
 
+  it("starts /usr/bin/python3 on every host under Mitogen (no discovery), unless the user names a Python", () => {
+    const mitogen = { name: "mitogen", pluginDir: PLUGIN_DIR } as const;
+    expect(playbookEnv({}, "/repo/ansible", "/tools/bin", mitogen).ANSIBLE_PYTHON_INTERPRETER).toBe(
+      "/usr/bin/python3",
+    );
+    const own = { ANSIBLE_PYTHON_INTERPRETER: "/opt/python/bin/python3" };
+    expect(playbookEnv(own, "/repo/ansible", "/tools/bin", mitogen).ANSIBLE_PYTHON_INTERPRETER).toBe(
+      "/opt/python/bin/python3",
+    );
+    expect(
+      playbookEnv({}, "/repo/ansible", "/tools/bin", { name: "linear" }).ANSIBLE_PYTHON_INTERPRETER,
+    ).toBe(undefined);
+  });
+
   it("forces linear when linear was chosen or Mitogen fell back, whatever ANSIBLE_STRATEGY the shell had", () => {
     expect(strategyEnv({ name: "linear" })).toEqual({ ANSIBLE_STRATEGY: "linear" });
     const env = playbookEnv({ ANSIBLE_STRATEGY: "mitogen_linear" }, "/repo/ansible", "/tools/bin", {
