@@ -1,9 +1,11 @@
 /**
  * Ansible's execution strategy for every ansible-playbook `infra` runs. Ansible's default, `linear`,
  * starts a Python module wrapper on the host for every task; Mitogen's `mitogen_linear` keeps one
- * Python interpreter per host and sends it the modules, which cuts the per-task cost. Mitogen is an
- * opt-in per machine (INFRA_ANSIBLE_STRATEGY=mitogen): it is a property of the controller's
- * toolchain, not of the cluster, and a third-party strategy that ansible-core may stop loading.
+ * Python interpreter per host and sends it the modules, which cuts the per-task cost. Mitogen is the
+ * default since the whole hosts tier passed with it in less time (docs/configuration.md);
+ * INFRA_ANSIBLE_STRATEGY=linear chooses Ansible's own per machine: the strategy is a property of the
+ * controller's toolchain, not of the cluster, and Mitogen a third-party one that ansible-core may stop
+ * loading.
  *
  * Before a run the plugin is imported once with the interpreter ansible-playbook runs on: the import
  * runs Mitogen's own check of the ansible-core release. When it fails (not installed, version skew),
@@ -30,8 +32,8 @@ export type AnsibleStrategy = { name: "linear" } | { name: "mitogen"; pluginDir:
 export type StrategyProbe = { ok: true; pluginDir: string } | { ok: false; cause: string };
 
 /**
- * The strategy asked for on this machine: unset or empty means Ansible's default (nothing is
- * changed); anything but `linear` or `mitogen` is a configuration error (exit 2).
+ * The strategy asked for on this machine: unset or empty means infra's default (Mitogen when it
+ * loads); anything but `linear` or `mitogen` is a configuration error (exit 2).
  */
 export function requestedStrategy(env: NodeJS.ProcessEnv): AnsibleStrategyName | undefined {
   const value = env[STRATEGY_ENV]?.trim();
@@ -43,7 +45,7 @@ export function requestedStrategy(env: NodeJS.ProcessEnv): AnsibleStrategyName |
     {
       kind: "config",
       location: { file: `$${STRATEGY_ENV}` },
-      hint: `set it to ${ANSIBLE_STRATEGIES.join(" or ")}, or unset it for Ansible's default (linear)`,
+      hint: `set it to ${ANSIBLE_STRATEGIES.join(" or ")}, or unset it for infra's default (mitogen)`,
     },
   );
 }
@@ -135,9 +137,9 @@ export async function probeMitogen(env: NodeJS.ProcessEnv, run: Exec = exec): Pr
 }
 
 /**
- * The strategy of this command's runs: undefined when none was asked for (Ansible's own default and
- * the user's ANSIBLE_* settings apply); Mitogen when asked for and its plugin loads; otherwise
- * linear, after one warning naming the cause.
+ * The strategy of this command's runs: linear when asked for; the user's own ANSIBLE_STRATEGY
+ * (undefined: nothing is set) when INFRA_ANSIBLE_STRATEGY is unset and the shell names one; otherwise
+ * Mitogen when its plugin loads, else linear after one warning naming the cause.
  */
 export async function resolveStrategy(
   env: NodeJS.ProcessEnv,
@@ -145,11 +147,13 @@ export async function resolveStrategy(
   probe: (env: NodeJS.ProcessEnv) => Promise<StrategyProbe> = probeMitogen,
 ): Promise<AnsibleStrategy | undefined> {
   const wanted = requestedStrategy(env);
-  if (wanted !== "mitogen") return wanted ? { name: wanted } : undefined;
+  if (wanted === "linear") return { name: "linear" };
+  if (wanted === undefined && env.ANSIBLE_STRATEGY?.trim()) return undefined;
   const found = await probe(env);
   if (found.ok) return { name: "mitogen", pluginDir: found.pluginDir };
+  const asked = wanted ? `${STRATEGY_ENV}=mitogen` : "Mitogen, infra's default Ansible strategy";
   warn(
-    `${STRATEGY_ENV}=mitogen: the Mitogen strategy does not load (${found.cause}); every playbook runs with Ansible's default strategy (linear) — \`./infra tools install\` installs the pinned plugin beside Ansible`,
+    `${asked}: the plugin does not load (${found.cause}); every playbook runs with Ansible's linear strategy — \`./infra tools install\` installs the pinned plugin beside Ansible, or set ${STRATEGY_ENV}=linear`,
   );
   return { name: "linear" };
 }

@@ -22,7 +22,7 @@ import { silentReporter } from "../../../src/ui/reporter.js";
 const PLUGIN_DIR = "/cache/venv/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy";
 
 describe("INFRA_ANSIBLE_STRATEGY", () => {
-  it("is Ansible's own default when unset or empty, else linear or mitogen", () => {
+  it("is infra's default when unset or empty, else linear or mitogen", () => {
     expect(requestedStrategy({})).toBeUndefined();
     expect(requestedStrategy({ INFRA_ANSIBLE_STRATEGY: "" })).toBeUndefined();
     expect(requestedStrategy({ INFRA_ANSIBLE_STRATEGY: "linear" })).toBe("linear");
@@ -134,27 +134,47 @@ describe("the preflight, a command's first contact with its hosts", () => {
 describe("resolveStrategy", () => {
   const probeOk = async (): Promise<StrategyProbe> => ({ ok: true, pluginDir: PLUGIN_DIR });
 
-  it("does not probe anything unless Mitogen is asked for", async () => {
+  it("probes nothing when linear is chosen, or when the shell's own ANSIBLE_STRATEGY applies", async () => {
     const probe = async (): Promise<StrategyProbe> => {
       throw new Error("probed");
     };
     const warnings: string[] = [];
-    expect(await resolveStrategy({}, (m) => warnings.push(m), probe)).toBeUndefined();
     expect(
       await resolveStrategy({ INFRA_ANSIBLE_STRATEGY: "linear" }, (m) => warnings.push(m), probe),
     ).toEqual({ name: "linear" });
+    expect(
+      await resolveStrategy({ ANSIBLE_STRATEGY: "free" }, (m) => warnings.push(m), probe),
+    ).toBeUndefined();
     expect(warnings).toEqual([]);
   });
 
-  it("uses Mitogen when its plugin loads", async () => {
+  it("uses Mitogen when its plugin loads: by default, and when asked for (over the shell's ANSIBLE_STRATEGY)", async () => {
+    const mitogen = { name: "mitogen", pluginDir: PLUGIN_DIR };
     const warnings: string[] = [];
-    expect(
-      await resolveStrategy({ INFRA_ANSIBLE_STRATEGY: "mitogen" }, (m) => warnings.push(m), probeOk),
-    ).toEqual({
-      name: "mitogen",
-      pluginDir: PLUGIN_DIR,
-    });
+    for (const env of [
+      {},
+      { INFRA_ANSIBLE_STRATEGY: "" },
+      { INFRA_ANSIBLE_STRATEGY: "mitogen", ANSIBLE_STRATEGY: "free" },
+    ]) {
+      expect(await resolveStrategy(env, (m) => warnings.push(m), probeOk), JSON.stringify(env)).toEqual(
+        mitogen,
+      );
+    }
     expect(warnings).toEqual([]);
+  });
+
+  it("by default, a plugin that does not load gives linear and one warning saying how to choose linear", async () => {
+    const warnings: string[] = [];
+    const cause = "ModuleNotFoundError: No module named 'ansible_mitogen'";
+    const strategy = await resolveStrategy(
+      {},
+      (m) => warnings.push(m),
+      async () => ({ ok: false, cause }),
+    );
+    expect(strategy).toEqual({ name: "linear" });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^Mitogen, infra's default Ansible strategy: the plugin does not load \(/);
+    expect(warnings[0]).toContain("INFRA_ANSIBLE_STRATEGY=linear");
   });
 
   it("falls back to linear with one warning line naming the cause when the plugin does not load", async () => {
@@ -170,7 +190,8 @@ describe("resolveStrategy", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).not.toContain("\n");
     expect(warnings[0]).toContain(cause);
-    expect(warnings[0]).toContain("default strategy (linear)");
+    expect(warnings[0]).toMatch(/^INFRA_ANSIBLE_STRATEGY=mitogen: /);
+    expect(warnings[0]).toContain("Ansible's linear strategy");
     expect(warnings[0]).toContain("./infra tools install");
   });
 });
