@@ -86,7 +86,10 @@ fi
 const PROVISION_UNIT = `[Unit]
 Description=Apply per-instance data (hostname, SSH key, network, swap file)
 DefaultDependencies=no
-After=local-fs.target
+# After the root file system is writable, not after local-fs.target: on Debian 13 that comes after
+# tmp.mount, which comes after swap, so Before=swapfile.swap made an ordering cycle that systemd broke by
+# dropping this unit on some boots (no SSH key and no host keys: sshd failed to start).
+After=systemd-remount-fs.service
 Before=sysinit.target swapfile.swap systemd-networkd.service ssh.service
 ConditionKernelCommandLine=infra.hostname
 
