@@ -154,6 +154,9 @@ export async function prepareUser(
       // The private link is the VMs' "internet"; their default route is QEMU's user network (eth0), from
       // which the role would otherwise take the public interface (tunnel mode denies 80/443 on it).
       firewall_public_interface: LINK_INTERFACE,
+      // Mitogen's keep-alive, as ANSIBLE_SSH_ARGS above sets OpenSSH's (Mitogen puts its own first).
+      mitogen_ssh_keepalive_interval: 5,
+      mitogen_ssh_keepalive_count: 3,
     });
   }
 
