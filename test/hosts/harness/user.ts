@@ -23,6 +23,8 @@ export interface User {
   secrets: string[];
   /** Every infra run's progress, for the artifacts. */
   logFile: string;
+  /** The SSH known hosts of every run (ANSIBLE_SSH_ARGS names it; a VM started afresh has a new host key). */
+  knownHostsFile: string;
   /** Runs infra in the repository; `env` replaces the user's environment for this run. */
   infra(args: string[], options?: RunOptions): Promise<InfraRun>;
   /** The vault's values; `setVault` re-encrypts it with changes, as `ansible-vault edit` would. */
@@ -59,6 +61,7 @@ export async function prepareUser(
   const repo = await makeRepository(join(bed.dir, "repo"));
   const vaultPasswordFile = join(bed.dir, "vault-pass");
   const ageKeyFile = join(bed.dir, "age.txt");
+  const knownHostsFile = join(bed.dir, "known_hosts");
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HOME: home,
@@ -71,7 +74,7 @@ export async function prepareUser(
     ANSIBLE_SSH_ARGS: [
       "-o ControlMaster=auto -o ControlPersist=60s",
       "-o ServerAliveInterval=5 -o ServerAliveCountMax=3",
-      `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${join(bed.dir, "known_hosts")}`,
+      `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=${knownHostsFile}`,
     ].join(" "),
     ANSIBLE_TIMEOUT: "20",
   };
@@ -169,6 +172,7 @@ export async function prepareUser(
       vaultPasswordFile,
       secrets,
       logFile,
+      knownHostsFile,
       infra: run,
       vault,
       setVault: async (values) => {
