@@ -7,9 +7,9 @@
  *
  * A slot is one fresh start of the testbed's two VMs (a new disk over the cached image) in which both VMs
  * work at once: our k3s_prereq on one and the peer's prereq on the other (the ratio compares runs that
- * shared the machine), then our other roles two by two, then the host path on both VMs (one `infra up`).
- * A pair is one round of slots per strategy on fresh VMs; across pairs the order of the strategies and the
- * VM each role runs on alternate.
+ * shared the machine), then our other roles two by two, then the host path on both VMs (one `infra up`);
+ * each slot once per strategy. A pair is one round of every slot; across pairs the order of the strategies
+ * and the VM each role runs on alternate.
  *
  * A role runs alone through a generated playbook (the VM, become, facts gathered) against the repository
  * `infra init` and `infra configure` made (its rendered inventory and group_vars, the roles_path of its
@@ -25,7 +25,7 @@
  *   may be added), BENCH_SUITE (bookworm or trixie)
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, writeSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -104,6 +104,15 @@ interface Item {
   extraVars?: Record<string, unknown>;
 }
 
+/**
+ * Run untimed before a role alone, except `common`: the state `common`'s first task leaves (python3-apt, which
+ * the image lacks). Under Mitogen the apt module cannot install it itself and restart on it (common/tasks/
+ * packages.yml); it is done under both strategies, and for the peer's role too, so every VM of a slot and
+ * both strategies start from the same state.
+ */
+const APT_PYTHON =
+  "DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -qq --yes --no-install-recommends python3-apt";
+
 const PEER_LABEL = "peer prereq";
 const HOST_PATH = "host path (infra up --until hosts)";
 const ours = (role: string): Item => ({ label: role, role });
@@ -163,6 +172,15 @@ const loads: number[] = [];
 const sampleLoad = () => loads.push(loadavg()[0] ?? 0);
 const figures: Figure[] = [];
 const progress = (line: string) => console.error(`[converge ${since()}] ${line}`);
+
+// Interrupted (Ctrl-C stops the VMs and exits: vm.ts), the figures so far are still printed.
+let printed = false;
+const printSummary = () => {
+  if (printed) return;
+  printed = true;
+  writeSync(1, summary());
+};
+process.once("exit", printSummary);
 
 let user: User | undefined;
 const nodes = JOURNEY_NODES.map((n) => ({ ...n, suite: SUITE as DebianSuite }));
@@ -237,6 +255,7 @@ try {
       };
     };
     try {
+      if (item.label !== "common") await vm.ssh(APT_PYTHON, { timeoutMs: 600_000 });
       figure.first = (await run(1)).seconds;
       const again = await run(2);
       figure.rerun = again.seconds;
@@ -287,17 +306,17 @@ try {
     );
   };
 
+  // Slot by slot, each with every strategy: a run cut short still has the ratio against the peer for both.
   for (let pair = 0; pair < PAIRS; pair++) {
     const order = pair % 2 === 0 ? STRATEGY_NAMES : [...STRATEGY_NAMES].reverse();
     const vms = pair % 2 === 0 ? bed.vms : [...bed.vms].reverse();
-    for (const name of order) {
-      const strategy = strategies.get(name) as AnsibleStrategy;
-      for (const slot of slots) {
+    for (const slot of [...slots, undefined]) {
+      for (const name of order) {
+        const strategy = strategies.get(name) as AnsibleStrategy;
         await freshVms();
-        await Promise.all(slot.map((item, i) => alone(item, vms[i] as Vm, strategy, pair)));
+        if (slot) await Promise.all(slot.map((item, i) => alone(item, vms[i] as Vm, strategy, pair)));
+        else await hostPath(strategy, pair);
       }
-      await freshVms();
-      await hostPath(strategy, pair);
     }
   }
 } catch (error) {
@@ -307,7 +326,7 @@ try {
   if (exitCode !== 0) console.error(`artifacts kept in ${await bed.keepArtifacts("bench-converge")}`);
   await bed.stop();
 }
-process.stdout.write(summary());
+printSummary();
 process.exitCode = exitCode;
 
 /** The figures: per strategy and item, the medians and each pair's value; then the ratios. */
@@ -316,7 +335,8 @@ function summary(): string {
   const pairsDone = new Set(figures.map((f) => f.pair)).size;
   lines.push(
     `bench:converge — fresh Debian ${DEBIAN_SUITES[SUITE as DebianSuite]} (${SUITE}) VMs under emulation, ${pairsDone} of ${PAIRS} pair(s), order alternated; ` +
-      `roles alone on one VM each (two VMs at once), the host path on both VMs in one run (the figure is per VM, the VMs in parallel)`,
+      "roles alone on one VM each (two VMs at once; every role but common on a VM given python3-apt first, untimed), " +
+      "the host path on both VMs in one run (the figure is per VM, the VMs in parallel)",
   );
   lines.push(
     `peer: ${peerDescription ?? "not given (set BENCH_PEER_PREREQ=<a k3s-io/k3s-ansible checkout>/roles/prereq)"}`,
