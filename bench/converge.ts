@@ -279,8 +279,6 @@ try {
       vm: bed.vms.map((v) => v.name).join("+"),
     };
     figures.push(figure);
-    // A fresh auth key per run: headscale's expire after 2 h, longer than a run of several pairs.
-    await u.setVault({ vault_tailscale_authkey: await bed.headscale.createAuthKey() });
     const env = { ...u.env, [STRATEGY_ENV]: strategy.name };
     const up = async () => {
       const run = await u.infra(["up", "--until", "hosts", "--skip", "dns", "--yes", "--json"], { env });
@@ -292,6 +290,8 @@ try {
       };
     };
     try {
+      // A fresh auth key per run: headscale's expire after 2 h, less than a run of several pairs.
+      await u.setVault({ vault_tailscale_authkey: await bed.headscale.createAuthKey() });
       figure.first = (await up()).seconds;
       const again = await up();
       figure.rerun = again.seconds;
