@@ -22,7 +22,7 @@
  *
  *   BENCH_PEER_PREREQ=/path/to/k3s-ansible/roles/prereq npm run bench:converge   (needs root, as the hosts tier)
  *   BENCH_PAIRS (3), BENCH_STRATEGIES (mitogen,linear), BENCH_ROLES (common,firewall,k3s_prereq; tailscale
- *   may be added), BENCH_SUITE (bookworm or trixie)
+ *   may be added; `none` for the host path alone), BENCH_SUITE (bookworm or trixie)
  */
 import { createHash } from "node:crypto";
 import { existsSync, writeSync } from "node:fs";
@@ -73,7 +73,8 @@ for (const name of STRATEGY_NAMES) {
     usage(`BENCH_STRATEGIES: ${name} is not one of ${ANSIBLE_STRATEGIES.join(", ")}`);
   }
 }
-const ROLES = list("BENCH_ROLES", "common,firewall,k3s_prereq");
+// `none`: no role alone (the host path, and the peer's role when given).
+const ROLES = list("BENCH_ROLES", "common,firewall,k3s_prereq").filter((r) => r !== "none");
 for (const role of ROLES) {
   if (!existsSync(join(PACKAGE_ROOT, "ansible", "roles", role, "tasks", "main.yml"))) {
     usage(`BENCH_ROLES: ${role} is not a role of ansible/roles`);
