@@ -30,7 +30,7 @@ export interface AnsibleSession {
   cwd: string;
   ansibleDir: string;
   env: NodeJS.ProcessEnv;
-  /** The environment of the preflight play: `env` with the strategy of a first contact (preflightStrategy). */
+  /** The environment of playbooks run before the preflight passed: `env` with preflightStrategy's strategy. */
   preflightEnv: NodeJS.ProcessEnv;
   logFile: string;
   /** Results of the playbooks run so far, in order. */
@@ -208,7 +208,9 @@ export class RunPlaybook implements Phase {
     );
     const runner: Parameters<typeof runPlaybook>[1] = {
       ansibleDir: this.session.ansibleDir,
-      env: this.spec.preflight ? this.session.preflightEnv : this.session.env,
+      // until this command's preflight has passed, a host may be met for the first time (preflightStrategy)
+      env:
+        this.session.preflightPassed && !this.spec.preflight ? this.session.env : this.session.preflightEnv,
       logFile: this.session.logFile,
       onEvent: (event) => reportEvent(ctx, event, ctx.dryRun),
     };

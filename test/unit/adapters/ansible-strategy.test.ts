@@ -95,7 +95,7 @@ describe("the preflight, a command's first contact with its hosts", () => {
     expect(preflightStrategy(undefined)).toBeUndefined();
   });
 
-  it("gets the session's preflight environment; every other playbook gets the command's strategy", async () => {
+  it("runs every playbook before the preflight passed with linear; the command's strategy after it", async () => {
     const envs: Record<string, string | undefined> = {};
     const session: AnsibleSession = {
       cwd: "/repo",
@@ -124,10 +124,16 @@ describe("the preflight, a command's first contact with its hosts", () => {
       wet: (_subject, _message, action) => action(),
       noteDryRun: () => undefined,
     };
+    // a command without a preflight phase (upgrade, node remove): every playbook may meet a host first
+    await new RunPlaybook(session, { title: "upgrade", playbook: "k3s-upgrade.yml" }).run(ctx);
     const checks = { tailscaleKey: true, k3sToken: false, firstServer: false };
     await preflightPhase(session, checks).run(ctx);
     await new RunPlaybook(session, { title: "bootstrap", playbook: "bootstrap.yml" }).run(ctx);
-    expect(envs).toEqual({ "preflight.yml": "linear", "bootstrap.yml": "mitogen_linear" });
+    expect(envs).toEqual({
+      "k3s-upgrade.yml": "linear",
+      "preflight.yml": "linear",
+      "bootstrap.yml": "mitogen_linear",
+    });
   });
 });
 
