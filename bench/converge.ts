@@ -11,7 +11,8 @@
  * each slot once per strategy. A pair is one round of every slot; across pairs the order of the strategies
  * and the VM each role runs on alternate.
  *
- * A role runs alone through a generated playbook (the VM, become, facts gathered) against the repository
+ * A role runs alone through a generated playbook (the VM, become, facts gathered; ours after preflight.yml,
+ * as every shipped playbook runs them) against the repository
  * `infra init` and `infra configure` made (its rendered inventory and group_vars, the roles_path of its
  * ansible.cfg), with the product's Ansible environment (playbookEnv, resolveStrategy, runPlaybook). Every
  * run gathers facts (a fresh fact cache each), as `infra`'s preflight does.
@@ -225,7 +226,7 @@ try {
     for (const vm of bed.vms) {
       const host = `[127.0.0.1]:${vm.spec.sshPort}`;
       await exec("ssh-keygen", ["-R", host, "-f", u.knownHostsFile], { check: false });
-      // Mitogen's SSH refuses an unknown host key (ansible-strategy.ts, preflightStrategy).
+      // Mitogen's SSH refuses an unknown host key; the roles run alone, without preflight.yml's first play.
       await exec("ssh", [
         ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"],
         ...["-o", `UserKnownHostsFile=${u.knownHostsFile}`, "-i", bed.sshKey],
@@ -241,8 +242,14 @@ try {
     figures.push(figure);
     const dir = await mkdtemp(join(work, `${strategy.name}-${item.label.replace(/\W+/g, "-")}-`));
     const playbook = join(dir, "alone.yml");
-    const play = { name: `${item.label} alone`, hosts: vm.name, become: true, gather_facts: true };
-    await writeFile(playbook, `---\n${stringify([{ ...play, roles: [{ role: item.role }] }])}`);
+    // Our roles run as every shipped playbook runs them: after preflight.yml, whose fact gathering stands in
+    // for the play's and whose one read of the package database the roles' package tasks consult. The
+    // peer's role runs after Ansible's own fact gathering.
+    const ours = item.label !== PEER_LABEL;
+    const play = { name: `${item.label} alone`, hosts: vm.name, become: true, gather_facts: !ours };
+    const preflight = { "ansible.builtin.import_playbook": join(ansibleDir, "playbooks", "preflight.yml") };
+    const plays = [...(ours ? [{ ...preflight, vars: { preflight_hosts: vm.name } }] : [])];
+    await writeFile(playbook, `---\n${stringify([...plays, { ...play, roles: [{ role: item.role }] }])}`);
     const run = async (n: number) => {
       const base = { ...u.env, ANSIBLE_CACHE_PLUGIN_CONNECTION: join(dir, `facts-${n}`) };
       const env = playbookEnv(base, ansibleDir, u.env.PATH ?? "", strategy);

@@ -73,19 +73,6 @@ export function strategyEnv(strategy: AnsibleStrategy, base: NodeJS.ProcessEnv =
   return { ANSIBLE_STRATEGY: "linear" };
 }
 
-/**
- * The strategy of every playbook a command runs before its preflight phase has passed: the preflight
- * itself, a command's first contact with its hosts, and all playbooks of a command that has none
- * (upgrade, node remove, the control-plane restore). Mitogen's SSH connection knows host key checking
- * only as on or off: it puts `StrictHostKeyChecking yes` before ansible.cfg's `accept-new`, so a host
- * whose key this machine has not recorded yet would be refused. These playbooks therefore run with
- * `linear` (OpenSSH records a new host's key, refuses a changed one), and Mitogen enforces the
- * recorded key for the rest of the command.
- */
-export function preflightStrategy(strategy: AnsibleStrategy | undefined): AnsibleStrategy | undefined {
-  return strategy?.name === "mitogen" ? { name: "linear" } : strategy;
-}
-
 type Exec = (command: string, args: readonly string[], options: ExecOptions) => Promise<ExecResult>;
 
 /** The interpreter a script runs on: its `#!` line (a virtualenv's ansible-playbook names its Python). */

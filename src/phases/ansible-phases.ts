@@ -17,7 +17,7 @@ import {
   runLogPath,
   runPlaybook,
 } from "../adapters/ansible.js";
-import { preflightStrategy, resolveStrategy } from "../adapters/ansible-strategy.js";
+import { resolveStrategy } from "../adapters/ansible-strategy.js";
 import { InfraError } from "../errors.js";
 import type { Reporter } from "../ui/reporter.js";
 import { inLayer, type LayerSelection, runsLayer } from "./layers.js";
@@ -30,8 +30,6 @@ export interface AnsibleSession {
   cwd: string;
   ansibleDir: string;
   env: NodeJS.ProcessEnv;
-  /** The environment of playbooks run before the preflight passed: `env` with preflightStrategy's strategy. */
-  preflightEnv: NodeJS.ProcessEnv;
   logFile: string;
   /** Results of the playbooks run so far, in order. */
   results: PlaybookResult[];
@@ -52,8 +50,8 @@ export interface AnsibleSession {
 /**
  * Where and how this command runs Ansible. The execution strategy (INFRA_ANSIBLE_STRATEGY) is resolved
  * here, once per command: a Mitogen plugin that does not load gives one warning and
- * every playbook of the command runs with the default strategy. The preflight, the command's first
- * contact with its hosts, runs with `preflightStrategy`.
+ * every playbook of the command runs with the default strategy. (Whatever the strategy, the first play of
+ * every playbook meets the hosts with Ansible's own SSH connection: playbooks/preflight.yml.)
  */
 export async function openAnsibleSession(
   cwd: string,
@@ -68,7 +66,6 @@ export async function openAnsibleSession(
     cwd,
     ansibleDir,
     env: playbookEnv(env, ansibleDir, path, strategy),
-    preflightEnv: playbookEnv(env, ansibleDir, path, preflightStrategy(strategy)),
     logFile: runLogPath(cwd, command),
     results: [],
     runPlaybook,
@@ -208,9 +205,7 @@ export class RunPlaybook implements Phase {
     );
     const runner: Parameters<typeof runPlaybook>[1] = {
       ansibleDir: this.session.ansibleDir,
-      // until this command's preflight has passed, a host may be met for the first time (preflightStrategy)
-      env:
-        this.session.preflightPassed && !this.spec.preflight ? this.session.env : this.session.preflightEnv,
+      env: this.session.env,
       logFile: this.session.logFile,
       onEvent: (event) => reportEvent(ctx, event, ctx.dryRun),
     };

@@ -56,7 +56,6 @@ export function fakeSession(
     cwd: dir,
     ansibleDir: join(dir, "ansible"),
     env,
-    preflightEnv: env,
     logFile: join(dir, ".infra", "logs", "test.log"),
     results: [],
     runPlaybook: async (playbook: PlaybookOptions, runner: RunnerOptions) => {

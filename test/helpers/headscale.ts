@@ -101,6 +101,8 @@ export async function launchHeadscale(dir: string, options: HeadscaleOptions): P
       unix_socket: join(dir, "headscale.sock"),
       unix_socket_permission: "0770",
       logtail: { enabled: false },
+      // the CLI's deadline for headscale's answer (5 s by default) is missed on a loaded 2-core machine
+      cli: { timeout: "60s" },
     }),
   );
   const log = join(dir, "headscale.log");

@@ -1,11 +1,11 @@
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { playbookEnv } from "../../../src/adapters/ansible.js";
 import {
   MITOGEN_STRATEGY_MODULE,
-  preflightStrategy,
   probeMitogen,
   requestedStrategy,
   resolveStrategy,
@@ -15,9 +15,7 @@ import {
 } from "../../../src/adapters/ansible-strategy.js";
 import type { ExecOptions, ExecResult } from "../../../src/adapters/exec.js";
 import { InfraError } from "../../../src/errors.js";
-import { type AnsibleSession, preflightPhase, RunPlaybook } from "../../../src/phases/ansible-phases.js";
-import type { PhaseContext } from "../../../src/phases/phase.js";
-import { silentReporter } from "../../../src/ui/reporter.js";
+import { PACKAGE_ROOT } from "../../../src/package-root.js";
 
 const PLUGIN_DIR = "/cache/venv/lib/python3.13/site-packages/ansible_mitogen/plugins/strategy";
 
@@ -88,52 +86,32 @@ describe("the environment of a run", () => {
   });
 });
 
-describe("the preflight, a command's first contact with its hosts", () => {
-  it("runs with linear under Mitogen (OpenSSH's accept-new records a fresh host's key); otherwise unchanged", () => {
-    expect(preflightStrategy({ name: "mitogen", pluginDir: PLUGIN_DIR })).toEqual({ name: "linear" });
-    expect(preflightStrategy({ name: "linear" })).toEqual({ name: "linear" });
-    expect(preflightStrategy(undefined)).toBeUndefined();
+describe("a playbook's first contact with its hosts", () => {
+  const playbooksDir = join(PACKAGE_ROOT, "ansible", "playbooks");
+  type Play = { name?: string; strategy?: string; become?: boolean; tasks?: Record<string, unknown>[] };
+  type Entry = Play & { "ansible.builtin.import_playbook"?: string };
+
+  it("is preflight.yml's first play, with Ansible's own SSH (Mitogen's would refuse a host key not yet recorded)", async () => {
+    const plays = parse(await readFile(join(playbooksDir, "preflight.yml"), "utf8")) as Play[];
+    const first = plays[0];
+    expect(first?.strategy).toBe("linear");
+    expect(first?.become).toBeUndefined();
+    // raw needs no Python on the host and opens only an SSH session
+    const modules = (first?.tasks ?? []).map((task) => Object.keys(task).find((key) => key.includes(".")));
+    expect(modules.length).toBeGreaterThan(0);
+    expect(new Set(modules)).toEqual(new Set(["ansible.builtin.raw"]));
+    for (const play of plays.slice(1)) expect(play.strategy, play.name).toBeUndefined();
   });
 
-  it("runs every playbook before the preflight passed with linear; the command's strategy after it", async () => {
-    const envs: Record<string, string | undefined> = {};
-    const session: AnsibleSession = {
-      cwd: "/repo",
-      ansibleDir: "/repo/ansible",
-      env: { ANSIBLE_STRATEGY: "mitogen_linear" },
-      preflightEnv: { ANSIBLE_STRATEGY: "linear" },
-      logFile: "/repo/.infra/logs/test.log",
-      results: [],
-      runPlaybook: async (options, runner) => {
-        envs[options.playbook] = runner.env.ANSIBLE_STRATEGY;
-        return {
-          playbook: options.playbook,
-          exitCode: 0,
-          check: false,
-          recap: {},
-          changes: [],
-          failures: [],
-          durationMs: 0,
-          logFile: "",
-        };
-      },
-    };
-    const ctx: PhaseContext = {
-      reporter: silentReporter,
-      dryRun: false,
-      wet: (_subject, _message, action) => action(),
-      noteDryRun: () => undefined,
-    };
-    // a command without a preflight phase (upgrade, node remove): every playbook may meet a host first
-    await new RunPlaybook(session, { title: "upgrade", playbook: "k3s-upgrade.yml" }).run(ctx);
-    const checks = { tailscaleKey: true, k3sToken: false, firstServer: false };
-    await preflightPhase(session, checks).run(ctx);
-    await new RunPlaybook(session, { title: "bootstrap", playbook: "bootstrap.yml" }).run(ctx);
-    expect(envs).toEqual({
-      "k3s-upgrade.yml": "linear",
-      "preflight.yml": "linear",
-      "bootstrap.yml": "mitogen_linear",
-    });
+  it("comes before any other play of every shipped playbook", async () => {
+    const names = (await readdir(playbooksDir)).filter(
+      (name) => name.endsWith(".yml") && name !== "preflight.yml",
+    );
+    expect(names.length).toBeGreaterThan(5);
+    for (const name of names) {
+      const entries = parse(await readFile(join(playbooksDir, name), "utf8")) as Entry[];
+      expect(entries[0]?.["ansible.builtin.import_playbook"], name).toMatch(/^(preflight|bootstrap)\.yml$/);
+    }
   });
 });
 
