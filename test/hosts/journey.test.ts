@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseDocument } from "yaml";
 import { InfraError } from "../../src/errors.js";
 import { openAnsibleSession } from "../../src/phases/ansible-phases.js";
-import { changedTasks, renderedFiles } from "./harness/ansible.js";
+import { changedTasks, packageManagerTasks, renderedFiles } from "./harness/ansible.js";
 import { hostFirewallOnTailnet } from "./harness/belt-and-braces.js";
 import { freeTcpPort } from "./harness/net.js";
 import {
@@ -443,6 +443,8 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       ]);
       const changed = await changedTasks(result.logFile);
       expect(changed, "tasks that reported changed on the re-run").toEqual({});
+      // every package is in the preflight's read of the package database: apt is not asked (seconds a task)
+      expect(await packageManagerTasks(result.logFile), "apt runs on the re-run").toEqual({});
       for (const playbook of result.playbooks) {
         for (const host of [SERVER, AGENT]) {
           expect(playbook.recap[host], `${playbook.playbook} ${host}`).toMatchObject({

@@ -1,11 +1,13 @@
 /**
  * Reads what `infra` left in its run log (.infra/logs/<stamp>-<command>.log): the ansible.posix.jsonl
  * lines of each playbook it ran. The hosts tier asserts on them: the files a check-mode run would write
- * (from --diff), and which tasks reported changed on which host.
+ * (from --diff), which tasks reported changed on which host, and which ran a package manager.
  */
 import { readFile } from "node:fs/promises";
 
 interface JsonlResult {
+  /** The module that ran (`ansible.builtin.package`, ...). */
+  action?: string;
   changed?: boolean;
   diff?: unknown;
 }
@@ -64,4 +66,17 @@ export async function changedTasks(logFile: string): Promise<Record<string, stri
     }
   }
   return changed;
+}
+
+/** The tasks that ran a package manager module (apt, dnf, package), per host, in the order they ran. */
+export async function packageManagerTasks(logFile: string): Promise<Record<string, string[]>> {
+  const ran: Record<string, string[]> = {};
+  for (const event of await events(logFile)) {
+    if (event._event !== "v2_runner_on_ok" && event._event !== "v2_runner_on_failed") continue;
+    for (const [host, result] of Object.entries(event.hosts ?? {})) {
+      if (/^(ansible\.(builtin|legacy)\.)?(apt|dnf|package)$/.test(result.action ?? ""))
+        ran[host] = [...(ran[host] ?? []), event.task?.name ?? ""];
+    }
+  }
+  return ran;
 }
