@@ -340,7 +340,10 @@ process.exitCode = exitCode;
 /** The figures: per strategy and item, the medians and each pair's value; then the ratios. */
 function summary(): string {
   const lines: string[] = [];
-  const pairsDone = new Set(figures.map((f) => f.pair)).size;
+  // a pair is done once its last slot, the host path, has both runs (an interrupted pair has figures too)
+  const pairsDone = new Set(
+    figures.filter((f) => f.item === HOST_PATH && f.rerun !== undefined).map((f) => f.pair),
+  ).size;
   lines.push(
     `bench:converge — fresh Debian ${DEBIAN_SUITES[SUITE as DebianSuite]} (${SUITE}) VMs under emulation, ${pairsDone} of ${PAIRS} pair(s), order alternated; ` +
       "roles alone on one VM each (two VMs at once; every role but common on a VM given python3-apt first, untimed), " +
