@@ -43,6 +43,11 @@ export interface AnsibleSession {
    * the preflight seconds before). Under emulation that saves tens of seconds a playbook.
    */
   preflightPassed?: boolean;
+  /**
+   * The checks of this command's preflight when no phase of its own runs them (see layersPreflight): the
+   * next playbook runs them in the preflight play it imports first, before it changes anything.
+   */
+  pendingPreflight?: Record<string, unknown>;
   /** Runs a playbook; replaceable in tests. */
   runPlaybook: typeof runPlaybook;
 }
@@ -193,7 +198,12 @@ export class RunPlaybook implements Phase {
     const limit = this.spec.limit?.(this.session);
     if (limit && limit.length > 0) options.limit = limit;
     if (this.spec.extraVars) options.extraVars = this.spec.extraVars;
-    if (this.session.preflightPassed && !this.spec.preflight)
+    const { pendingPreflight, preflightPassed } = this.session;
+    // This playbook runs the command's preflight: as the preflight phase, or in its own imported preflight
+    // play when no phase ran it (the command's checks override the import's defaults).
+    const preflight = this.spec.preflight === true || (!preflightPassed && pendingPreflight !== undefined);
+    if (preflight && !this.spec.preflight) options.extraVars = { ...options.extraVars, ...pendingPreflight };
+    if (preflightPassed && !this.spec.preflight)
       options.extraVars = { ...options.extraVars, preflight_passed: true };
     if (ctx.dryRun) {
       options.check = true;
@@ -212,7 +222,7 @@ export class RunPlaybook implements Phase {
     if (ctx.signal) runner.signal = ctx.signal;
     const result = await this.session.runPlaybook(options, runner);
     this.session.results.push(result);
-    if (this.spec.preflight) this.session.preflightPassed = true;
+    if (preflight) this.session.preflightPassed = true;
     for (const change of result.changes) ctx.noteDryRun(change.host, change.task);
     for (const [host, recap] of Object.entries(result.recap)) {
       ctx.reporter.step(
@@ -236,22 +246,33 @@ export function reportEvent(ctx: PhaseContext, event: PlaybookEvent, dryRun: boo
   }
 }
 
+export interface PreflightChecks {
+  tailscaleKey: boolean;
+  k3sToken: boolean;
+  firstServer: boolean;
+}
+
+/** The extra variables that turn the preflight play's checks on (playbooks/preflight.yml). */
+function preflightVars(checks: PreflightChecks): Record<string, unknown> {
+  return {
+    preflight_hosts: "k3s_cluster",
+    preflight_check_tailscale_key: checks.tailscaleKey,
+    preflight_check_k3s_token: checks.k3sToken,
+    preflight_check_first_server: checks.firstServer,
+  };
+}
+
 /** The preflight play alone, with every check on: nothing is changed on any host if it fails. */
 export function preflightPhase(
   session: AnsibleSession,
-  checks: { tailscaleKey: boolean; k3sToken: boolean; firstServer: boolean },
+  checks: PreflightChecks,
   limit?: (session: AnsibleSession) => string[] | undefined,
 ): RunPlaybook {
   const spec: RunPlaybookSpec = {
     title: "Check every host before changing anything",
     playbook: "preflight.yml",
     preflight: true,
-    extraVars: {
-      preflight_hosts: "k3s_cluster",
-      preflight_check_tailscale_key: checks.tailscaleKey,
-      preflight_check_k3s_token: checks.k3sToken,
-      preflight_check_first_server: checks.firstServer,
-    },
+    extraVars: preflightVars(checks),
   };
   if (limit) spec.limit = limit;
   return new RunPlaybook(session, spec);
@@ -260,21 +281,30 @@ export function preflightPhase(
 /**
  * The preflight for the selected layers: the Tailscale key when the host layer runs, the K3s token
  * when the K3s layer does (and, for a join, the first server answering).
+ *
+ * With `beforeOtherChanges` (a phase that changes something outside the hosts, DNS, runs between it and
+ * the first playbook) it is a phase of its own. Otherwise it returns no phase: the command's first
+ * playbook runs these checks in the preflight play every playbook imports first, on the same hosts and
+ * before it changes anything — one ansible-playbook, one connection to each host and one fact gathering
+ * fewer a command (seconds a host on a small VPS). A failure there is still a preflight failure (exit 3).
  */
 export function layersPreflight(
   session: AnsibleSession,
   layers: LayerSelection,
-  options: { joinsFirstServer?: boolean; limit?: (session: AnsibleSession) => string[] | undefined } = {},
-): RunPlaybook {
-  return preflightPhase(
-    session,
-    {
-      tailscaleKey: runsLayer(layers, "hosts"),
-      k3sToken: runsLayer(layers, "k3s"),
-      firstServer: options.joinsFirstServer === true && runsLayer(layers, "k3s"),
-    },
-    options.limit,
-  );
+  options: {
+    joinsFirstServer?: boolean;
+    limit?: (session: AnsibleSession) => string[] | undefined;
+    beforeOtherChanges?: boolean;
+  } = {},
+): Phase[] {
+  const checks: PreflightChecks = {
+    tailscaleKey: runsLayer(layers, "hosts"),
+    k3sToken: runsLayer(layers, "k3s"),
+    firstServer: options.joinsFirstServer === true && runsLayer(layers, "k3s"),
+  };
+  if (options.beforeOtherChanges) return [preflightPhase(session, checks, options.limit)];
+  session.pendingPreflight = preflightVars(checks);
+  return [];
 }
 
 /** The host layer: bootstrap.yml on every host, or on one node. */

@@ -24,7 +24,7 @@ export function clusterInitPhases(
     new CheckRendered(session, config),
     new ReadInventory(session),
     new CheckVault(session, true),
-    layersPreflight(session, layers),
+    ...layersPreflight(session, layers),
     bootstrapPhase(session, layers),
     inLayer(
       "k3s",

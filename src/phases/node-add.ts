@@ -23,7 +23,7 @@ export function nodeAddPhases(
     new CheckRendered(session, config),
     new ReadInventory(session, name),
     new CheckVault(session, true),
-    layersPreflight(session, layers, { joinsFirstServer: true, limit: only }),
+    ...layersPreflight(session, layers, { joinsFirstServer: true, limit: only }),
     bootstrapPhase(session, layers, name),
     inLayer(
       "k3s",

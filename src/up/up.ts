@@ -159,8 +159,14 @@ export function upPhases(
   return [
     new CheckRendered(session, options.config),
     new ReadInventory(session),
-    // The vault and the hosts are checked before DNS or any host is changed, whenever a layer needs them.
-    ...(hostsOrK3s ? [new CheckVault(session, true), layersPreflight(session, layers)] : []),
+    // The vault and the hosts are checked before DNS or any host is changed, whenever a layer needs them
+    // (without DNS, the hosts by the first playbook's own preflight play: layersPreflight).
+    ...(hostsOrK3s
+      ? [
+          new CheckVault(session, true),
+          ...layersPreflight(session, layers, { beforeOtherChanges: runsLayer(layers, "dns") }),
+        ]
+      : []),
     // cloudflared's token Secret (ingress mode tunnel), before DNS: what the GitOps layer would sync.
     ...(runsLayer(layers, "gitops") ? [new CheckTunnelToken(ctx.cwd, ctx.env)] : []),
     inLayer("dns", layers, {

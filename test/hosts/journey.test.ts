@@ -334,10 +334,8 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       expect(run.code, describeInfra(run)).toBe(0);
       const result = upOf(run);
       expect(result.dryRun).toBe(true);
-      expect(result.playbooks.map((p) => [p.playbook, p.check])).toEqual([
-        ["preflight.yml", true],
-        ["bootstrap.yml", true],
-      ]);
+      // without DNS, bootstrap.yml's own preflight play is the command's preflight
+      expect(result.playbooks.map((p) => [p.playbook, p.check])).toEqual([["bootstrap.yml", true]]);
       const subjects = new Set(result.dryRunActions.map((a) => a.subject));
       expect(subjects).toEqual(new Set([SERVER, AGENT]));
       expect(
@@ -418,12 +416,12 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       const run = await (recovery as Promise<InfraRun>);
       expect(run.code, describeInfra(run)).toBe(0);
       const result = upOf(run);
-      expect(result.playbooks.map((p) => p.playbook)).toEqual(["preflight.yml", "bootstrap.yml"]);
+      expect(result.playbooks.map((p) => p.playbook)).toEqual(["bootstrap.yml"]);
       expect(result.notRun).toEqual([{ layer: "k3s", reason: "--until hosts" }]);
-      const recap = result.playbooks[1]?.recap[AGENT];
+      const recap = result.playbooks[0]?.recap[AGENT];
       expect(recap).toMatchObject({ failures: 0, unreachable: 0 });
       expect(recap?.changed, "the agent still had work to do").toBeGreaterThan(0);
-      expect(Object.keys(result.playbooks[1]?.recap ?? {})).toEqual([AGENT]);
+      expect(Object.keys(result.playbooks[0]?.recap ?? {})).toEqual([AGENT]);
       const changed = await changedTasks(await latestLog(`node-add-${AGENT}`));
       expect(hasTask(changed[AGENT], "Reload sshd"), `${changed[AGENT]}`).toBe(true);
     },
@@ -1128,16 +1126,15 @@ function designedRules(host: string, mode: "public" | "tunnel"): string[] {
     "22/tcp ALLOW IN Anywhere",
     "22/tcp on tailscale0 ALLOW IN Anywhere",
     "41641/udp ALLOW IN Anywhere",
-    "6443/tcp on tailscale0 ALLOW IN Anywhere",
-    "10250/tcp on tailscale0 ALLOW IN Anywhere",
+    // one rule per kind, its ports in ufw's multiport form
+    `${isServer ? "6443,10250,2379:2380" : "6443,10250"}/tcp on tailscale0 ALLOW IN Anywhere`,
     "8472/udp on tailscale0 ALLOW IN Anywhere",
-    ...(isServer ? ["2379:2380/tcp on tailscale0 ALLOW IN Anywhere"] : []),
     "Anywhere ALLOW IN 10.42.0.0/16",
     "Anywhere ALLOW IN 10.43.0.0/16",
     ...(mode === "tunnel"
-      ? [`80/tcp on ${LINK_INTERFACE} DENY IN Anywhere`, `443/tcp on ${LINK_INTERFACE} DENY IN Anywhere`]
+      ? [`80,443/tcp on ${LINK_INTERFACE} DENY IN Anywhere`]
       : isServer
-        ? ["80/tcp ALLOW IN Anywhere", "443/tcp ALLOW IN Anywhere"]
+        ? ["80,443/tcp ALLOW IN Anywhere"]
         : []),
   ];
 }

@@ -433,13 +433,14 @@ describe("preflight stops a run before anything changes", () => {
     const infra = error as InfraError;
     expect(infra.code).toBe("HOST_UNREACHABLE");
     expect(infra.exitCode).toBe(3);
-    expect(infra.message).toMatch(/^check every host before changing anything: .*wk-gone/);
+    // The command's checks run in bootstrap.yml's own preflight play (no playbook of their own).
+    expect(infra.message).toMatch(/^bootstrap wk-gone \(.*\): wk-gone is not reachable over SSH$/);
     expect(infra.hint).toMatch(/nothing was changed on any host/);
     const log = /log: (\S+\.log)/.exec(infra.hint ?? "")?.[1] ?? "";
     expect(log).toMatch(/\.infra\/logs\/\d{8}-\d{6}-node-add-wk-gone\.log$/);
     expect(await readFile(log, "utf8")).toContain("v2_runner_on_unreachable");
-    expect(lines).toContain("==> Running phase: Check every host before changing anything");
-    expect(lines.some((l) => l.startsWith("==> Running phase: Bootstrap"))).toBe(false);
+    expect(lines).toContain("  play: Preflight — meet every host");
+    expect(lines.some((l) => l.startsWith("  play: Bootstrap the hosts"))).toBe(false);
   });
 
   it("k3s-upgrade.yml refuses a downgrade before any node is drained", async () => {

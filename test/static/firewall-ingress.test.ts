@@ -102,9 +102,9 @@ async function decide(
   return { code: result.exitCode, output: `${result.stdout}\n${result.stderr}`, hosts };
 }
 
-const allow = (port: string) => `ufw allow ${port}/tcp comment 'ingress'`;
-const deny = (iface: string, port: string) =>
-  `ufw deny in on ${iface} to any port ${port} proto tcp comment 'tunnel mode'`;
+// One rule for both ports (ufw's multiport form): each rule changed is a ufw run of seconds.
+const allow = `ufw allow 80,443/tcp comment 'ingress'`;
+const deny = (iface: string) => `ufw deny in on ${iface} to any port 80,443 proto tcp comment 'tunnel mode'`;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "infra-firewall-ingress-"));
@@ -123,8 +123,8 @@ describe("public HTTP(S) per ingress mode, as the firewall role decides it", () 
     for (const host of Object.values(hosts)) {
       expect(host.interface).toBe(host.defaultInterface);
       expect(host.interface).not.toBe("");
-      expect(host.present).toEqual([deny(host.interface, "80"), deny(host.interface, "443")]);
-      expect(host.absent).toEqual([allow("80"), allow("443")]);
+      expect(host.present).toEqual([deny(host.interface)]);
+      expect(host.absent).toEqual([allow]);
       expect(host.enablelb).toBe("false");
     }
   });
@@ -133,19 +133,19 @@ describe("public HTTP(S) per ingress mode, as the firewall role decides it", () 
     const { code, output, hosts } = await decide(join(FIXTURES, "ingress", "valid", "both.yaml"));
     expect(code, output).toBe(0);
     const node = hosts["home-1"];
-    expect(node?.present).toEqual([allow("80"), allow("443")]);
-    expect(node?.absent).toEqual([deny(node?.interface ?? "", "80"), deny(node?.interface ?? "", "443")]);
+    expect(node?.present).toEqual([allow]);
+    expect(node?.absent).toEqual([deny(node?.interface ?? "")]);
     expect(node?.enablelb).toBe("true");
   });
 
   it("public: ingress nodes allow 80/443, the others neither allow nor deny, and ServiceLB skips them", async () => {
     const { code, output, hosts } = await decide(join(FIXTURES, "valid", "ha-3-servers.yaml"));
     expect(code, output).toBe(0);
-    expect(hosts["edge-1"]?.present).toEqual([allow("80"), allow("443")]);
+    expect(hosts["edge-1"]?.present).toEqual([allow]);
     expect(hosts["edge-1"]?.enablelb).toBe("true");
     for (const name of ["cp-1", "cp-2", "cp-3", "batch-1"]) {
       expect(hosts[name]?.present, name).toEqual([]);
-      expect(hosts[name]?.absent, name).toContain(allow("443"));
+      expect(hosts[name]?.absent, name).toContain(allow);
       expect(hosts[name]?.enablelb, name).toBe("false");
     }
   });

@@ -42,33 +42,31 @@ afterEach(async () => {
 });
 
 describe("cluster init phases", () => {
-  it("checks every host, bootstraps all of them, then installs only the first server", async () => {
+  it("bootstraps every host after its preflight play checked them all, then installs only the first server", async () => {
     const out = await runAnsibleCommand(
       context(),
       { command: "cluster-init", dryRun: false, session: session(), tip: "infra status" },
       clusterInitPhases,
     );
     expect(calls.map((c) => [c.playbook, c.limit ?? "all", c.check ?? false])).toEqual([
-      ["preflight.yml", "all", false],
       ["bootstrap.yml", "all", false],
       ["k3s-master.yml", ["cp-1"], false],
     ]);
+    // The command's preflight is the first playbook's imported preflight play (no playbook of its own);
+    // the playbooks after it skip their host checks.
     expect(calls[0]?.extraVars).toEqual({
       preflight_hosts: "k3s_cluster",
       preflight_check_tailscale_key: true,
       preflight_check_k3s_token: true,
       preflight_check_first_server: false,
     });
+    expect(calls[1]?.extraVars).toEqual({ preflight_passed: true });
     expect(lines).toContain(
       "==> Running phase: Bootstrap every host (common, firewall, tailscale, K3s prerequisites)",
     );
     expect(lines).toContain("  play: play of k3s-master.yml");
     expect(lines).toContain("cp-1: ok=3 changed=1 failed=0 unreachable=0");
-    expect(out.data.playbooks.map((p) => p.playbook)).toEqual([
-      "preflight.yml",
-      "bootstrap.yml",
-      "k3s-master.yml",
-    ]);
+    expect(out.data.playbooks.map((p) => p.playbook)).toEqual(["bootstrap.yml", "k3s-master.yml"]);
     expect(out.human(out.data)).toMatch(
       /==> Finished in \d+s\nlog: .infra\/logs\/test.log\nTip: infra status$/,
     );
@@ -105,12 +103,11 @@ describe("cluster init phases", () => {
 });
 
 describe("node add phases", () => {
-  it("an agent: preflight, bootstrap and k3s-worker.yml, each limited to the node", async () => {
+  it("an agent: bootstrap (with the preflight) and k3s-worker.yml, each limited to the node", async () => {
     await runAnsibleCommand(context(), { command: "node-add", dryRun: false, session: session() }, (s) =>
       nodeAddPhases(s, "wk-1"),
     );
     expect(calls.map((c) => [c.playbook, c.limit])).toEqual([
-      ["preflight.yml", ["wk-1"]],
       ["bootstrap.yml", ["wk-1"]],
       ["k3s-worker.yml", ["wk-1"]],
     ]);
@@ -133,10 +130,7 @@ describe("node add phases", () => {
       },
       (s) => nodeAddPhases(s, "wk-1", undefined, layers),
     );
-    expect(calls.map((c) => [c.playbook, c.limit])).toEqual([
-      ["preflight.yml", ["wk-1"]],
-      ["bootstrap.yml", ["wk-1"]],
-    ]);
+    expect(calls.map((c) => [c.playbook, c.limit])).toEqual([["bootstrap.yml", ["wk-1"]]]);
     expect(calls[0]?.extraVars).toMatchObject({
       preflight_check_tailscale_key: true,
       preflight_check_k3s_token: false,
@@ -152,17 +146,20 @@ describe("node add phases", () => {
     await runAnsibleCommand(context(), { command: "node-add", dryRun: true, session: session() }, (s) =>
       nodeAddPhases(s, "wk-1", undefined, layers),
     );
-    expect(calls.map((c) => [c.playbook, c.check])).toEqual([
-      ["preflight.yml", true],
-      ["k3s-worker.yml", true],
-    ]);
+    expect(calls.map((c) => [c.playbook, c.check])).toEqual([["k3s-worker.yml", true]]);
+    // the join's playbook runs the command's checks: the first server must answer
+    expect(calls[0]?.extraVars).toMatchObject({
+      preflight_check_tailscale_key: false,
+      preflight_check_k3s_token: true,
+      preflight_check_first_server: true,
+    });
   });
 
   it("a server joins through k3s-master.yml", async () => {
     await runAnsibleCommand(context(), { command: "node-add", dryRun: false, session: session() }, (s) =>
       nodeAddPhases(s, "cp-2"),
     );
-    expect(calls.map((c) => c.playbook)).toEqual(["preflight.yml", "bootstrap.yml", "k3s-master.yml"]);
+    expect(calls.map((c) => c.playbook)).toEqual(["bootstrap.yml", "k3s-master.yml"]);
   });
 
   it("an unknown node is a usage error listing the known ones; nothing runs", async () => {
@@ -186,7 +183,7 @@ describe("node add phases", () => {
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: "PHASE_FAILED",
-      message: "check every host before changing anything: boom",
+      message: "bootstrap wk-1 (common, firewall, tailscale, K3s prerequisites): boom",
     });
   });
 });
@@ -232,6 +229,6 @@ describe("the inventory must match cluster.yaml", () => {
       nodeAddPhases(s, "vultr-ams-1", undefined),
     );
     expect(lines).toContain("inventory: matches cluster.yaml");
-    expect(calls.map((c) => c.playbook)).toEqual(["preflight.yml", "bootstrap.yml", "k3s-worker.yml"]);
+    expect(calls.map((c) => c.playbook)).toEqual(["bootstrap.yml", "k3s-worker.yml"]);
   });
 });

@@ -138,16 +138,21 @@ describe("infra up: the layers in order", () => {
 });
 
 describe("infra up --until / --skip", () => {
-  it("--until hosts --skip dns: preflight and bootstrap only; the rest skipped with the flag named", async () => {
+  it("--until hosts --skip dns: bootstrap only, its preflight play the command's; the rest skipped with the flag named", async () => {
     const out = await upCommand(context(), options({ until: "hosts", skip: ["dns"] }), {
       session: session(),
       steps: steps(),
     });
-    expect(journal).toEqual(["playbook preflight.yml", "playbook bootstrap.yml"]);
-    expect(playbookCalls[0]?.extraVars).toMatchObject({
+    // Nothing changes between the checks and the first playbook: that playbook's own preflight play
+    // runs them (one ansible-playbook and one fact gathering fewer).
+    expect(journal).toEqual(["playbook bootstrap.yml"]);
+    expect(playbookCalls[0]?.extraVars).toEqual({
+      preflight_hosts: "k3s_cluster",
       preflight_check_tailscale_key: true,
       preflight_check_k3s_token: false,
+      preflight_check_first_server: false,
     });
+    expect(out.data.phases.map((p) => p.title)).not.toContain("Check every host before changing anything");
     expect(lines).toContain(
       "--- Skipping phase: Apply DNS records and the R2 bucket (OpenTofu) (--skip dns)",
     );
@@ -169,11 +174,21 @@ describe("infra up --until / --skip", () => {
       session: session(),
       steps: steps(),
     });
-    expect(journal).toEqual(["playbook preflight.yml check", "playbook k3s-cluster.yml check"]);
+    expect(journal).toEqual(["playbook k3s-cluster.yml check"]);
     expect(playbookCalls[0]?.extraVars).toMatchObject({
       preflight_check_tailscale_key: false,
       preflight_check_k3s_token: true,
     });
+  });
+
+  it("--skip dns: a host that fails the checks of the first playbook's preflight play is exit 3, nothing after it", async () => {
+    const unreachable = new InfraError("HOST_UNREACHABLE", "agent-1 is not reachable", { kind: "preflight" });
+    const error = await upCommand(context(), options({ skip: ["dns"] }), {
+      session: session({ "bootstrap.yml": unreachable }),
+      steps: steps(),
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "HOST_UNREACHABLE", exitCode: 3 });
+    expect(journal).toEqual(["playbook bootstrap.yml"]);
   });
 
   it("--skip hosts k3s: neither the vault nor the hosts are checked (no Ansible layer runs)", async () => {
