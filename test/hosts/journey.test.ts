@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseDocument } from "yaml";
 import { InfraError } from "../../src/errors.js";
 import { openAnsibleSession } from "../../src/phases/ansible-phases.js";
-import { changedTasks, packageManagerTasks, renderedFiles } from "./harness/ansible.js";
+import { changedTasks, PACKAGE_MANAGER, renderedFiles, tasksRunning, UFW_MODULE } from "./harness/ansible.js";
 import { hostFirewallOnTailnet } from "./harness/belt-and-braces.js";
 import { freeTcpPort } from "./harness/net.js";
 import {
@@ -442,7 +442,9 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       const changed = await changedTasks(result.logFile);
       expect(changed, "tasks that reported changed on the re-run").toEqual({});
       // every package is in the preflight's read of the package database: apt is not asked (seconds a task)
-      expect(await packageManagerTasks(result.logFile), "apt runs on the re-run").toEqual({});
+      expect(await tasksRunning(result.logFile, PACKAGE_MANAGER), "apt runs on the re-run").toEqual({});
+      // every rule is found in the one read of ufw's state, as ufw prints it: ufw is not run again
+      expect(await tasksRunning(result.logFile, UFW_MODULE), "ufw runs on the re-run").toEqual({});
       for (const playbook of result.playbooks) {
         for (const host of [SERVER, AGENT]) {
           expect(playbook.recap[host], `${playbook.playbook} ${host}`).toMatchObject({
@@ -1126,8 +1128,8 @@ function designedRules(host: string, mode: "public" | "tunnel"): string[] {
     "22/tcp ALLOW IN Anywhere",
     "22/tcp on tailscale0 ALLOW IN Anywhere",
     "41641/udp ALLOW IN Anywhere",
-    // one rule per kind, its ports in ufw's multiport form
-    `${isServer ? "6443,10250,2379:2380" : "6443,10250"}/tcp on tailscale0 ALLOW IN Anywhere`,
+    // one rule per kind, its ports in ufw's multiport form (ufw sorts them by number)
+    `${isServer ? "2379:2380,6443,10250" : "6443,10250"}/tcp on tailscale0 ALLOW IN Anywhere`,
     "8472/udp on tailscale0 ALLOW IN Anywhere",
     "Anywhere ALLOW IN 10.42.0.0/16",
     "Anywhere ALLOW IN 10.43.0.0/16",

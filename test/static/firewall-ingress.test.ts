@@ -150,6 +150,19 @@ describe("public HTTP(S) per ingress mode, as the firewall role decides it", () 
     }
   });
 
+  it("ports listed out of order: the rule as ufw stores and prints it (sorted by number), so a stale one is found", async () => {
+    const { code, output, hosts } = await decide(join(FIXTURES, "ingress", "valid", "tunnel.yaml"), {
+      firewall_ingress_tcp_ports: ["8443", "443", "80"],
+    });
+    expect(code, output).toBe(0);
+    for (const host of Object.values(hosts)) {
+      expect(host.present).toEqual([
+        `ufw deny in on ${host.interface} to any port 80,443,8443 proto tcp comment 'tunnel mode'`,
+      ]);
+      expect(host.absent).toEqual([`ufw allow 80,443,8443/tcp comment 'ingress'`]);
+    }
+  });
+
   it("stops a tunnel-mode run whose host has no known public interface, naming the variable", async () => {
     const { code, output } = await decide(join(FIXTURES, "ingress", "valid", "tunnel.yaml"), {
       firewall_public_interface: "",

@@ -68,15 +68,19 @@ export async function changedTasks(logFile: string): Promise<Record<string, stri
   return changed;
 }
 
-/** The tasks that ran a package manager module (apt, dnf, package), per host, in the order they ran. */
-export async function packageManagerTasks(logFile: string): Promise<Record<string, string[]>> {
+/** The tasks that ran a module whose name `action` matches (ok or failed, not skipped), per host, in order. */
+export async function tasksRunning(logFile: string, action: RegExp): Promise<Record<string, string[]>> {
   const ran: Record<string, string[]> = {};
   for (const event of await events(logFile)) {
     if (event._event !== "v2_runner_on_ok" && event._event !== "v2_runner_on_failed") continue;
     for (const [host, result] of Object.entries(event.hosts ?? {})) {
-      if (/^(ansible\.(builtin|legacy)\.)?(apt|dnf|package)$/.test(result.action ?? ""))
-        ran[host] = [...(ran[host] ?? []), event.task?.name ?? ""];
+      if (action.test(result.action ?? "")) ran[host] = [...(ran[host] ?? []), event.task?.name ?? ""];
     }
   }
   return ran;
 }
+
+/** A package manager module: apt, dnf, package. */
+export const PACKAGE_MANAGER = /^(ansible\.(builtin|legacy)\.)?(apt|dnf|package)$/;
+/** The ufw module: a run of ufw itself, seconds a rule. */
+export const UFW_MODULE = /^(community\.general\.)?ufw$/;
