@@ -287,6 +287,7 @@ export function preflightPhase(
  * playbook runs these checks in the preflight play every playbook imports first, on the same hosts and
  * before it changes anything — one ansible-playbook, one connection to each host and one fact gathering
  * fewer a command (seconds a host on a small VPS). A failure there is still a preflight failure (exit 3).
+ * `limit` then goes unused: every caller limits its playbooks to the hosts it limits the checks to.
  */
 export function layersPreflight(
   session: AnsibleSession,
