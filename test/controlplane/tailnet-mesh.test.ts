@@ -20,14 +20,12 @@ import { validateConfigText } from "../../src/config/load.js";
 import { PACKAGE_ROOT } from "../../src/package-root.js";
 import { nodeTags } from "../../src/tailnet/policy.js";
 import { type CliRun, runCli, startCli } from "../helpers/cli.js";
+import { type Mesh, startMesh } from "../helpers/tailnet/mesh.js";
+import { expectedFlow, flowsBetween, roleOf, TCP, VXLAN } from "../helpers/tailnet/model.js";
+import { awaitPolicyOnNodes } from "../helpers/tailnet/netmap.js";
+import { type Flow, label, probeAll } from "../helpers/tailnet/probes.js";
 import { freeTcpPort } from "../hosts/harness/net.js";
 import { type Headscale, startHeadscale } from "./tailnet/headscale.js";
-import { type Member, type Mesh, startMesh } from "./tailnet/mesh.js";
-import { awaitPolicyOnNodes } from "./tailnet/netmap.js";
-import { type Flow, type FlowState, label, probeAll } from "./tailnet/probes.js";
-
-const TCP = { etcdClient: 2379, etcdPeer: 2380, api: 6443, kubelet: 10250, ssh: 22, https: 443 };
-const VXLAN = 8472;
 
 let dir: string;
 let repo: string;
@@ -125,50 +123,17 @@ async function policyOnNodes(): Promise<void> {
   );
 }
 
-/** The flows of the K3s ports between every ordered pair of members, minus a member to itself. */
-function flowsBetween(sources: Member[], destinations: Member[]): Flow[] {
-  const flows: Flow[] = [];
-  for (const from of sources)
-    for (const to of destinations) {
-      if (from === to) continue;
-      for (const port of Object.values(TCP)) flows.push({ from, to, proto: "tcp", port });
-      flows.push({ from, to, proto: "udp", port: VXLAN });
-    }
-  return flows;
-}
-
-const role = (m: Member) =>
-  m.name.startsWith("server") ? "server" : m.name.startsWith("agent") ? "agent" : "device";
-
-/** What the policy should allow: the model of docs/networking.md. */
-function expectedNodeFlow(flow: Flow, admins: boolean): FlowState {
-  const from = role(flow.from);
-  const to = role(flow.to);
-  if (from === "device" && !admins) return "unreachable";
-  if (flow.proto === "udp") return from !== "device" ? "open" : "denied";
-  if (from === "device") {
-    if (flow.port === TCP.ssh) return "open";
-    if (flow.port === TCP.api && to === "server") return "open";
-    return "denied";
-  }
-  if (flow.port === TCP.kubelet) return "open";
-  if (flow.port === TCP.api && to === "server") return "open";
-  if ((flow.port === TCP.etcdClient || flow.port === TCP.etcdPeer) && from === "server" && to === "server")
-    return "open";
-  return "denied";
-}
-
 async function expectMatrix(admins: boolean): Promise<void> {
   const m = mesh as Mesh;
   await policyOnNodes();
-  const nodes = m.members.filter((x) => role(x) !== "device");
+  const nodes = m.members.filter((x) => roleOf(x) !== "device");
   const device = m.member("device");
   // Nodes to nodes, and the device to every node.
   const flows = [...flowsBetween(nodes, nodes), ...flowsBetween([device], nodes)];
   const started = Date.now();
   const seen = await probeAll(flows);
   log(`${flows.length} flows probed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const expected = Object.fromEntries(flows.map((f) => [label(f), expectedNodeFlow(f, admins)]));
+  const expected = Object.fromEntries(flows.map((f) => [label(f), expectedFlow(f, admins)]));
   expect(seen, "flow -> state (open: connected; denied: dropped by the destination's policy)").toEqual(
     expected,
   );

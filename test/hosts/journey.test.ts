@@ -21,6 +21,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseDocument } from "yaml";
 import { InfraError } from "../../src/errors.js";
 import { openAnsibleSession } from "../../src/phases/ansible-phases.js";
+import type { Mesh } from "../helpers/tailnet/mesh.js";
+import { expectedFlow, flowsBetween } from "../helpers/tailnet/model.js";
+import { awaitPolicyOnNodes } from "../helpers/tailnet/netmap.js";
+import { label, type Peer, probeAll } from "../helpers/tailnet/probes.js";
 import { changedTasks, PACKAGE_MANAGER, renderedFiles, tasksRunning, UFW_MODULE } from "./harness/ansible.js";
 import { hostFirewallOnTailnet } from "./harness/belt-and-braces.js";
 import { freeTcpPort } from "./harness/net.js";
@@ -38,7 +42,9 @@ import {
 } from "./harness/probes.js";
 import { descendants, leftBehind, type ProcessInfo } from "./harness/processes.js";
 import { describeInfra, type InfraRun } from "./harness/repo.js";
-import { startTestbed, type Testbed } from "./harness/testbed.js";
+import { listenOn, stopListening, vmPeer } from "./harness/tailnet-peer.js";
+import { LAPTOP, LAPTOP_USER, LISTEN, PROBED_TCP, startLaptop } from "./harness/tailnet-policy.js";
+import { startTestbed, TAILSCALE_TAGS, type Testbed } from "./harness/testbed.js";
 import { CLUSTER, LINK_INTERFACE, prepareUser, type User } from "./harness/user.js";
 
 const SERVER = "server-1";
@@ -784,7 +790,7 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
     }
   });
 
-  it("belt and braces: the tailnet lets everything through (the harness's policy), yet ufw decides on tailscale0", async () => {
+  it("belt and braces: the tailnet lets everything through (no policy yet), yet ufw decides on tailscale0", async () => {
     const seen = await hostFirewallOnTailnet(bed.vm(SERVER), bed.vm(AGENT));
     expect(seen.netfilterModes, "tailscaled's netfilter mode per VM (0 = off)").toEqual({
       [SERVER]: 0,
@@ -811,6 +817,120 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
     }
     const nodes = await bed.headscale.nodes();
     expect(nodes.map((n) => n.givenName ?? n.name).sort()).toEqual([AGENT, SERVER]);
+  });
+
+  describe("the tailnet policy from cluster.yaml on the VMs: applied from a device that is not a node (issue 18)", () => {
+    /** alice's laptop on the tailnet: where the user runs `infra tailnet apply` and the device probed. */
+    let laptop: Mesh | undefined;
+    let headscaleApiKey = "";
+    const tailnetApply = async () => {
+      const run = await user.infra(["tailnet", "apply", "--yes", "--json"], {
+        netns: laptop?.member(LAPTOP).namespace,
+        env: { ...user.env, HEADSCALE_API_KEY: headscaleApiKey },
+      });
+      return { run, result: run.json as { mode?: string; applied?: boolean } | undefined };
+    };
+    /** Until every device enforces the policy headscale holds, then every flow's state (model.ts). */
+    const probeMatrix = async (laptopIsAdmin: boolean) => {
+      const peers = [
+        ...(await Promise.all(bed.vms.map((vm) => vmPeer(vm)))),
+        (laptop as Mesh).member(LAPTOP),
+      ];
+      const started = Date.now();
+      await awaitPolicyOnNodes(() => bed.headscale.filter(), peers);
+      const [server, agent, device] = peers as [Peer, Peer, Peer];
+      const flows = [
+        ...flowsBetween([server, agent], [server, agent], PROBED_TCP),
+        ...flowsBetween([device], [server, agent], PROBED_TCP),
+      ];
+      const seen = await probeAll(flows);
+      log(
+        `tailnet policy (admin: ${laptopIsAdmin}): on every device and ${flows.length} flows probed in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
+      return {
+        seen,
+        expected: Object.fromEntries(flows.map((f) => [label(f), expectedFlow(f, laptopIsAdmin)])),
+      };
+    };
+
+    afterAll(async () => {
+      await Promise.all(bed.vms.map((vm) => stopListening(vm)));
+      await laptop?.stop();
+      // The laptop leaves the tailnet, as a device that is given back would.
+      for (const node of await bed.headscale.nodes())
+        if ((node.givenName ?? node.name) === LAPTOP)
+          await bed.headscale.cli(["nodes", "delete", "-i", String(node.id), "--force"]);
+    });
+
+    it(
+      "apply refuses while the nodes lack their role tags (nothing changes); tagged as docs/networking.md says, it applies",
+      async () => {
+        const started = await startLaptop(bed);
+        laptop = started.mesh;
+        headscaleApiKey = await bed.headscale.createApiKey();
+        user.secrets.push(started.authKey, headscaleApiKey);
+        const before = await bed.headscale.filter();
+
+        // The VMs joined with the key init was given (tag:k8s only): the policy would cut them off.
+        const refused = await tailnetApply();
+        expect(refused.run.code, describeInfra(refused.run)).toBe(3);
+        expect(errorOf(refused.run)?.code).toBe("TAILNET_NODES_CUT_OFF");
+        for (const node of [SERVER, AGENT]) expect(errorOf(refused.run)?.message).toContain(node);
+        expect(await bed.headscale.filter(), "the policy in force").toEqual(before);
+
+        // headscale gives tags from the key or the admin: each node gets its role tag beside tag:k8s.
+        const config = parse(await readFile(join(user.repo, "cluster.yaml"), "utf8")) as {
+          tailscale: { serverTag: string; agentTag: string };
+        };
+        for (const node of await bed.headscale.nodes()) {
+          const name = node.givenName ?? node.name;
+          if (name === LAPTOP) continue;
+          const roleTag = name === SERVER ? config.tailscale.serverTag : config.tailscale.agentTag;
+          await bed.headscale.cli([
+            "nodes",
+            "tag",
+            "-i",
+            String(node.id),
+            "-t",
+            [...TAILSCALE_TAGS, roleTag].join(","),
+          ]);
+        }
+        const applied = await tailnetApply();
+        expect(applied.run.code, describeInfra(applied.run)).toBe(0);
+        expect(applied.result).toMatchObject({ mode: "new", applied: true });
+      },
+      RUN_TIMEOUT,
+    );
+
+    it(
+      "the laptop reaches no node; the nodes reach each other on the ports the policy opens, and on nothing else",
+      async () => {
+        await Promise.all(bed.vms.map((vm) => listenOn(vm, LISTEN)));
+        const { seen, expected } = await probeMatrix(false);
+        expect(seen, "flow -> state (open: connected; denied: dropped by the destination's policy)").toEqual(
+          expected,
+        );
+      },
+      RUN_TIMEOUT,
+    );
+
+    it(
+      "alice added to cluster.yaml's admins: after infra tailnet apply the laptop reaches the API and SSH, nothing else",
+      async () => {
+        const path = join(user.repo, "cluster.yaml");
+        const doc = parseDocument(await readFile(path, "utf8"));
+        doc.setIn(["tailscale", "admins"], [`${LAPTOP_USER}@`]);
+        await writeFile(path, doc.toString());
+        const applied = await tailnetApply();
+        expect(applied.run.code, describeInfra(applied.run)).toBe(0);
+        expect(applied.result).toMatchObject({ mode: "updated", applied: true });
+        const { seen, expected } = await probeMatrix(true);
+        expect(seen, "flow -> state (open: connected; denied: dropped by the destination's policy)").toEqual(
+          expected,
+        );
+      },
+      RUN_TIMEOUT,
+    );
   });
 
   it("swap is off and gone from fstab; br_netfilter and overlay loaded and persisted", async () => {

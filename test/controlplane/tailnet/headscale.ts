@@ -4,7 +4,7 @@
  * points at a port nothing listens on), so peers talk directly or not at all.
  */
 import { launchHeadscale } from "../../helpers/headscale.js";
-import type { FilterRule } from "./netmap.js";
+import { type FilterRule, headscaleFilter } from "../../helpers/tailnet/netmap.js";
 
 export interface Headscale {
   /** http://127.0.0.1:<port>: the API and the control protocol. */
@@ -94,12 +94,7 @@ export async function startHeadscale(dir: string): Promise<Headscale> {
           "",
       }));
     },
-    async filter() {
-      const response = await fetch(`${debugUrl}/debug/filter`);
-      if (!response.ok)
-        throw new Error(`headscale's /debug/filter: ${response.status} ${await response.text()}`);
-      return ((await response.json()) as FilterRule[] | null) ?? [];
-    },
+    filter: () => headscaleFilter(debugUrl),
     stop,
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Belt and braces on the hosts (issue 18): the host firewall decides on tailscale0 even when the
- * tailnet policy lets everything through. The harness's headscale policy accepts every flow
- * (`*` -> `*:*`); tailscaled runs with --netfilter-mode=off (the tailscale role), so no ts-input
- * chain accepts tailscale0 ahead of ufw, and a port ufw does not open there is dropped by the host:
+ * tailnet policy lets everything through. The harness's headscale has no policy yet, so it lets every
+ * flow through, as a new tailnet does; tailscaled runs with --netfilter-mode=off (the tailscale role),
+ * so no ts-input chain accepts tailscale0 ahead of ufw, and a port ufw does not open there is dropped:
  * etcd on the agent, and 9100 (no rule at all) on both. 10250 is the control: the same pair, at the
  * same moment, open. The INPUT chain's policy counter (ufw's default deny) shows the drops are the
  * host's doing, not a lost path. Returns what it saw; the test asserts.

@@ -1,12 +1,14 @@
 /**
  * A local headscale as the Tailscale control server: listens on the host loopback only; the VMs
- * reach it as http://10.0.2.100:8080 through QEMU's guestfwd. No DERP map (nothing may leave the
+ * reach it as http://10.0.2.100:8080 through QEMU's guestfwd. No DERP relay (nothing may leave the
  * machine), so the nodes must connect directly over the private link, UDP 41641 — which is what the
- * firewall is meant to allow.
+ * firewall is meant to allow. Its policy lives in its database (policy.mode: database), where
+ * `infra tailnet apply` puts it; until then it has none, and headscale without a policy lets every
+ * device reach every other, as a new tailnet does.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
 import { launchHeadscale } from "../../helpers/headscale.js";
+import { type FilterRule, headscaleFilter } from "../../helpers/tailnet/netmap.js";
 import { HEADSCALE_GUEST_PORT, HOST_SERVICES_IP } from "./image.js";
 
 export const HEADSCALE_USER = "infra";
@@ -19,35 +21,38 @@ export interface Headscale {
   config: string;
   log: string;
   cli(args: string[]): Promise<string>;
-  /** A reusable pre-auth key carrying the cluster's tags; `expiration` is a headscale duration (default 2h). */
-  createAuthKey(expiration?: string): Promise<string>;
+  /**
+   * A reusable pre-auth key; `expiration` is a headscale duration (default 2h). By default the key is
+   * the harness user's and carries the cluster's tags; `user` and `tags` give another (a device's).
+   */
+  createAuthKey(expiration?: string, owner?: { user: string; tags: readonly string[] }): Promise<string>;
+  createUser(name: string): Promise<void>;
   /** An API key (what the preflight uses to ask headscale about the auth key). */
   createApiKey(): Promise<string>;
   nodes(): Promise<
-    Array<{ name: string; givenName?: string; ipAddresses: string[]; online?: boolean; tags?: string[] }>
+    Array<{
+      id: number;
+      name: string;
+      givenName?: string;
+      ipAddresses: string[];
+      online?: boolean;
+      tags?: string[];
+    }>
   >;
+  /** The packet filter its policy in force compiles to (netmap.ts), to wait for it on every device. */
+  filter(): Promise<FilterRule[]>;
   stop(): Promise<void>;
 }
 
 export async function startHeadscale(dir: string, tags: readonly string[]): Promise<Headscale> {
   await mkdir(dir, { recursive: true });
   const serverUrl = `http://${HOST_SERVICES_IP}:${HEADSCALE_GUEST_PORT}`;
-  const policy = join(dir, "policy.json");
-  const owner = `${HEADSCALE_USER}@`;
-  await writeFile(
-    policy,
-    `${JSON.stringify(
-      {
-        tagOwners: Object.fromEntries(tags.map((t) => [t, [owner]])),
-        acls: [{ action: "accept", src: ["*"], dst: ["*:*"] }],
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  const { port, config, log, cli, stop } = await launchHeadscale(dir, {
+  const { port, debugUrl, config, log, cli, stop } = await launchHeadscale(dir, {
     serverUrl,
-    policy: { mode: "file", path: policy },
+    policy: { mode: "database" },
+    // STUN to each device's own loopback (nothing answers): netcheck can send, so tailscaled keeps its
+    // direct paths instead of rebinding after every check (see launchHeadscale's stunPort).
+    stunPort: 3478,
   });
   await cli(["users", "create", HEADSCALE_USER]);
 
@@ -62,13 +67,16 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
       if (!key.startsWith("hskey-api-")) throw new Error(`headscale returned no API key: ${key}`);
       return key;
     },
-    async createAuthKey(expiration = "2h") {
+    async createUser(name) {
+      await cli(["users", "create", name]);
+    },
+    async createAuthKey(expiration = "2h", owner = { user: HEADSCALE_USER, tags }) {
       const users = JSON.parse(await cli(["users", "list", "-o", "json"])) as Array<{
         id: number | string;
         name: string;
       }>;
-      const user = users.find((u) => u.name === HEADSCALE_USER);
-      if (!user) throw new Error(`headscale has no user ${HEADSCALE_USER}`);
+      const user = users.find((u) => u.name === owner.user);
+      if (!user) throw new Error(`headscale has no user ${owner.user}`);
       const key = JSON.parse(
         await cli([
           "preauthkeys",
@@ -77,8 +85,7 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
           String(user.id),
           "--reusable",
           // headscale gives a node the tags of its pre-auth key (it refuses tags the node requests).
-          "--tags",
-          tags.join(","),
+          ...(owner.tags.length > 0 ? ["--tags", owner.tags.join(",")] : []),
           "--expiration",
           expiration,
           "-o",
@@ -91,6 +98,7 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
     async nodes() {
       const raw = JSON.parse(await cli(["nodes", "list", "-o", "json"])) as Array<Record<string, unknown>>;
       return raw.map((n) => ({
+        id: Number(n.id),
         name: String(n.name ?? ""),
         givenName: typeof n.given_name === "string" ? n.given_name : undefined,
         ipAddresses: Array.isArray(n.ip_addresses) ? (n.ip_addresses as string[]) : [],
@@ -98,6 +106,7 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
         tags: Array.isArray(n.tags) ? (n.tags as string[]) : undefined,
       }));
     },
+    filter: () => headscaleFilter(debugUrl),
     stop,
   };
 }

@@ -1,4 +1,3 @@
-import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 
 /** A TCP port on 127.0.0.1 that is free right now. */
@@ -10,18 +9,6 @@ export function freeTcpPort(): Promise<number> {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;
       server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A UDP port on 127.0.0.1 that is free right now. */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket("udp4");
-    socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => {
-      const port = socket.address().port;
-      socket.close(() => resolve(port));
     });
   });
 }

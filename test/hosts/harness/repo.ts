@@ -55,13 +55,17 @@ export function infra(
     signal?: AbortSignal;
     /** Called with the process once started (to send it a signal). */
     onStart?: (child: ChildProcess) => void;
+    /** Runs it in this network namespace (`ip netns exec` replaces itself with infra): another machine's view. */
+    netns?: string;
   },
 ): Promise<InfraRun> {
   const started = Date.now();
   const log = options.logFile ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
   log?.write(`\n===== infra ${args.join(" ")} (${new Date().toISOString()})\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(PACKAGE_ROOT, "dist", "bin.js"), ...args], {
+    const command = [process.execPath, join(PACKAGE_ROOT, "dist", "bin.js"), ...args];
+    const inNetns = options.netns ? ["ip", "netns", "exec", options.netns, ...command] : command;
+    const child = spawn(inNetns[0] as string, inNetns.slice(1), {
       cwd: repo,
       env: { ...options.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -18,7 +18,8 @@ import { loadVersions } from "../../../src/toolchain/versions.js";
 import { type AptProxy, startAptProxy } from "./apt-proxy.js";
 import { type Headscale, startHeadscale } from "./headscale.js";
 import { type DebianSuite, ensureImage, hostMirrors, type VmImage } from "./image.js";
-import { freeTcpPort, freeUdpPort } from "./net.js";
+import { type Link, startLink } from "./link.js";
+import { freeTcpPort } from "./net.js";
 import { Vm } from "./vm.js";
 
 export type NodeRole = "server" | "agent";
@@ -58,6 +59,8 @@ export interface Testbed {
   vm(name: string): Vm;
   nodes: NodeSpec[];
   headscale: Headscale;
+  /** The private link's bridge (link.ts), for a device that joins the VMs' "internet". */
+  link: Link;
   aptProxy: AptProxy;
   sshKey: string;
   rootPassword: string;
@@ -79,7 +82,6 @@ export interface TestbedOptions {
 export async function startTestbed(options: TestbedOptions = {}): Promise<Testbed> {
   const log = options.log ?? (() => {});
   const nodes = options.nodes ?? JOURNEY_NODES;
-  if (nodes.length !== 2) throw new Error("the private link is a point-to-point dgram pair: exactly 2 VMs");
   const dir = await mkdtemp(join(tmpdir(), "infra-hosts-"));
   const cleanups: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -132,7 +134,8 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     const headscale = await startHeadscale(join(dir, "headscale"), TAILSCALE_TAGS);
     cleanups.push(() => headscale.stop());
 
-    const linkPorts = [await freeUdpPort(), await freeUdpPort()];
+    const link = await startLink();
+    cleanups.push(() => link.stop());
     const vms: Vm[] = [];
     for (const [index, node] of nodes.entries()) {
       const image = images[node.suite];
@@ -141,8 +144,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
         {
           name: node.name,
           linkIp: node.publicIp,
-          linkLocalPort: linkPorts[index] ?? 0,
-          linkRemotePort: linkPorts[1 - index] ?? 0,
+          linkTap: await link.createTap(index),
           sshPort: await freeTcpPort(),
           aptProxyPort: aptProxy.port,
           headscalePort: headscale.port,
@@ -190,6 +192,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       vm,
       nodes,
       headscale,
+      link,
       aptProxy,
       sshKey,
       rootPassword,
@@ -202,6 +205,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     };
 
     await Promise.all(vms.map((v) => v.start()));
+    await Promise.all(vms.map((v) => link.attach(v.spec.linkTap)));
     const bootSeconds: Record<string, number> = {};
     const booted = Promise.all(
       vms.map(async (v) => {

@@ -3,8 +3,8 @@
  * SSH forwarded to a loopback port, and two network cards:
  *   eth0  QEMU user networking with `restrict=on`: the guest reaches nothing but the host services
  *         it is given through `guestfwd` (the apt proxy and headscale, both on the host loopback);
- *   eth1  the private link to the other VM, a `dgram` socket pair on 127.0.0.1 — it plays the
- *         public internet between two VPSs.
+ *   eth1  the private link, a tap on a bridge in a network namespace (link.ts) — it plays the public
+ *         internet between the VPSs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
@@ -19,9 +19,8 @@ export interface VmSpec {
   name: string;
   /** Address on the private link, e.g. 203.0.113.11 (a /24 is assumed). */
   linkIp: string;
-  /** UDP ports on 127.0.0.1 of this end and the other end of the private link. */
-  linkLocalPort: number;
-  linkRemotePort: number;
+  /** The tap device (link.ts) the private link's card opens. */
+  linkTap: string;
   sshPort: number;
   /** Host loopback ports the guest reaches through guestfwd. */
   aptProxyPort: number;
@@ -118,13 +117,7 @@ export class Vm {
       `guestfwd=tcp:${HOST_SERVICES_IP}:${APT_PROXY_GUEST_PORT}-${relay(spec.aptProxyPort)}`,
       `guestfwd=tcp:${HOST_SERVICES_IP}:${HEADSCALE_GUEST_PORT}-${relay(spec.headscalePort)}`,
     ].join(",");
-    const link = [
-      "dgram,id=net1",
-      "local.type=inet,local.host=127.0.0.1",
-      `local.port=${spec.linkLocalPort}`,
-      "remote.type=inet,remote.host=127.0.0.1",
-      `remote.port=${spec.linkRemotePort}`,
-    ].join(",");
+    const link = `tap,id=net1,ifname=${spec.linkTap},script=no,downscript=no`;
     const mac = (nic: number) =>
       `52:54:00:00:${nic.toString(16).padStart(2, "0")}:${(spec.index + 1).toString(16).padStart(2, "0")}`;
     const args = [

@@ -16,7 +16,7 @@
 import { BlockList, isIPv6 } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
-import type { Member } from "./mesh.js";
+import type { Peer } from "./probes.js";
 
 /** tailcfg.FilterRule as both headscale and tailscaled print it. */
 export interface FilterRule {
@@ -25,6 +25,13 @@ export interface FilterRule {
   DstPorts?: Array<{ IP: string; Bits?: number; Ports: { First: number; Last: number } }>;
   IPProto?: number[];
   CapGrant?: unknown[];
+}
+
+/** The packet filter headscale's policy in force compiles to, from its debug listener (`/debug/filter`). */
+export async function headscaleFilter(debugUrl: string): Promise<FilterRule[]> {
+  const response = await fetch(`${debugUrl}/debug/filter`);
+  if (!response.ok) throw new Error(`headscale's /debug/filter: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as FilterRule[] | null) ?? [];
 }
 
 interface NodeMap {
@@ -76,7 +83,7 @@ function reaches(global: readonly FilterRule[], from: readonly string[], to: rea
   );
 }
 
-async function nodeMap(member: Member): Promise<NodeMap> {
+async function nodeMap(member: Peer): Promise<NodeMap> {
   const raw = JSON.parse(await member.tailscale(["debug", "netmap"])) as {
     SelfNode?: { Addresses?: string[] };
     PacketFilterRules?: FilterRule[] | null;
@@ -93,8 +100,8 @@ async function nodeMap(member: Member): Promise<NodeMap> {
 /** What differs between one member's map and what the global filter gives it; undefined when nothing. */
 function mismatch(
   global: readonly FilterRule[],
-  member: Member,
-  maps: ReadonlyMap<Member, NodeMap>,
+  member: Peer,
+  maps: ReadonlyMap<Peer, NodeMap>,
 ): string | undefined {
   const own = maps.get(member) as NodeMap;
   const expectedFilter = filterFor(global, own.addresses);
@@ -123,7 +130,7 @@ function mismatch(
  */
 export async function awaitPolicyOnNodes(
   globalFilter: () => Promise<FilterRule[]>,
-  members: readonly Member[],
+  members: readonly Peer[],
   timeoutMs = 60_000,
 ): Promise<{ reads: number; firstDifferences: string[] }> {
   const deadline = Date.now() + timeoutMs;

@@ -2,9 +2,10 @@
  * A real Tailscale mesh without VMs: one network namespace per member (this test creates them and
  * deletes them, nothing in the host's own namespace changes), each running a real `tailscaled`
  * with a kernel TUN device, all joined by a bridge in a namespace of their own (the members' "public
- * internet", TEST-NET-3 addresses). headscale runs on the host's loopback; a member reaches it at
- * http://127.0.0.1:8080 in its namespace through a unix socket relay (namespaces share the file
- * system, not the loopback). Every process is started here and stopped by its id.
+ * internet", TEST-NET-3 addresses) or by a bridge the caller already has (the hosts tier's link, where
+ * its VMs are). headscale runs on the host's loopback; a member reaches it at the control address in
+ * its namespace through a unix socket relay (namespaces share the file system, not the loopback). Every
+ * process is started here and stopped by its id.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -14,10 +15,9 @@ import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { exec } from "../../../src/adapters/exec.js";
+import type { Peer } from "./probes.js";
 
 const ENDPOINT = new URL("./endpoint.mjs", import.meta.url).pathname;
-/** What the members' control URL is inside their namespaces. */
-const CONTROL_PORT = 8080;
 
 export interface MemberSpec {
   name: string;
@@ -25,16 +25,22 @@ export interface MemberSpec {
   authKey: string;
 }
 
-export interface Member {
-  name: string;
+export interface Member extends Peer {
   namespace: string;
   /** Its address on the bridge ("public" address, for WireGuard). */
   linkIp: string;
-  tailnetIp: string;
   /** Runs a program inside the member's namespace. */
   run(command: string, args: string[], options?: { check?: boolean; timeoutMs?: number }): Promise<string>;
-  tailscale(args: string[], options?: { check?: boolean }): Promise<string>;
   log: string;
+}
+
+export interface MeshOptions {
+  /** A bridge `br0` in this network namespace joins the members (default: one of the mesh's own). */
+  link?: string;
+  /** The members' addresses on it: 203.0.113.<firstHost + index>. Default 11. */
+  firstHost?: number;
+  /** The control server's address and port inside each member's namespace. Default 127.0.0.1:8080. */
+  control?: { address: string; port: number };
 }
 
 export interface Mesh {
@@ -48,10 +54,12 @@ export async function startMesh(
   headscalePort: number,
   specs: readonly MemberSpec[],
   listen: { tcp: number[]; udp: number[] },
+  options: MeshOptions = {},
 ): Promise<Mesh> {
   const id = randomBytes(3).toString("hex");
   const prefix = `infra-mesh-${id}`;
-  const link = `${prefix}-link`;
+  const link = options.link ?? `${prefix}-link`;
+  const control = options.control ?? { address: "127.0.0.1", port: 8080 };
   const children: ChildProcess[] = [];
   const namespaces: string[] = [];
   let relay: Server | undefined;
@@ -102,15 +110,17 @@ export async function startMesh(
     });
     await new Promise<void>((resolve) => relay?.listen(relaySocket, resolve));
 
-    await ip(["netns", "add", link]);
-    namespaces.push(link);
-    await ip(["-n", link, "link", "add", "br0", "type", "bridge"]);
-    await ip(["-n", link, "link", "set", "br0", "up"]);
+    if (!options.link) {
+      await ip(["netns", "add", link]);
+      namespaces.push(link);
+      await ip(["-n", link, "link", "add", "br0", "type", "bridge"]);
+      await ip(["-n", link, "link", "set", "br0", "up"]);
+    }
 
     const members: Member[] = [];
     for (const [index, spec] of specs.entries()) {
       const namespace = `${prefix}-${spec.name}`;
-      const linkIp = `203.0.113.${11 + index}`;
+      const linkIp = `203.0.113.${(options.firstHost ?? 11) + index}`;
       await ip(["netns", "add", namespace]);
       namespaces.push(namespace);
       // veth names are at most 15 characters: the test's id and the member's index.
@@ -130,6 +140,8 @@ export async function startMesh(
       ]);
       await ip(["-n", link, "link", "set", `b${id}${index}`, "master", "br0", "up"]);
       await ip(["-n", namespace, "link", "set", "lo", "up"]);
+      if (control.address !== "127.0.0.1")
+        await ip(["-n", namespace, "addr", "add", `${control.address}/32`, "dev", "lo"]);
       await ip(["-n", namespace, "addr", "add", `${linkIp}/24`, "dev", `m${id}${index}`]);
       await ip(["-n", namespace, "link", "set", `m${id}${index}`, "up"]);
 
@@ -140,7 +152,7 @@ export async function startMesh(
       background(
         namespace,
         "socat",
-        [`TCP-LISTEN:${CONTROL_PORT},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relaySocket}`],
+        [`TCP-LISTEN:${control.port},bind=${control.address},fork,reuseaddr`, `UNIX-CONNECT:${relaySocket}`],
         join(home, "relay.log"),
       );
       background(
@@ -171,7 +183,9 @@ export async function startMesh(
         ).stdout;
       const tailscale: Member["tailscale"] = (args, options) =>
         run("tailscale", [`--socket=${socket}`, ...args], options);
-      members.push({ name: spec.name, namespace, linkIp, tailnetIp: "", run, tailscale, log });
+      const attempt: Member["attempt"] = (proto, address, port, timeoutMs) =>
+        run(process.execPath, [ENDPOINT, "probe", proto, address, String(port), String(timeoutMs)]);
+      members.push({ name: spec.name, namespace, linkIp, tailnetIp: "", run, tailscale, attempt, log });
     }
 
     // Join, one at a time (headscale gives addresses in order), once each tailscaled answers.
@@ -185,7 +199,7 @@ export async function startMesh(
       }
       await member.tailscale([
         "up",
-        `--login-server=http://127.0.0.1:${CONTROL_PORT}`,
+        `--login-server=http://${control.address}:${control.port}`,
         `--auth-key=${spec.authKey}`,
         `--hostname=${member.name}`,
         // Never touch the host's resolver (namespaces share /etc); no firewall rules in the namespace.

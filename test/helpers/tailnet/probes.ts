@@ -9,24 +9,33 @@
  * reported as `timeout` (which no expectation accepts) when the deadline passes.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Member } from "./mesh.js";
-
-const ENDPOINT = new URL("./endpoint.mjs", import.meta.url).pathname;
 
 export type Proto = "tcp" | "udp";
 /** open: connected (TCP) or echoed (UDP); denied: dropped by the destination's policy; unreachable: no route (not a peer). */
 export type FlowState = "open" | "denied" | "unreachable" | "timeout" | "refused" | `error:${string}`;
 
+/**
+ * A tailnet device a flow starts or ends at: a mesh member in a network namespace (mesh.ts) or a
+ * VM of the hosts tier. What a probe needs of it: its tailscale CLI and one connection attempt.
+ */
+export interface Peer {
+  name: string;
+  tailnetIp: string;
+  tailscale(args: string[], options?: { check?: boolean }): Promise<string>;
+  /** One connection attempt from this device: prints open, refused, timeout, unreachable or error:<code>. */
+  attempt(proto: Proto, address: string, port: number, timeoutMs: number): Promise<string>;
+}
+
 export interface Flow {
-  from: Member;
-  to: Member;
+  from: Peer;
+  to: Peer;
   proto: Proto;
   port: number;
 }
 
 export const label = (f: Flow) => `${f.from.name} -> ${f.to.name} ${f.port}/${f.proto}`;
 
-async function aclDrops(member: Member): Promise<number> {
+async function aclDrops(member: Peer): Promise<number> {
   const text = await member.tailscale(["metrics", "print"]);
   const line = text
     .split("\n")
@@ -35,16 +44,7 @@ async function aclDrops(member: Member): Promise<number> {
 }
 
 async function attempt(flow: Flow, timeoutMs: number): Promise<string> {
-  return (
-    await flow.from.run(process.execPath, [
-      ENDPOINT,
-      "probe",
-      flow.proto,
-      flow.to.tailnetIp,
-      String(flow.port),
-      String(timeoutMs),
-    ])
-  ).trim();
+  return (await flow.from.attempt(flow.proto, flow.to.tailnetIp, flow.port, timeoutMs)).trim();
 }
 
 /**
@@ -95,7 +95,7 @@ async function warmPaths(flows: Flow[]): Promise<void> {
 }
 
 /** `tailscale ping` until the direct path answers (at most 30 pings); harmless when it is up. */
-async function warmPath(from: Member, to: Member): Promise<void> {
+async function warmPath(from: Peer, to: Peer): Promise<void> {
   await from.tailscale(["ping", "--c", "30", to.tailnetIp], { check: false });
 }
 
