@@ -46,8 +46,8 @@ import { loadVersions } from "../src/toolchain/versions.js";
 import { changedTasks } from "../test/hosts/harness/ansible.js";
 import { DEBIAN_SUITES, type DebianSuite } from "../test/hosts/harness/image.js";
 import { describeInfra } from "../test/hosts/harness/repo.js";
-import { JOURNEY_NODES, startTestbed } from "../test/hosts/harness/testbed.js";
-import { prepareUser, type User } from "../test/hosts/harness/user.js";
+import { JOURNEY_NODES, startTestbed, TAILSCALE_TAGS } from "../test/hosts/harness/testbed.js";
+import { AGENT_KEY_VARIABLE, prepareUser, type User } from "../test/hosts/harness/user.js";
 import type { Vm } from "../test/hosts/harness/vm.js";
 
 function usage(message: string): never {
@@ -299,7 +299,10 @@ try {
     };
     try {
       // A fresh auth key per run: headscale's expire after 2 h, less than a run of several pairs.
-      await u.setVault({ vault_tailscale_authkey: await bed.headscale.createAuthKey() });
+      await u.setVault({
+        vault_tailscale_authkey: await bed.headscale.createAuthKey(TAILSCALE_TAGS.server),
+        [AGENT_KEY_VARIABLE]: await bed.headscale.createAuthKey(TAILSCALE_TAGS.agent),
+      });
       figure.first = (await up()).seconds;
       const again = await up();
       figure.rerun = again.seconds;

@@ -95,12 +95,12 @@ export const VAULT_KEYS: Readonly<Record<string, SecretId>> = {
 
 /**
  * Keys vault.yml.example documents that the user adds by hand (`ansible-vault edit`), never `init`:
- * headscale's API key, with which the preflight checks the auth key. `init` keeps them when it rewrites
- * the vault.
+ * headscale's API key, with which the preflight checks the auth key. `init` keeps them, and any other
+ * key the user added (an agent's auth key, docs/networking.md), when it rewrites the vault.
  */
 export const USER_VAULT_KEYS: readonly string[] = ["vault_tailscale_api_key"];
 
-export function vaultPlaintext(values: SecretValues, userEntries: Record<string, string> = {}): string {
+export function vaultPlaintext(values: SecretValues, userEntries: Record<string, unknown> = {}): string {
   const body = {
     ...Object.fromEntries(Object.entries(VAULT_KEYS).map(([key, id]) => [key, values[id]])),
     ...userEntries,
@@ -112,15 +112,10 @@ export function vaultPlaintext(values: SecretValues, userEntries: Record<string,
   ].join("\n");
 }
 
-/** The user's own keys (USER_VAULT_KEYS) a vault holds. */
-export function vaultUserEntries(document: unknown): Record<string, string> {
-  const entries: Record<string, string> = {};
-  if (typeof document !== "object" || document === null) return entries;
-  for (const key of USER_VAULT_KEYS) {
-    const value = (document as Record<string, unknown>)[key];
-    if (typeof value === "string" && value) entries[key] = value;
-  }
-  return entries;
+/** Every key of a vault that is not init's own (USER_VAULT_KEYS and whatever else the user added), as it is. */
+export function vaultUserEntries(document: unknown): Record<string, unknown> {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return {};
+  return Object.fromEntries(Object.entries(document).filter(([key]) => !Object.hasOwn(VAULT_KEYS, key)));
 }
 
 export function vaultValues(document: unknown): Partial<SecretValues> {

@@ -52,12 +52,12 @@ export async function toolRun(
 export type VaultFile =
   | { state: "missing" }
   /** A vault.yml someone wrote without encrypting it. */
-  | { state: "plaintext"; values: Partial<SecretValues>; userEntries: Record<string, string> }
+  | { state: "plaintext"; values: Partial<SecretValues>; userEntries: Record<string, unknown> }
   | {
       state: "encrypted";
       values: Partial<SecretValues>;
-      /** The keys the user added (USER_VAULT_KEYS), kept when init rewrites the vault. */
-      userEntries: Record<string, string>;
+      /** The keys the user added (vaultUserEntries), kept when init rewrites the vault. */
+      userEntries: Record<string, unknown>;
       plaintext: string;
     };
 

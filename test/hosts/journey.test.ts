@@ -313,7 +313,11 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
 
       // An auth key headscale refuses: expired. The preflight asks headscale (with its API key) first.
       const goodKey = user.vault.vault_tailscale_authkey ?? "";
-      await user.setVault({ vault_tailscale_authkey: await bed.headscale.createAuthKey("1s") });
+      await user.setVault({
+        vault_tailscale_authkey: await bed.headscale.createAuthKey(TAILSCALE_TAGS.server, {
+          expiration: "1s",
+        }),
+      });
       await new Promise((resolve) => setTimeout(resolve, 1500));
       let refused: InfraRun;
       try {
@@ -324,7 +328,7 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       expect(refused.code, describeInfra(refused)).toBe(3);
       expect(errorOf(refused)).toMatchObject({ code: "PREFLIGHT_FAILED" });
       expect(errorOf(refused)?.message).toMatch(
-        /headscale .* would refuse the Tailscale auth key .*: it expired at /,
+        /headscale .* would refuse \S+'s Tailscale auth key \(tailscale_authkey\): it expired at /,
       );
       expect(errorOf(refused)?.message).toContain("headscale preauthkeys create --reusable --tags tag:k8s");
 
@@ -803,7 +807,7 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       expect(after, `${vm}: packets ufw dropped (before: ${before})`).toBeGreaterThan(before);
   });
 
-  it("tailscale status shows the peer, both registered with headscale under the cluster's tag", async () => {
+  it("tailscale status shows the peer, both registered with headscale under their role's tags", async () => {
     for (const [self, peer] of [
       [SERVER, AGENT],
       [AGENT, SERVER],
@@ -815,8 +819,14 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
       expect(found, `${self} sees ${peer}`).toBeDefined();
       expect(found?.TailscaleIPs).toContain(await tailscaleIp4(bed.vm(peer)));
     }
+    // Each with its role's tags, from the key its group's variables gave it (docs/networking.md).
     const nodes = await bed.headscale.nodes();
-    expect(nodes.map((n) => n.givenName ?? n.name).sort()).toEqual([AGENT, SERVER]);
+    expect(Object.fromEntries(nodes.map((n) => [n.givenName ?? n.name, [...(n.tags ?? [])].sort()]))).toEqual(
+      {
+        [SERVER]: [...TAILSCALE_TAGS.server].sort(),
+        [AGENT]: [...TAILSCALE_TAGS.agent].sort(),
+      },
+    );
   });
 
   describe("the tailnet policy from cluster.yaml on the VMs: applied from a device that is not a node (issue 18)", () => {
@@ -863,7 +873,7 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
     });
 
     it(
-      "apply refuses while the nodes lack their role tags (nothing changes); tagged as docs/networking.md says, it applies",
+      "infra tailnet apply from the laptop: a typo'd server tag is refused (nothing changes), then the policy from cluster.yaml is in force",
       async () => {
         const started = await startLaptop(bed);
         laptop = started.mesh;
@@ -871,30 +881,22 @@ describe("hosts: from infra init to converged Debian 12 and 13 hosts, through th
         user.secrets.push(started.authKey, headscaleApiKey);
         const before = await bed.headscale.filter();
 
-        // The VMs joined with the key init was given (tag:k8s only): the policy would cut them off.
+        // A typo in serverTag: the policy would open etcd and the API to a tag no server has.
+        const path = join(user.repo, "cluster.yaml");
+        const text = await readFile(path, "utf8");
+        const doc = parseDocument(text);
+        doc.setIn(["tailscale", "serverTag"], "tag:k8s-sever");
+        await writeFile(path, doc.toString());
         const refused = await tailnetApply();
+        await writeFile(path, text);
         expect(refused.run.code, describeInfra(refused.run)).toBe(3);
         expect(errorOf(refused.run)?.code).toBe("TAILNET_NODES_CUT_OFF");
-        for (const node of [SERVER, AGENT]) expect(errorOf(refused.run)?.message).toContain(node);
+        // Only the server lacks the (mistyped) tag; the agent has agentTag.
+        expect(errorOf(refused.run)?.message).toMatch(
+          new RegExp(`: ${SERVER} \\([^)]*; needs tag:k8s-sever\\); nothing`),
+        );
         expect(await bed.headscale.filter(), "the policy in force").toEqual(before);
 
-        // headscale gives tags from the key or the admin: each node gets its role tag beside tag:k8s.
-        const config = parse(await readFile(join(user.repo, "cluster.yaml"), "utf8")) as {
-          tailscale: { serverTag: string; agentTag: string };
-        };
-        for (const node of await bed.headscale.nodes()) {
-          const name = node.givenName ?? node.name;
-          if (name === LAPTOP) continue;
-          const roleTag = name === SERVER ? config.tailscale.serverTag : config.tailscale.agentTag;
-          await bed.headscale.cli([
-            "nodes",
-            "tag",
-            "-i",
-            String(node.id),
-            "-t",
-            [...TAILSCALE_TAGS, roleTag].join(","),
-          ]);
-        }
         const applied = await tailnetApply();
         expect(applied.run.code, describeInfra(applied.run)).toBe(0);
         expect(applied.result).toMatchObject({ mode: "new", applied: true });

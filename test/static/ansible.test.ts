@@ -327,7 +327,7 @@ describe("preflight stops a run before anything changes", () => {
 
   it("an auth key headscale would refuse: the preflight asks headscale's API and stops, naming why", async () => {
     // A real headscale on the loopback; the controller plays a host that is not on the tailnet yet.
-    const headscale = await startHeadscale(join(dir, "headscale"), ["tag:k8s"]);
+    const headscale = await startHeadscale(join(dir, "headscale"));
     try {
       const hostsFile = await loopbackInventory("auth-key", { controller: local });
       const apiKey = await headscale.createApiKey();
@@ -356,12 +356,16 @@ describe("preflight stops a run before anything changes", () => {
           },
         );
       };
-      await expect(preflight(await headscale.createAuthKey())).resolves.toMatchObject({ exitCode: 0 });
-      const expired = await headscale.createAuthKey("1s");
+      await expect(preflight(await headscale.createAuthKey(["tag:k8s"]))).resolves.toMatchObject({
+        exitCode: 0,
+      });
+      const expired = await headscale.createAuthKey(["tag:k8s"], { expiration: "1s" });
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const error = await preflight(expired).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "PREFLIGHT_FAILED", kind: "preflight", exitCode: 3 });
-      expect((error as InfraError).message).toMatch(/would refuse the Tailscale auth key .*: it expired at /);
+      expect((error as InfraError).message).toMatch(
+        /would refuse \S+'s Tailscale auth key \(tailscale_authkey\): it expired at /,
+      );
       expect((error as InfraError).message).toContain("Nothing was changed on any host");
       const unknown = `hskey-auth-${"A".repeat(12)}-${"b".repeat(64)}`;
       const notFound = await preflight(unknown).catch((e: unknown) => e);

@@ -22,10 +22,10 @@ export interface Headscale {
   log: string;
   cli(args: string[]): Promise<string>;
   /**
-   * A reusable pre-auth key; `expiration` is a headscale duration (default 2h). By default the key is
-   * the harness user's and carries the cluster's tags; `user` and `tags` give another (a device's).
+   * A reusable pre-auth key giving the devices that join with it these tags (none: a user's device);
+   * the harness user's unless `user` says, valid for `expiration` (a headscale duration, default 2h).
    */
-  createAuthKey(expiration?: string, owner?: { user: string; tags: readonly string[] }): Promise<string>;
+  createAuthKey(tags: readonly string[], options?: { user?: string; expiration?: string }): Promise<string>;
   createUser(name: string): Promise<void>;
   /** An API key (what the preflight uses to ask headscale about the auth key). */
   createApiKey(): Promise<string>;
@@ -44,7 +44,7 @@ export interface Headscale {
   stop(): Promise<void>;
 }
 
-export async function startHeadscale(dir: string, tags: readonly string[]): Promise<Headscale> {
+export async function startHeadscale(dir: string): Promise<Headscale> {
   await mkdir(dir, { recursive: true });
   const serverUrl = `http://${HOST_SERVICES_IP}:${HEADSCALE_GUEST_PORT}`;
   const { port, debugUrl, config, log, cli, stop } = await launchHeadscale(dir, {
@@ -70,13 +70,13 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
     async createUser(name) {
       await cli(["users", "create", name]);
     },
-    async createAuthKey(expiration = "2h", owner = { user: HEADSCALE_USER, tags }) {
+    async createAuthKey(tags, { user: owner = HEADSCALE_USER, expiration = "2h" } = {}) {
       const users = JSON.parse(await cli(["users", "list", "-o", "json"])) as Array<{
         id: number | string;
         name: string;
       }>;
-      const user = users.find((u) => u.name === owner.user);
-      if (!user) throw new Error(`headscale has no user ${owner.user}`);
+      const user = users.find((u) => u.name === owner);
+      if (!user) throw new Error(`headscale has no user ${owner}`);
       const key = JSON.parse(
         await cli([
           "preauthkeys",
@@ -85,7 +85,7 @@ export async function startHeadscale(dir: string, tags: readonly string[]): Prom
           String(user.id),
           "--reusable",
           // headscale gives a node the tags of its pre-auth key (it refuses tags the node requests).
-          ...(owner.tags.length > 0 ? ["--tags", owner.tags.join(",")] : []),
+          ...(tags.length > 0 ? ["--tags", tags.join(",")] : []),
           "--expiration",
           expiration,
           "-o",

@@ -61,9 +61,11 @@ else:
     print(probe(*sys.argv[2:6]))
 `;
 
+const installEndpoint = (vm: Vm) => vm.ssh(`cat > ${ENDPOINT_PATH}`, { input: ENDPOINT });
+
 /** The VM as a probe's source and destination; puts the endpoint program in the guest. */
 export async function vmPeer(vm: Vm): Promise<Peer> {
-  await vm.ssh(`cat > ${ENDPOINT_PATH}`, { input: ENDPOINT });
+  await installEndpoint(vm);
   return {
     name: vm.name,
     tailnetIp: await tailscaleIp4(vm),
@@ -74,8 +76,9 @@ export async function vmPeer(vm: Vm): Promise<Peer> {
   };
 }
 
-/** Listens on these ports in the guest (as K3s would) until stopListening; vmPeer put the program there. */
+/** Listens on these ports in the guest (as K3s would) until stopListening. */
 export async function listenOn(vm: Vm, ports: { tcp: number[]; udp: number[] }): Promise<void> {
+  await installEndpoint(vm);
   await vm.ssh(
     `systemctl stop ${LISTENER_UNIT} 2>/dev/null; systemd-run --unit=${LISTENER_UNIT} --collect python3 ${ENDPOINT_PATH} listen ${ports.tcp.join(",")} ${ports.udp.join(",")} >/dev/null`,
   );

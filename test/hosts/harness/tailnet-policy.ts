@@ -24,7 +24,7 @@ export const LISTEN = { tcp: [TCP.etcdClient, TCP.api, TCP.kubelet], udp: [VXLAN
 /** Starts the laptop on the link and joins it to headscale as alice's untagged device. */
 export async function startLaptop(bed: Testbed): Promise<{ mesh: Mesh; authKey: string }> {
   await bed.headscale.createUser(LAPTOP_USER);
-  const authKey = await bed.headscale.createAuthKey("2h", { user: LAPTOP_USER, tags: [] });
+  const authKey = await bed.headscale.createAuthKey([], { user: LAPTOP_USER });
   const mesh = await startMesh(
     join(bed.dir, LAPTOP),
     bed.headscale.port,

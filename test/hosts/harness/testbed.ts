@@ -38,8 +38,15 @@ export const JOURNEY_NODES: NodeSpec[] = [
   { name: "agent-1", role: "agent", publicIp: "203.0.113.12", suite: "trixie" },
 ];
 
-/** The tags the cluster's nodes carry (cluster.yaml tailscale.tags; headscale puts them on the key). */
-export const TAILSCALE_TAGS = ["tag:k8s"];
+/**
+ * The tags the cluster's nodes carry, per role: cluster.yaml's defaults (`tailscale.tags` and
+ * `serverTag` or `agentTag`). headscale puts them on the pre-auth key, one key per role
+ * (docs/networking.md); the tailnet policy opens the cluster's ports by them.
+ */
+export const TAILSCALE_TAGS: Record<NodeRole, readonly string[]> = {
+  server: ["tag:k8s", "tag:k8s-server"],
+  agent: ["tag:k8s", "tag:k8s-agent"],
+};
 
 /** Kept with the artifacts of a failed run, per VM. */
 const GUEST_DIAGNOSTICS = [
@@ -131,7 +138,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     const aptProxy = await startAptProxy(join(cacheRoot(process.env), "apt-proxy"), [...mirrorHosts]);
     cleanups.push(() => aptProxy.close());
 
-    const headscale = await startHeadscale(join(dir, "headscale"), TAILSCALE_TAGS);
+    const headscale = await startHeadscale(join(dir, "headscale"));
     cleanups.push(() => headscale.stop());
 
     const link = await startLink();
@@ -174,7 +181,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       await mkdir(target, { recursive: true });
       const keep = (src: string) =>
         !/\.(qcow2|sock|sqlite|sqlite-wal|sqlite-shm)$/.test(src) &&
-        !/(id_ed25519|vault-pass|age\.txt|noise_private\.key)$/.test(src) &&
+        !/(id_ed25519|vault-pass|age\.txt|noise_private\.key|tailscaled\.state)$/.test(src) &&
         !src.includes("/cp/") &&
         !src.includes("/repo/");
       await cp(dir, target, { recursive: true, filter: keep });

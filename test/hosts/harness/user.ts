@@ -6,13 +6,13 @@
  * that repository with the environment `.envrc` would give it.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse, parseDocument, stringify } from "yaml";
 import { exec } from "../../../src/adapters/exec.js";
 import { cacheRoot } from "../../../src/toolchain/paths.js";
 import { describeInfra, type InfraRun, infra, makeRepository } from "./repo.js";
-import type { Testbed } from "./testbed.js";
+import { TAILSCALE_TAGS, type Testbed } from "./testbed.js";
 
 export interface User {
   repo: string;
@@ -40,6 +40,9 @@ export type RunOptions = Omit<Parameters<typeof infra>[2], "env" | "logFile"> & 
 
 /** The VMs' private link, their "public" interface (test/hosts/harness/image.ts names it). */
 export const LINK_INTERFACE = "eth1";
+
+/** The vault variable of the agents' auth key (the user's choice; docs/networking.md). */
+export const AGENT_KEY_VARIABLE = "vault_tailscale_agent_authkey";
 
 export const CLUSTER = {
   name: "hosts-test",
@@ -87,7 +90,7 @@ export async function prepareUser(
   // The four values init asks for, from the environment (never flags). The Cloudflare token and the R2
   // keys are never used here (DNS is skipped, etcd snapshots are off), so random values stand in.
   const given = {
-    TAILSCALE_AUTH_KEY: await bed.headscale.createAuthKey(),
+    TAILSCALE_AUTH_KEY: await bed.headscale.createAuthKey(TAILSCALE_TAGS.server),
     CLOUDFLARE_API_TOKEN: randomBytes(30).toString("base64url"),
     R2_ACCESS_KEY_ID: randomBytes(16).toString("hex"),
     R2_SECRET_ACCESS_KEY: randomBytes(32).toString("hex"),
@@ -126,11 +129,18 @@ export async function prepareUser(
   doc.setIn(["ssh", "privateKeyFile"], bed.sshKey);
   await writeFile(configPath, doc.toString());
 
-  // The vault init wrote (the K3s token generated), plus the user's addition (vault.yml.example):
-  // headscale's API key, so the preflight checks the auth key. Added as `ansible-vault edit` would.
+  // The vault init wrote (the K3s token generated), plus the user's additions, as `ansible-vault edit`
+  // would: headscale's API key (vault.yml.example), so the preflight checks the auth key, and the agents'
+  // own key, which group_vars/k3s_workers.yml names (docs/networking.md: headscale gives a device the
+  // tags of its key, so each role joins with its own).
   const vault = await decryptVault(repo, vaultPasswordFile);
   vault.vault_tailscale_api_key = await bed.headscale.createApiKey();
+  vault[AGENT_KEY_VARIABLE] = await bed.headscale.createAuthKey(TAILSCALE_TAGS.agent);
   await encryptVault(repo, vaultPasswordFile, vault);
+  await appendFile(
+    join(repo, "ansible", "inventory", "group_vars", "k3s_workers.yml"),
+    `# The agents join with their own headscale key (their role's tags): docs/networking.md.\ntailscale_authkey: "{{ ${AGENT_KEY_VARIABLE} }}"\n`,
+  );
   const secrets = [...Object.values(vault), ...Object.values(given)];
 
   const hostVars: Record<string, Record<string, unknown>> = {};

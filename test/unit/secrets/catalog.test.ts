@@ -81,11 +81,18 @@ describe("secret files round trip", () => {
     for (const id of Object.values(VAULT_KEYS)) expect(read[id]).toBe(values[id]);
   });
 
-  it("a vault rewritten by init keeps the keys the user added (headscale's API key), and only those", () => {
-    const added = { vault_tailscale_api_key: "hskey-api-abc", unrelated: "dropped" };
+  it("a vault rewritten by init keeps every key the user added (headscale's API key, an agent's auth key) as it was", () => {
+    const added = {
+      vault_tailscale_api_key: "hskey-api-abc",
+      vault_tailscale_agent_authkey: "hskey-auth-x",
+      ports: [1],
+    };
     const kept = vaultUserEntries(parse(`${vaultPlaintext(values)}${stringify(added)}`));
-    expect(kept).toEqual({ vault_tailscale_api_key: "hskey-api-abc" });
-    expect(parse(vaultPlaintext(values, kept)).vault_tailscale_api_key).toBe("hskey-api-abc");
+    expect(kept).toEqual(added);
+    const rewritten = parse(vaultPlaintext(values, kept));
+    expect(rewritten).toMatchObject(added);
+    // init's own keys come from the values, never from what was there.
+    expect(vaultUserEntries(parse(vaultPlaintext(values)))).toEqual({});
   });
 
   it("each Secret reads back to the values it was made from; velero-r2 is an AWS credentials file", () => {
