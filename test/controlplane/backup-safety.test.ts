@@ -484,6 +484,7 @@ describe("restore choices that make sense", () => {
       "no-blocked",
       "object.metadata.name != 'blocked'",
       "configmaps named blocked are refused",
+      "blocked",
     );
     try {
       await plane.kubectl(["delete", "namespace", "big", "--wait=false"]);
@@ -692,8 +693,10 @@ describe("a drill you can trust", () => {
     const allowCopies = await refuseConfigMaps(
       plane,
       "no-blocked-copies",
-      "!(request.namespace.contains('-drill-') && object.metadata.name == 'blocked')",
+      // Only creations are refused: edge/blocked exists already, its copy in the drill's namespace is refused.
+      "object.metadata.name != 'blocked'",
       "no copies of blocked",
+      "blocked",
     );
     try {
       const drill = await drillCommand(plane.context(), { namespace: "edge", timeout: "5m" });

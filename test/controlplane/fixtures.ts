@@ -322,12 +322,18 @@ export async function reportNodeStatus(
   ]);
 }
 
-/** A ValidatingAdmissionPolicy (and its binding) refusing to create ConfigMaps unless `allowed` (CEL) holds. */
+/**
+ * A ValidatingAdmissionPolicy (and its binding) refusing to create ConfigMaps unless `allowed` (CEL) holds,
+ * in force when this returns: the API server takes up a new policy asynchronously (a loaded machine took
+ * seconds), so it waits until a server-side dry run of `refused`, a ConfigMap in `default` the policy must
+ * refuse, is refused with `message`.
+ */
 export async function refuseConfigMaps(
   plane: ControlPlane,
   name: string,
   allowed: string,
   message: string,
+  refused: string,
 ): Promise<() => Promise<void>> {
   const rule = { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] };
   await plane.apply({
@@ -352,6 +358,17 @@ export async function refuseConfigMaps(
       },
     ],
   });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answer = await plane
+      .kubectl(["create", "configmap", refused, "-n", "default", "--dry-run=server", "-o", "name"])
+      .then(() => "created")
+      .catch((error: unknown) => String(error));
+    if (answer.includes(message)) break;
+    if (Date.now() > deadline)
+      throw new Error(`the admission policy ${name} was not in force after 60 s: ${answer}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   return async () => {
     await plane.kubectl(["delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name]);
   };

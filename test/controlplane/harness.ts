@@ -506,12 +506,15 @@ export async function startControlPlane(
       },
       startVelero: async () => {
         // Velero 1.18's controller-runtime metrics listener is fixed at :8080: another control plane's
-        // Velero may hold it for a while, and this one then exits at once; it is started again until free
+        // Velero may hold it for a while, and this one then exits at once; it is started again until free.
+        // Its own metrics and profiler ports are chosen free, but another process may take one meanwhile.
         const deadline = Date.now() + 300_000;
         for (;;) {
           const started = Math.floor(Date.now() / 1000) * 1000; // status times have whole seconds
+          // Two ports free now and different: each is released before the next is asked for.
           const metrics = await freePort();
-          const profiler = await freePort();
+          let profiler = await freePort();
+          while (profiler === metrics) profiler = await freePort();
           const child = procs.start(
             "velero",
             bin.velero,
@@ -555,9 +558,10 @@ export async function startControlPlane(
             if (phase === "Available" && Date.parse(time ?? "") >= started) return;
             await sleep(500);
           }
+          // A port taken since it was chosen (:8080 above, or one of ours by another process): again.
           if (
             !procs.alive("velero") &&
-            /:8080: bind: address already in use/.test(stderr) &&
+            /bind: address already in use/.test(stderr) &&
             Date.now() < deadline
           ) {
             await sleep(3000);
