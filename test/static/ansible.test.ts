@@ -329,13 +329,20 @@ describe("preflight stops a run before anything changes", () => {
     // A real headscale on the loopback; the controller plays a host that is not on the tailnet yet.
     const headscale = await startHeadscale(join(dir, "headscale"));
     try {
-      const hostsFile = await loopbackInventory("auth-key", { controller: local });
+      // A second host joins with a key of its own, as an agent does (docs/networking.md: a role's key
+      // named in its group's variables); the controller plays both.
+      const hostsFile = await loopbackInventory("auth-key", {
+        controller: local,
+        "controller-2": { ...local, tailscale_authkey: "{{ vault_tailscale_agent_authkey }}" },
+      });
       const apiKey = await headscale.createApiKey();
-      const preflight = async (authkey: string) => {
+      const agentKey = await headscale.createAuthKey(["tag:k8s"]);
+      const preflight = async (authkey: string, agentAuthkey = agentKey) => {
         // The keys come from the vault, as in a real run (extra vars would show in the log's command line).
         await writeVault(join(dir, "auth-key", "inventory"), {
           ...secrets,
           vault_tailscale_authkey: authkey,
+          vault_tailscale_agent_authkey: agentAuthkey,
           vault_tailscale_api_key: apiKey,
         });
         return runPlaybook(
@@ -364,9 +371,17 @@ describe("preflight stops a run before anything changes", () => {
       const error = await preflight(expired).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "PREFLIGHT_FAILED", kind: "preflight", exitCode: 3 });
       expect((error as InfraError).message).toMatch(
-        /would refuse \S+'s Tailscale auth key \(tailscale_authkey\): it expired at /,
+        /would refuse controller's Tailscale auth key \(tailscale_authkey\): it expired at /,
       );
       expect((error as InfraError).message).toContain("Nothing was changed on any host");
+      // Each host's own key is checked: the second host's expired key stops the run, naming that host.
+      const agentError = await preflight(await headscale.createAuthKey(["tag:k8s"]), expired).catch(
+        (e: unknown) => e,
+      );
+      expect(agentError).toMatchObject({ code: "PREFLIGHT_FAILED", exitCode: 3 });
+      expect((agentError as InfraError).message).toMatch(
+        /would refuse controller-2's Tailscale auth key \(tailscale_authkey\): it expired at /,
+      );
       const unknown = `hskey-auth-${"A".repeat(12)}-${"b".repeat(64)}`;
       const notFound = await preflight(unknown).catch((e: unknown) => e);
       expect((notFound as InfraError).message).toContain("it does not know it");
