@@ -27,6 +27,7 @@ import { awaitPolicyOnNodes } from "../helpers/tailnet/netmap.js";
 import { label, type Peer, probeAll } from "../helpers/tailnet/probes.js";
 import { changedTasks, PACKAGE_MANAGER, renderedFiles, tasksRunning, UFW_MODULE } from "./harness/ansible.js";
 import { hostFirewallOnTailnet } from "./harness/belt-and-braces.js";
+import { listenOn, stopListening } from "./harness/guest-endpoint.js";
 import { freeTcpPort } from "./harness/net.js";
 import {
   hostState,
@@ -42,7 +43,7 @@ import {
 } from "./harness/probes.js";
 import { descendants, leftBehind, type ProcessInfo } from "./harness/processes.js";
 import { describeInfra, type InfraRun } from "./harness/repo.js";
-import { listenOn, stopListening, vmPeer } from "./harness/tailnet-peer.js";
+import { vmPeer } from "./harness/tailnet-peer.js";
 import { LAPTOP, LAPTOP_USER, LISTEN, PROBED_TCP, startLaptop } from "./harness/tailnet-policy.js";
 import { startTestbed, TAILSCALE_TAGS, type Testbed } from "./harness/testbed.js";
 import { CLUSTER, LINK_INTERFACE, prepareUser, type User } from "./harness/user.js";

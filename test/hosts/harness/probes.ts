@@ -2,6 +2,7 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exec } from "../../../src/adapters/exec.js";
+import { guestAttempt } from "./guest-endpoint.js";
 import type { Vm } from "./vm.js";
 
 export type PortState = "open" | "refused" | "filtered" | "error";
@@ -17,20 +18,10 @@ export async function tcpProbe(
   port: number,
   { timeoutSeconds = 5, attempts = 1 }: { timeoutSeconds?: number; attempts?: number } = {},
 ): Promise<PortState> {
-  const script = [
-    "import socket, sys",
-    "try:",
-    `    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=${timeoutSeconds}).close(); print('open')`,
-    "except socket.timeout: print('filtered')",
-    "except ConnectionRefusedError: print('refused')",
-    "except OSError as e: print('error', e)",
-  ].join("\n");
   let state: PortState = "error";
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const result = await from.ssh(
-      `python3 -c "$(echo ${Buffer.from(script).toString("base64")} | base64 -d)" ${address} ${port}`,
-    );
-    state = result.stdout.trim().split(" ")[0] as PortState;
+    const seen = await guestAttempt(from, "tcp", address, port, timeoutSeconds * 1000);
+    state = seen === "open" || seen === "refused" ? seen : seen === "timeout" ? "filtered" : "error";
     if (state !== "filtered") break;
   }
   return state;
