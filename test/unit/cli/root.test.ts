@@ -4,7 +4,15 @@
  * $INFRA_CONFIG, and the refusal to change anything on the example.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../../src/package-root.js";
@@ -82,6 +90,34 @@ describe("the repository root, from anywhere inside it", () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/npm (ERR|error)|Installing Node dependencies|Building the CLI/);
     expect(JSON.parse(run.stdout).cluster.name).toBe("prod");
+  });
+
+  it("the launcher refuses a Node.js older than 20, naming the version it found", () => {
+    const bin = join(root, ".test-old-node");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, "node"),
+      '#!/bin/sh\n[ "$1" = --version ] && echo v18.19.1 && exit 0\nexit 99\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const run = spawnSync(join(root, "infra"), ["plan"], {
+      cwd: root,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: "utf8",
+    });
+    expect(run.status, run.stderr).toBe(3);
+    expect(run.stderr).toContain("Node.js v18.19.1 is too old; install Node.js 20 or newer");
+    // a node that answers nothing (a broken install) is named, not run
+    writeFileSync(join(bin, "node"), "#!/bin/sh\nexit 7\n", { mode: 0o755 });
+    const broken = spawnSync(join(root, "infra"), ["plan"], {
+      cwd: root,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: "utf8",
+    });
+    expect(broken.status, broken.stderr).toBe(3);
+    expect(broken.stderr).toContain("cannot tell which Node.js this is: `node --version` printed ''");
   });
 
   it("--config and $INFRA_CONFIG choose another file, relative to the working directory", () => {
