@@ -8,6 +8,8 @@
  * INTERRUPTED error whose hint says what state is left, and infra exits 130, within 5 s in any
  * case. A second Ctrl-C exits at once.
  */
+// First: V8's settings apply to everything loaded after them.
+import "./runtime-flags.js";
 import { CommanderError } from "commander";
 import { buildProgram, unknownCommand } from "./cli.js";
 import type { CommandContext } from "./context.js";
