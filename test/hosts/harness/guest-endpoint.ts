@@ -73,17 +73,21 @@ export async function guestAttempt(
   ).stdout.trim();
 }
 
-/** Listens on these ports in the guest (as K3s would) until stopListening. */
-export async function listenOn(vm: Vm, ports: { tcp: number[]; udp: number[] }): Promise<void> {
+/** Listens on these ports in the guest (as K3s would), as the systemd unit `unit`, until stopListening. */
+export async function listenOn(
+  vm: Vm,
+  ports: { tcp: number[]; udp: number[] },
+  unit = LISTENER_UNIT,
+): Promise<void> {
   await vm.ssh(`cat > ${ENDPOINT_PATH}`, { input: ENDPOINT });
   await vm.ssh(
-    `systemctl stop ${LISTENER_UNIT} 2>/dev/null; systemd-run --unit=${LISTENER_UNIT} --collect python3 ${ENDPOINT_PATH} listen ${ports.tcp.join(",")} ${ports.udp.join(",")} >/dev/null`,
+    `systemctl stop ${unit} 2>/dev/null; systemd-run --unit=${unit} --collect python3 ${ENDPOINT_PATH} listen '${ports.tcp.join(",")}' '${ports.udp.join(",")}' >/dev/null`,
   );
   const expected = ports.tcp.length + ports.udp.length;
   for (let i = 0; i < 30; i++) {
     // Every socket bound: ss lists the unit's listeners (TCP) and bound sockets (UDP) by its process.
     const bound = await vm.ssh(
-      `pid=$(systemctl show -p MainPID --value ${LISTENER_UNIT}); ss -ltunpH | grep -c "pid=$pid," || true`,
+      `pid=$(systemctl show -p MainPID --value ${unit}); ss -ltunpH | grep -c "pid=$pid," || true`,
       { check: false },
     );
     if (Number(bound.stdout.trim()) >= expected) return;
@@ -92,6 +96,6 @@ export async function listenOn(vm: Vm, ports: { tcp: number[]; udp: number[] }):
   throw new Error(`${vm.name}: the probe endpoint did not listen on ${JSON.stringify(ports)}`);
 }
 
-export async function stopListening(vm: Vm): Promise<void> {
-  await vm.ssh(`systemctl stop ${LISTENER_UNIT}`, { check: false });
+export async function stopListening(vm: Vm, unit = LISTENER_UNIT): Promise<void> {
+  await vm.ssh(`systemctl stop ${unit}`, { check: false });
 }

@@ -2,7 +2,7 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exec } from "../../../src/adapters/exec.js";
-import { guestAttempt } from "./guest-endpoint.js";
+import { guestAttempt, listenOn, stopListening } from "./guest-endpoint.js";
 import type { Vm } from "./vm.js";
 
 export type PortState = "open" | "refused" | "filtered" | "error";
@@ -27,21 +27,13 @@ export async function tcpProbe(
   return state;
 }
 
-/** Starts a TCP listener on every address of the VM (a transient unit), as K3s would listen. */
+/** A TCP listener on every address of the VM, as K3s would listen: the probe endpoint in a unit of its own per port. */
 export async function startListener(vm: Vm, port: number): Promise<void> {
-  await vm.ssh(
-    `systemctl stop probe-${port}.service 2>/dev/null; systemd-run --unit=probe-${port} --collect python3 -m http.server ${port} --bind 0.0.0.0 >/dev/null`,
-  );
-  for (let i = 0; i < 30; i++) {
-    const listening = await vm.ssh(`ss -ltnH 'sport = :${port}'`, { check: false });
-    if (listening.stdout.includes(`:${port}`)) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`${vm.name}: the test listener on ${port} did not start`);
+  await listenOn(vm, { tcp: [port], udp: [] }, `probe-${port}`);
 }
 
 export async function stopListener(vm: Vm, port: number): Promise<void> {
-  await vm.ssh(`systemctl stop probe-${port}.service`, { check: false });
+  await stopListening(vm, `probe-${port}`);
 }
 
 /**
