@@ -3,6 +3,7 @@
  * qualified names, label values and taints (apimachinery's validation, as the kubelet applies it to
  * K3s's `node-label`/`node-taint`), and the labels a kubelet may set on its own Node.
  */
+import { quote } from "./words.js";
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DOMAIN =
@@ -83,7 +84,7 @@ export function parseTaint(text: string): Taint | string {
   if (parts.length !== 2) return parts.length === 1 ? "it has no :Effect" : "it has more than one ':'";
   const effect = parts[1] ?? "";
   if (!(TAINT_EFFECTS as readonly string[]).includes(effect))
-    return `the effect ${JSON.stringify(effect)} is not NoSchedule, PreferNoSchedule or NoExecute`;
+    return `the effect ${quote(effect)} is not NoSchedule, PreferNoSchedule or NoExecute`;
   const keyValue = (parts[0] ?? "").split("=");
   if (keyValue.length > 2) return "it has more than one '='";
   const key = keyValue[0] ?? "";

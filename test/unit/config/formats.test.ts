@@ -116,6 +116,11 @@ describe("Kubernetes names, labels and taints", () => {
     ["a:b:NoSchedule", "it has more than one ':'"],
     ["a=b=c:NoSchedule", "it has more than one '='"],
     ["dedicated=edge:Never", 'the effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute'],
+    // an effect of any length is echoed cut, as every config value is (found by the config fuzzer)
+    [
+      `batch:NoExecute ${"x".repeat(1000)}`,
+      `the effect "NoExecute ${"x".repeat(50)}…" (1,010 characters) is not NoSchedule, PreferNoSchedule or NoExecute`,
+    ],
     ["=edge:NoSchedule", "the key: the name is empty"],
     [
       "a=bad value:NoSchedule",
