@@ -92,30 +92,23 @@ describe("the repository root, from anywhere inside it", () => {
     expect(JSON.parse(run.stdout).cluster.name).toBe("prod");
   });
 
-  it("the launcher refuses a Node.js older than 20, naming the version it found", () => {
+  it("the launcher refuses a Node.js older than 20, or one that gives no version, naming what it found", () => {
     const bin = join(root, ".test-old-node");
     mkdirSync(bin, { recursive: true });
-    writeFileSync(
-      join(bin, "node"),
-      '#!/bin/sh\n[ "$1" = --version ] && echo v18.19.1 && exit 0\nexit 99\n',
-      {
-        mode: 0o755,
-      },
-    );
-    const run = spawnSync(join(root, "infra"), ["plan"], {
-      cwd: root,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-      encoding: "utf8",
-    });
-    expect(run.status, run.stderr).toBe(3);
-    expect(run.stderr).toContain("Node.js v18.19.1 is too old; install Node.js 20 or newer");
+    /** The launcher run with this shell script as the `node` on PATH. */
+    const launchWith = (script: string) => {
+      writeFileSync(join(bin, "node"), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+      return spawnSync(join(root, "infra"), ["plan"], {
+        cwd: root,
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: "utf8",
+      });
+    };
+    const old = launchWith('[ "$1" = --version ] && echo v18.19.1 && exit 0\nexit 99');
+    expect(old.status, old.stderr).toBe(3);
+    expect(old.stderr).toContain("Node.js v18.19.1 is too old; install Node.js 20 or newer");
     // a node that answers nothing (a broken install) is named, not run
-    writeFileSync(join(bin, "node"), "#!/bin/sh\nexit 7\n", { mode: 0o755 });
-    const broken = spawnSync(join(root, "infra"), ["plan"], {
-      cwd: root,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-      encoding: "utf8",
-    });
+    const broken = launchWith("exit 7");
     expect(broken.status, broken.stderr).toBe(3);
     expect(broken.stderr).toContain("cannot tell which Node.js this is: `node --version` printed ''");
   });
