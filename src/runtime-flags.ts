@@ -4,9 +4,8 @@
  * `--no-opt`: no optimising (TurboFan) compilation. A command's JavaScript runs for well under a
  * second, most of it once; optimising it costs CPU time on background threads that the programs the
  * command starts (kustomize, kubeconform, ansible) need. The interpreter and the baseline compiler
- * still run. Figures with and without it: docs/testing.md, "Benchmarks". V8 reads the flag each time
- * it considers optimising a function, so it takes effect when set here, at run time (a shebang cannot
- * pass it to node).
+ * still run. Set here, at run time, because a shebang cannot pass it to node; that it takes effect
+ * here is what the figures with and without it show (docs/testing.md, "Benchmarks").
  */
 import { setFlagsFromString } from "node:v8";
 
